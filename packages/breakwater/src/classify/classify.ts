@@ -1,0 +1,153 @@
+import { BreakwaterError, isBreakwaterError, type Origin } from '../errors/breakwater-error.js';
+import { dependencyCode, Errors } from '../errors/codes.js';
+import { fromZodError } from '../errors/validation.js';
+import { redact } from '../redact/redactor.js';
+import { defineRules, NO_DELAY, type Signal } from './rule.js';
+import { causeChain, readString } from './walk.js';
+import { classifyAbort } from './sources/abort.js';
+import { classifyAws } from './sources/aws.js';
+import { classifyHttpLike } from './sources/http.js';
+import { classifyInvalidResponse } from './sources/invalid-response.js';
+import { classifyLlmSdk } from './sources/llm.js';
+import { classifyNetwork } from './sources/network.js';
+import { classifyPostgres } from './sources/postgres.js';
+import { classifyRedis } from './sources/redis.js';
+import { classifyVercelAi } from './sources/vercel-ai.js';
+
+/** Looks at one value of a cause chain and says what it is, or nothing. Must not throw. */
+export type Classifier = (value: unknown) => Signal | undefined;
+
+/** Most specific first: SDK shapes before the generic socket codes and HTTP statuses they wrap. */
+export const DEFAULT_CLASSIFIERS: readonly Classifier[] = [
+  classifyLlmSdk,
+  classifyVercelAi,
+  classifyAws,
+  classifyRedis,
+  classifyPostgres,
+  classifyNetwork,
+  classifyAbort,
+  classifyHttpLike,
+  classifyInvalidResponse,
+];
+
+export const FALLBACK_RULES = defineRules('unknown', 'Anything else', {
+  unclassified: {
+    signal: 'no rule matched (any value, including non-Error throws)',
+    category: 'internal',
+    retryable: false,
+    delay: NO_DELAY,
+    origin: 'self',
+    code: 'INTERNAL_ERROR',
+  },
+});
+
+export interface ClassifyOptions {
+  /**
+   * Who produced the value. `dependency` (default) for failures of calls we made; `caller` when
+   * the value came from checking the caller's input (a SyntaxError or ZodError is then the
+   * caller's validation error, not an invalid response).
+   */
+  origin?: 'caller' | 'dependency';
+  /** Names the dependency (`openai`, `billing-api`), overriding what the classifier detected. */
+  dependency?: string;
+  /** Code domain override: errors become `${domain}_${issue}` (e.g. `PAYMENTS_TIMEOUT`). */
+  domain?: string;
+  correlationId?: string;
+  /** Tried before the built-in classifiers, on every value of the cause chain. */
+  classifiers?: readonly Classifier[];
+}
+
+const MAX_MESSAGE_LENGTH = 2000;
+
+/**
+ * Turns any thrown value into a BreakwaterError, exactly once: a value that already is one is
+ * returned as it is. Walks `cause` chains and AggregateErrors; never throws; unknown → `internal`.
+ */
+export function classify(value: unknown, options: ClassifyOptions = {}): BreakwaterError {
+  if (isBreakwaterError(value)) {
+    if (value.correlationId === undefined && options.correlationId !== undefined) value.correlationId = options.correlationId;
+    return value;
+  }
+  if (options.origin === 'caller') {
+    const callerError = classifyCallerInput(value, options);
+    if (callerError) return callerError;
+  }
+  const signal = findSignal(value, options.classifiers);
+  return fromSignal(signal ?? { rule: FALLBACK_RULES.unclassified, domain: 'INTERNAL' }, value, options);
+}
+
+function classifyCallerInput(value: unknown, options: ClassifyOptions): BreakwaterError | undefined {
+  const zod = fromZodError(value);
+  const error =
+    zod ?? (readString(value, 'name') === 'SyntaxError' ? Errors.malformedBody({ message: messageOf(value), cause: value }) : undefined);
+  if (error && options.correlationId !== undefined) error.correlationId = options.correlationId;
+  return error;
+}
+
+function findSignal(value: unknown, custom: readonly Classifier[] = []): Signal | undefined {
+  let weak: Signal | undefined;
+  for (const node of causeChain(value)) {
+    const signal = firstMatch(node, custom) ?? firstMatch(node, DEFAULT_CLASSIFIERS);
+    if (!signal) continue;
+    if (!signal.rule.weak) return weak ? inheritSource(signal, weak) : signal;
+    weak ??= signal;
+  }
+  return weak;
+}
+
+function firstMatch(node: unknown, classifiers: readonly Classifier[]): Signal | undefined {
+  for (const classifier of classifiers) {
+    try {
+      const signal = classifier(node);
+      if (signal) return signal;
+    } catch {
+      // A classifier that trips over a hostile value must not take classification down with it.
+    }
+  }
+  return undefined;
+}
+
+/** A cause found under a wrapper says *what* failed; the wrapper says *which dependency* it was. */
+function inheritSource(inner: Signal, outer: Signal): Signal {
+  return { ...inner, domain: outer.domain, dependency: outer.dependency ?? inner.dependency };
+}
+
+export function fromSignal(signal: Signal, value: unknown, options: ClassifyOptions = {}): BreakwaterError {
+  const { rule } = signal;
+  const origin: Origin = rule.origin ?? options.origin ?? 'dependency';
+  return new BreakwaterError({
+    code: rule.code ?? dependencyCode(options.domain ?? signal.domain, rule.category),
+    category: rule.category,
+    origin,
+    dependency: options.dependency ?? signal.dependency,
+    upstreamStatus: signal.upstreamStatus,
+    retryable: signal.retryable ?? rule.retryable,
+    retryAfterMs: signal.retryAfterMs,
+    details: signal.details,
+    message: messageOf(value),
+    cause: value,
+    correlationId: options.correlationId,
+    rule: rule.id,
+  });
+}
+
+function messageOf(value: unknown): string {
+  let text: string;
+  try {
+    const message = readString(value, 'message');
+    text = message ?? (typeof value === 'string' ? value : safeString(value));
+  } catch {
+    text = 'Unprintable thrown value';
+  }
+  if (text.length > MAX_MESSAGE_LENGTH) text = `${text.slice(0, MAX_MESSAGE_LENGTH)}…`;
+  return redact.string(text);
+}
+
+function safeString(value: unknown): string {
+  if (value === null || value === undefined || typeof value !== 'object') return `Thrown ${typeof value}: ${String(value)}`;
+  try {
+    return `Thrown object: ${JSON.stringify(value)?.slice(0, MAX_MESSAGE_LENGTH) ?? '{}'}`;
+  } catch {
+    return 'Thrown object (not serialisable)';
+  }
+}

@@ -1,0 +1,143 @@
+import type { Category } from './categories.js';
+import { defineError } from './define-error.js';
+
+/**
+ * Built-in codes for errors raised by the caller's request or by breakwater itself.
+ * Codes for dependency failures are derived from the classification rules (`dependencyCode`).
+ */
+export const Errors = {
+  invalidInput: defineError({
+    code: 'VALIDATION_INVALID_INPUT',
+    category: 'validation',
+    origin: 'caller',
+    status: 422,
+    description: 'One or more fields of the request are invalid; `details.issues` lists every one.',
+    howToSolve: 'Fix each field named in `details.issues` and send the request again.',
+  }),
+  malformedBody: defineError({
+    code: 'VALIDATION_MALFORMED_BODY',
+    category: 'validation',
+    origin: 'caller',
+    description: 'The request body could not be parsed (malformed JSON or wrong content type).',
+    howToSolve: 'Send well-formed JSON with `content-type: application/json`.',
+  }),
+  unauthenticated: defineError({
+    code: 'AUTH_UNAUTHENTICATED',
+    category: 'authentication',
+    origin: 'caller',
+    description: 'The request carries no credentials or invalid ones.',
+    howToSolve: 'Send valid credentials.',
+  }),
+  forbidden: defineError({
+    code: 'AUTH_PERMISSION_DENIED',
+    category: 'permission',
+    origin: 'caller',
+    description: 'The credentials are valid but do not allow this action.',
+    howToSolve: 'Use credentials that grant this permission.',
+  }),
+  notFound: defineError({
+    code: 'RESOURCE_NOT_FOUND',
+    category: 'not_found',
+    origin: 'caller',
+    description: 'The requested resource or route does not exist.',
+    howToSolve: 'Check the path and identifiers.',
+  }),
+  methodNotAllowed: defineError({
+    code: 'RESOURCE_METHOD_NOT_ALLOWED',
+    category: 'validation',
+    origin: 'caller',
+    status: 405,
+    description: 'The route exists but not for this HTTP method.',
+    howToSolve: 'Use one of the methods listed in the `Allow` header.',
+  }),
+  conflict: defineError({
+    code: 'RESOURCE_CONFLICT',
+    category: 'conflict',
+    origin: 'caller',
+    description: 'The request conflicts with the current state (duplicate key, stale version).',
+    howToSolve: 'Reload the resource and retry with current data.',
+  }),
+  rateLimited: defineError({
+    code: 'REQUEST_RATE_LIMITED',
+    category: 'rate_limited',
+    origin: 'caller',
+    description: 'The caller sent more requests than its limit allows.',
+    howToSolve: 'Wait for the `Retry-After` delay before sending again.',
+  }),
+  payloadTooLarge: defineError({
+    code: 'VALIDATION_PAYLOAD_TOO_LARGE',
+    category: 'validation',
+    origin: 'caller',
+    status: 413,
+    description: 'The request body is larger than the configured limit.',
+    howToSolve: 'Send a smaller body.',
+  }),
+  cancelled: defineError({
+    code: 'REQUEST_CANCELLED',
+    category: 'cancelled',
+    origin: 'caller',
+    description: 'The caller aborted the request (AbortSignal or client disconnect).',
+    howToSolve: 'Nothing to do; the work was stopped on purpose.',
+  }),
+  timeout: defineError({
+    code: 'OPERATION_TIMEOUT',
+    category: 'timeout',
+    origin: 'self',
+    description: 'A breakwater timeout policy stopped the operation.',
+    howToSolve: 'Raise the timeout or make the dependency faster.',
+  }),
+  circuitOpen: defineError({
+    code: 'CIRCUIT_OPEN',
+    category: 'circuit_open',
+    origin: 'self',
+    description: 'The circuit breaker for this dependency is open; calls fail fast until it half-opens.',
+    howToSolve: 'Wait for `retryAfterMs` (the time left in the break); check the dependency.',
+  }),
+  bulkheadFull: defineError({
+    code: 'BULKHEAD_REJECTED',
+    category: 'overloaded',
+    origin: 'self',
+    description: 'The bulkhead is at its concurrency limit and its queue is full (or the queue wait timed out).',
+    howToSolve: 'Retry later or raise the bulkhead limits.',
+  }),
+  rateLimiterRejected: defineError({
+    code: 'RATE_LIMITER_REJECTED',
+    category: 'rate_limited',
+    origin: 'self',
+    description: 'A breakwater rate limiter has no token for this key.',
+    howToSolve: 'Wait for `retryAfterMs`, or raise the limiter rate.',
+  }),
+  internal: defineError({
+    code: 'INTERNAL_ERROR',
+    category: 'internal',
+    origin: 'self',
+    description: 'An unexpected error in the service itself (a bug or an unclassified failure).',
+    howToSolve: 'Search the logs for the correlation id.',
+  }),
+} as const;
+
+/** The issue part of a dependency error code, by category: `${DOMAIN}_${suffix}`. */
+export const DEPENDENCY_CODE_SUFFIX: Readonly<Record<Category, string>> = {
+  validation: 'BAD_REQUEST',
+  authentication: 'AUTH_FAILED',
+  permission: 'PERMISSION_DENIED',
+  not_found: 'NOT_FOUND',
+  conflict: 'CONFLICT',
+  rate_limited: 'RATE_LIMITED',
+  quota_exceeded: 'QUOTA_EXCEEDED',
+  context_length: 'CONTEXT_LENGTH_EXCEEDED',
+  content_filtered: 'CONTENT_FILTERED',
+  timeout: 'TIMEOUT',
+  network: 'CONNECTION_FAILED',
+  overloaded: 'OVERLOADED',
+  upstream_server: 'SERVER_ERROR',
+  invalid_response: 'INVALID_RESPONSE',
+  circuit_open: 'CIRCUIT_OPEN',
+  cancelled: 'CANCELLED',
+  internal: 'INTERNAL_ERROR',
+};
+
+/** Code for a dependency failure: `LLM_RATE_LIMITED`, `REDIS_CONNECTION_FAILED`, `UPSTREAM_AUTH_FAILED`. */
+export function dependencyCode(domain: string, category: Category): string {
+  return `${domain}_${DEPENDENCY_CODE_SUFFIX[category]}`;
+}

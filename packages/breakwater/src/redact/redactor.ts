@@ -1,0 +1,127 @@
+/**
+ * Redaction: applied before anything leaves the process (logs, responses, journal rows, metric
+ * labels, exceptions serialised with toJSON). Two independent nets, because either alone misses:
+ * - by key name: a field called `authorization` is secret whatever its value looks like;
+ * - by value pattern: an OpenAI key pasted into an error message has no key name around it.
+ */
+
+export const REDACTED = '[REDACTED]';
+
+/** Key names whose values are always secret (matched case-insensitively, anywhere in the name). */
+export const DEFAULT_SECRET_KEYS: readonly string[] = [
+  'password',
+  'passwd',
+  'secret',
+  'token',
+  'api_key',
+  'apikey',
+  'api-key',
+  'authorization',
+  'cookie',
+  'credential',
+  'private_key',
+  'privatekey',
+  'session_key',
+  'x-api-key',
+  'access_key',
+  'signature',
+];
+
+/** Value patterns that are secret wherever they appear. Each must have the `g` flag. */
+export const DEFAULT_SECRET_PATTERNS: readonly RegExp[] = [
+  // OpenAI / Anthropic / most "sk-" style keys (sk-proj-…, sk-ant-api03-…).
+  /\bsk-[A-Za-z0-9_-]{8,}/g,
+  // Bearer and Basic credentials in header-like text.
+  /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/gi,
+  // AWS access key ids.
+  /\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b/g,
+  // JSON Web Tokens.
+  /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/g,
+  // Secrets in URL query strings.
+  /([?&;](?:key|api_key|apikey|api-key|token|access_token|refresh_token|secret|password|sig|signature|auth)=)[^&#\s"']+/gi,
+  // Passwords in URL userinfo: scheme://user:password@host
+  /(\b[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:)[^@\s/]+@/gi,
+];
+
+export interface RedactorOptions {
+  /** Extra key names to treat as secret (added to the defaults unless `replaceDefaults`). */
+  keys?: readonly string[];
+  /** Extra value patterns (global regexes). A first capture group, if any, is kept. */
+  patterns?: readonly RegExp[];
+  /** Literal secrets known at start-up (e.g. the provider keys read from env): always removed. */
+  literals?: readonly string[];
+  replaceDefaults?: boolean;
+  replacement?: string;
+}
+
+export interface Redactor {
+  string(text: string): string;
+  /** Deep copy with secret keys masked and every string scanned; cycle-safe, depth-bounded. */
+  value<T>(value: T): T;
+  isSecretKey(key: string): boolean;
+}
+
+const MAX_DEPTH = 8;
+const MIN_LITERAL_LENGTH = 6;
+
+export function createRedactor(options: RedactorOptions = {}): Redactor {
+  const replacement = options.replacement ?? REDACTED;
+  const keys = [...(options.replaceDefaults ? [] : DEFAULT_SECRET_KEYS), ...(options.keys ?? [])].map(
+    (k) => k.toLowerCase(),
+  );
+  const patterns = [...(options.replaceDefaults ? [] : DEFAULT_SECRET_PATTERNS), ...(options.patterns ?? [])];
+  // Short literals would shred ordinary text; a real key is never this short.
+  const literals = (options.literals ?? []).filter((s) => s.length >= MIN_LITERAL_LENGTH);
+
+  const isSecretKey = (key: string): boolean => {
+    const lower = key.toLowerCase();
+    return keys.some((k) => lower.includes(k));
+  };
+
+  const string = (text: string): string => {
+    let out = text;
+    for (const literal of literals) {
+      if (out.includes(literal)) out = out.split(literal).join(replacement);
+    }
+    for (const pattern of patterns) {
+      pattern.lastIndex = 0;
+      out = out.replace(pattern, (match, prefix: unknown) =>
+        typeof prefix === 'string' && match.startsWith(prefix) && prefix.length < match.length
+          ? prefix + replacement
+          : replacement,
+      );
+    }
+    return out;
+  };
+
+  const walk = (input: unknown, depth: number, seen: WeakSet<object>): unknown => {
+    if (typeof input === 'string') return string(input);
+    if (input === null || typeof input !== 'object') return input;
+    if (seen.has(input)) return '[Circular]';
+    if (depth >= MAX_DEPTH) return '[Truncated]';
+    seen.add(input);
+    if (Array.isArray(input)) return input.map((item) => walk(item, depth + 1, seen));
+    if (input instanceof Error) return walkError(input, depth, seen);
+    const out: Record<string, unknown> = {};
+    for (const [key, val] of Object.entries(input)) {
+      out[key] = isSecretKey(key) && val != null && val !== '' ? replacement : walk(val, depth + 1, seen);
+    }
+    return out;
+  };
+
+  const walkError = (error: Error, depth: number, seen: WeakSet<object>): Record<string, unknown> => {
+    const out: Record<string, unknown> = { name: error.name, message: string(error.message) };
+    if (error.stack) out['stack'] = string(error.stack);
+    if (error.cause !== undefined) out['cause'] = walk(error.cause, depth + 1, seen);
+    return out;
+  };
+
+  return {
+    string,
+    isSecretKey,
+    value: <T>(value: T): T => walk(value, 0, new WeakSet()) as T,
+  };
+}
+
+/** The default redactor: default keys and patterns. */
+export const redact: Redactor = createRedactor();

@@ -1,0 +1,34 @@
+import { createConnection } from 'node:net';
+
+/**
+ * Real servers, never mocks. On a machine without them a suite skips with a loud message; CI sets
+ * BREAKWATER_REQUIRE_SERVICES=1, which turns that skip into a failure.
+ */
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export async function portOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** Returns a skip reason (string) for node:test's `skip` option, or false when the service is up. */
+export async function needService(name: 'redis' | 'postgres'): Promise<string | false> {
+  const url = new URL(name === 'redis' ? REDIS_URL : POSTGRES_URL);
+  const up = await portOpen(url.hostname, Number(url.port));
+  if (up) return false;
+  const message = `${name} is not reachable at ${url.host}: the ${name} suite is SKIPPED`;
+  if (process.env.BREAKWATER_REQUIRE_SERVICES === '1') {
+    throw new Error(`${message}, and BREAKWATER_REQUIRE_SERVICES=1 forbids skipping.`);
+  }
+  console.error(`\n!!! ${message} !!!\n`);
+  return message;
+}
