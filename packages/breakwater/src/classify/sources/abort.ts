@@ -3,7 +3,7 @@ import { classNames, readString } from '../walk.js';
 
 export const ABORT_RULES = defineRules('abort', 'AbortSignal / DOMException', {
   aborted: {
-    signal: "name 'AbortError' (DOMException, AbortController.abort())",
+    signal: "name 'AbortError' (DOMException, AbortController.abort()), code UND_ERR_ABORTED / ABORT_ERR",
     category: 'cancelled',
     retryable: false,
     delay: NO_DELAY,

@@ -1,5 +1,6 @@
 import { BACKOFF, defineRules, NO_DELAY, type Rule, type Signal } from '../rule.js';
 import { readString } from '../walk.js';
+import { ABORT_RULES } from './abort.js';
 
 export const NETWORK_RULES = defineRules('net', 'Node.js sockets / fetch (undici)', {
   connection_failed: {
@@ -32,14 +33,6 @@ export const NETWORK_RULES = defineRules('net', 'Node.js sockets / fetch (undici
     retryable: true,
     delay: BACKOFF,
   },
-  aborted: {
-    signal: 'code UND_ERR_ABORTED, ABORT_ERR (request aborted through its signal)',
-    category: 'cancelled',
-    retryable: false,
-    delay: NO_DELAY,
-    origin: 'caller',
-    code: 'REQUEST_CANCELLED',
-  },
 });
 
 const BY_CODE = new Map<string, Rule>();
@@ -55,7 +48,7 @@ assign(NETWORK_RULES.tls_failed, [
 ]);
 assign(NETWORK_RULES.connect_timeout, ['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 assign(NETWORK_RULES.response_timeout, ['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-assign(NETWORK_RULES.aborted, ['UND_ERR_ABORTED', 'ABORT_ERR']);
+assign(ABORT_RULES.aborted, ['UND_ERR_ABORTED', 'ABORT_ERR']);
 
 /** Socket and undici failures, by their stable `code` (never by message). */
 export function classifyNetwork(value: unknown): Signal | undefined {
