@@ -70,7 +70,7 @@ export const PG_RULES = defineRules('pg', 'pg (Postgres SQLSTATE)', {
     delay: BACKOFF,
   },
   client_timeout: {
-    signal: "pg client 'Query read timeout', pool 'timeout exceeded when trying to connect' (no code: message)",
+    signal: "pg client 'Query read timeout', 'Connection terminated due to connection timeout', pool 'timeout exceeded when trying to connect' (no code: message)",
     category: 'timeout',
     retryable: true,
     delay: BACKOFF,
@@ -103,8 +103,8 @@ const BY_CLASS: ReadonlyMap<string, Rule> = new Map([
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 // pg raises these as plain Errors without a code; the message is the only signal it gives.
 const CLIENT_MESSAGES: ReadonlyArray<[RegExp, Rule]> = [
+  [/^(Query read timeout|timeout exceeded when trying to connect|Connection terminated due to connection timeout)$/, PG_RULES.client_timeout],
   [/^Connection terminated( unexpectedly)?$/, PG_RULES.client_connection_lost],
-  [/^(Query read timeout|timeout exceeded when trying to connect)$/, PG_RULES.client_timeout],
 ];
 
 export function ruleForSqlState(code: string): Rule {
