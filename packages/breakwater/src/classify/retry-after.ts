@@ -15,7 +15,9 @@ export function retryAfterMs(headers: HeaderSource, now: number = Date.now()): n
   if (!value) return undefined;
   const seconds = parseNumber(value);
   if (seconds !== undefined) return clamp(seconds * 1000);
-  const date = Date.parse(value);
+  // All three HTTP-date forms (RFC 9110 §5.6.7) start with a day name; Date.parse alone would
+  // also accept "-5" as a year.
+  const date = /^[A-Za-z]{3}/.test(value) ? Date.parse(value) : Number.NaN;
   return Number.isNaN(date) ? undefined : clamp(date - now);
 }
 

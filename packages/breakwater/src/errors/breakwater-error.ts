@@ -110,7 +110,12 @@ export class BreakwaterError extends Error {
 }
 
 export function isBreakwaterError(value: unknown): value is BreakwaterError {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    return (value as Record<symbol, unknown>)[BRAND] === true;
+  } catch {
+    return false; // a hostile Proxy is certainly not ours
+  }
 }
 
 /**
@@ -124,6 +129,14 @@ export function clientStatus(category: Category, origin: Origin): number {
 
 function summariseCause(cause: unknown): unknown {
   if (cause === undefined) return undefined;
+  try {
+    return describeCause(cause);
+  } catch {
+    return 'Unreadable cause';
+  }
+}
+
+function describeCause(cause: unknown): unknown {
   if (isBreakwaterError(cause)) return cause.toJSON();
   if (cause instanceof Error) {
     const code = (cause as { code?: unknown }).code;
