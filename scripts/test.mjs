@@ -29,7 +29,7 @@ if (!process.env.SKIP_TYPECHECK) {
 
 const run = spawnSync(
   process.execPath,
-  ['--conditions=source', '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
+  ['--conditions=breakwater-source', '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
   { stdio: 'inherit' },
 );
 process.exit(run.status ?? 1);

@@ -52,5 +52,7 @@ describe('rendering', () => {
     assert.equal(errorHeaders(Errors.circuitOpen({ retryAfterMs: 250 }))['retry-after'], '1');
     assert.equal(errorHeaders(Errors.invalidInput({ retryAfterMs: 5000 }))['retry-after'], undefined);
     assert.equal(toProblemDetails(Errors.rateLimited({ retryAfterMs: 3000 })).retry_after_seconds, 3);
+    const quota = new BreakwaterError({ code: 'LLM_QUOTA_EXCEEDED', category: 'quota_exceeded', origin: 'dependency', retryAfterMs: 1000 });
+    assert.equal(errorHeaders(quota)['retry-after'], undefined, 'no Retry-After invites retries of an exhausted quota');
   });
 });

@@ -86,9 +86,14 @@ export function toEnvelope(error: BreakwaterError): Envelope {
   };
 }
 
-/** `Retry-After` in whole seconds (rounded up: never invite a retry before the delay). */
+/**
+ * `Retry-After` in whole seconds (rounded up: never invite a retry before the delay). Only for
+ * errors worth retrying (and an open circuit, whose delay is the time left in the break): a
+ * Retry-After on an exhausted quota would invite exactly the retries we refuse to make.
+ */
 export function retryAfterSeconds(error: BreakwaterError): number | undefined {
   if (error.retryAfterMs === undefined || !Number.isFinite(error.retryAfterMs)) return undefined;
+  if (!error.retryable && error.category !== 'circuit_open') return undefined;
   if (error.status !== 429 && error.status !== 503) return undefined;
   return Math.max(0, Math.ceil(error.retryAfterMs / 1000));
 }
