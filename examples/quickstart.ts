@@ -6,9 +6,23 @@ import type { AddressInfo } from 'node:net';
 import { classifyResponse, toProblemDetails } from 'breakwater';
 
 const answers = [
-  { status: 429, headers: { 'retry-after-ms': '300' }, body: { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } } },
-  { status: 200, headers: {}, body: { choices: [{ message: { role: 'assistant', content: 'Hello from the simulated provider' } }] } },
-  { status: 429, headers: { 'retry-after': '1' }, body: { error: { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' } } },
+  {
+    status: 429,
+    headers: { 'retry-after-ms': '300' },
+    body: { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } },
+  },
+  {
+    status: 200,
+    headers: {},
+    body: { choices: [{ message: { role: 'assistant', content: 'Hello from the simulated provider' } }] },
+  },
+  {
+    status: 429,
+    headers: { 'retry-after': '1' },
+    body: {
+      error: { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' },
+    },
+  },
 ];
 let received = 0;
 const provider = createServer((_req, res) => {
@@ -24,12 +38,17 @@ async function call(label: string): Promise<void> {
     const started = Date.now();
     const res = await fetch(url, { method: 'POST', body: '{}' });
     const body: unknown = await res.json();
-    const error = classifyResponse({ status: res.status, headers: res.headers, url: res.url, body }, { dependency: 'demo-llm', defaultDomain: 'LLM' });
+    const error = classifyResponse(
+      { status: res.status, headers: res.headers, url: res.url, body },
+      { dependency: 'demo-llm', defaultDomain: 'LLM' },
+    );
     if (!error) {
       console.log(`[${label}] attempt ${attempt}: ok -> ${JSON.stringify(body)}`);
       return;
     }
-    console.log(`[${label}] attempt ${attempt}: ${error.code} (category ${error.category}, retryable ${error.retryable}, retry after ${error.retryAfterMs ?? '-'} ms)`);
+    console.log(
+      `[${label}] attempt ${attempt}: ${error.code} (category ${error.category}, retryable ${error.retryable}, retry after ${error.retryAfterMs ?? '-'} ms)`,
+    );
     if (!error.retryable || attempt === 3) {
       console.log(`[${label}] giving up; the client would see:`);
       console.log(JSON.stringify(toProblemDetails(error), null, 2));

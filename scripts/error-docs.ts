@@ -30,11 +30,13 @@ export function renderErrorDocs(): string {
   );
   for (const category of CATEGORIES) {
     const p = CATEGORY_TABLE[category];
-    lines.push(`| \`${category}\` | ${p.status} | ${p.retryable ? 'yes' : 'no'} | ${p.breakerFault ? 'yes' : 'no'} | ${p.logLevel} | ${p.userMessage} |`);
+    lines.push(
+      `| \`${category}\` | ${p.status} | ${p.retryable ? 'yes' : 'no'} | ${p.breakerFault ? 'yes' : 'no'} | ${p.logLevel} | ${p.userMessage} |`,
+    );
   }
   lines.push(
     '',
-    '**Origin.** An error is the `caller`\'s, a `dependency`\'s, or our own (`self`). When a dependency rejects',
+    "**Origin.** An error is the `caller`'s, a `dependency`'s, or our own (`self`). When a dependency rejects",
     '*our* credentials or configuration (`authentication`, `permission`, `not_found` with origin `dependency`),',
     `the client sees ${clientStatus('authentication', 'dependency')} (e.g. \`LLM_AUTH_FAILED\`) and the log level is \`error\`: nobody is told to log in again.`,
     '',
@@ -50,7 +52,9 @@ export function renderErrorDocs(): string {
   );
   for (const def of definedErrorCodes().sort((a, b) => a.code.localeCompare(b.code))) {
     const status = def.status ?? clientStatus(def.category, def.origin ?? 'self');
-    lines.push(`| \`${def.code}\` | \`${def.category}\` | ${status} | ${cell(def.description)} | ${cell(def.howToSolve ?? '')} |`);
+    lines.push(
+      `| \`${def.code}\` | \`${def.category}\` | ${status} | ${cell(def.description)} | ${cell(def.howToSolve ?? '')} |`,
+    );
   }
   lines.push(
     '',
@@ -63,7 +67,9 @@ export function renderErrorDocs(): string {
     '|---|---|---|',
   );
   for (const category of CATEGORIES.filter((c) => c !== 'circuit_open' && c !== 'internal' && c !== 'cancelled')) {
-    lines.push(`| \`${category}\` | \`${DEPENDENCY_CODE_SUFFIX[category]}\` | \`LLM_${DEPENDENCY_CODE_SUFFIX[category]}\` |`);
+    lines.push(
+      `| \`${category}\` | \`${DEPENDENCY_CODE_SUFFIX[category]}\` | \`LLM_${DEPENDENCY_CODE_SUFFIX[category]}\` |`,
+    );
   }
   lines.push(
     '',
@@ -77,7 +83,9 @@ export function renderErrorDocs(): string {
     '|---|---|---|---|---|---|',
   );
   for (const rule of CLASSIFICATION_RULES) {
-    lines.push(`| \`${rule.id}\` | ${cell(rule.source)} | ${cell(rule.signal)} | \`${rule.category}\` | ${rule.retryable ? 'yes' : 'no'} | ${cell(rule.delay)} |`);
+    lines.push(
+      `| \`${rule.id}\` | ${cell(rule.source)} | ${cell(rule.signal)} | \`${rule.category}\` | ${rule.retryable ? 'yes' : 'no'} | ${cell(rule.delay)} |`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -23,13 +23,23 @@ if (files.length === 0) {
 }
 
 if (!process.env.SKIP_TYPECHECK) {
-  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], {
+    stdio: 'inherit',
+  });
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 }
 
 const run = spawnSync(
   process.execPath,
-  ['--conditions=breakwater-source', '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
+  [
+    '--conditions=breakwater-source',
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-timeout=120000',
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(run.status ?? 1);

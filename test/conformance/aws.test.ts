@@ -15,7 +15,11 @@ const xmlError = (code: string, message: string) =>
   `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message><RequestId>R1</RequestId><HostId>H1</HostId></Error>`;
 const get = (client = s3) => client.send(new GetObjectCommand({ Bucket: 'bucket', Key: 'key' }));
 const answer = (status: number, code: string, headers: Record<string, string> = {}) =>
-  server.script({ status, headers: { 'content-type': 'application/xml', ...headers }, body: xmlError(code, `${code} happened`) });
+  server.script({
+    status,
+    headers: { 'content-type': 'application/xml', ...headers },
+    body: xmlError(code, `${code} happened`),
+  });
 
 before(async () => {
   server = await startScriptedServer();
@@ -32,7 +36,12 @@ after(() => server.close());
 describe('AWS SDK v3 errors', () => {
   test('503 SlowDown and 400 ThrottlingException are throttling (rate_limited, retryable)', async () => {
     answer(503, 'SlowDown', { 'retry-after': '2' });
-    const error = proof.expect(await thrownBy(get), { rule: RULES.aws.throttling, code: 'AWS_RATE_LIMITED', retryAfterMs: 2000, dependency: 'aws' });
+    const error = proof.expect(await thrownBy(get), {
+      rule: RULES.aws.throttling,
+      code: 'AWS_RATE_LIMITED',
+      retryAfterMs: 2000,
+      dependency: 'aws',
+    });
     assert.equal(error.details?.['awsErrorName'], 'SlowDown');
     answer(400, 'ThrottlingException');
     proof.expect(await thrownBy(get), { rule: RULES.aws.throttling });
@@ -47,7 +56,11 @@ describe('AWS SDK v3 errors', () => {
 
   test('a bad access key is authentication even though S3 answers 403', async () => {
     answer(403, 'InvalidAccessKeyId');
-    const error = proof.expect(await thrownBy(get), { rule: RULES.aws.credentials, code: 'AWS_AUTH_FAILED', status: 502 });
+    const error = proof.expect(await thrownBy(get), {
+      rule: RULES.aws.credentials,
+      code: 'AWS_AUTH_FAILED',
+      status: 502,
+    });
     assert.ok(!JSON.stringify(error).includes('wJalrXUtnFEMI'));
   });
 

@@ -23,34 +23,52 @@ after(() => server.close());
 describe('fetch / undici failures', () => {
   test('a closed port is a retryable network failure', async () => {
     const port = await freePort();
-    const error = proof.expect(await thrownBy(() => fetch(`http://127.0.0.1:${port}/`)), { rule: RULES.net.connection_failed, code: 'UPSTREAM_CONNECTION_FAILED' });
+    const error = proof.expect(await thrownBy(() => fetch(`http://127.0.0.1:${port}/`)), {
+      rule: RULES.net.connection_failed,
+      code: 'UPSTREAM_CONNECTION_FAILED',
+    });
     assert.equal(error.details?.['errno'], 'ECONNREFUSED');
   });
 
   test('AbortSignal.timeout is a timeout; AbortController.abort is a cancellation', async () => {
     server.script({ hang: true });
-    proof.expect(await thrownBy(() => fetch(server.url, { signal: AbortSignal.timeout(50) })), { rule: RULES.abort.timed_out, code: 'OPERATION_TIMEOUT' });
+    proof.expect(await thrownBy(() => fetch(server.url, { signal: AbortSignal.timeout(50) })), {
+      rule: RULES.abort.timed_out,
+      code: 'OPERATION_TIMEOUT',
+    });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 20);
-    const cancelled = proof.expect(await thrownBy(() => fetch(server.url, { signal: controller.signal })), { rule: RULES.abort.aborted, code: 'REQUEST_CANCELLED', status: 499 });
+    const cancelled = proof.expect(await thrownBy(() => fetch(server.url, { signal: controller.signal })), {
+      rule: RULES.abort.aborted,
+      code: 'REQUEST_CANCELLED',
+      status: 499,
+    });
     assert.equal(cancelled.origin, 'caller');
   });
 
   test('undici headersTimeout and a request aborted through undici', async () => {
     server.script({ hang: true });
     const agent = new Agent({ headersTimeout: 80 });
-    proof.expect(await thrownBy(() => request(server.url, { dispatcher: agent })), { rule: RULES.net.response_timeout, code: 'UPSTREAM_TIMEOUT' });
+    proof.expect(await thrownBy(() => request(server.url, { dispatcher: agent })), {
+      rule: RULES.net.response_timeout,
+      code: 'UPSTREAM_TIMEOUT',
+    });
     await agent.close();
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 20);
-    proof.expect(await thrownBy(() => request(server.url, { signal: controller.signal })), { rule: RULES.abort.aborted, code: 'REQUEST_CANCELLED' });
+    proof.expect(await thrownBy(() => request(server.url, { signal: controller.signal })), {
+      rule: RULES.abort.aborted,
+      code: 'REQUEST_CANCELLED',
+    });
   });
 
   test('a connect that never completes hits undici connect timeout', async () => {
     const listener = await startUnacceptingListener();
     try {
       const agent = new Agent({ connect: { timeout: 150 } });
-      proof.expect(await thrownBy(() => request(`http://127.0.0.1:${listener.port}/`, { dispatcher: agent })), { rule: RULES.net.connect_timeout });
+      proof.expect(await thrownBy(() => request(`http://127.0.0.1:${listener.port}/`, { dispatcher: agent })), {
+        rule: RULES.net.connect_timeout,
+      });
       await agent.destroy();
     } finally {
       listener.close();
@@ -62,7 +80,10 @@ describe('fetch / undici failures', () => {
     await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
     try {
       const port = (tls.address() as AddressInfo).port;
-      proof.expect(await thrownBy(() => fetch(`https://127.0.0.1:${port}/`)), { rule: RULES.net.tls_failed, retryable: false });
+      proof.expect(await thrownBy(() => fetch(`https://127.0.0.1:${port}/`)), {
+        rule: RULES.net.tls_failed,
+        retryable: false,
+      });
     } finally {
       tls.close();
     }
@@ -73,13 +94,18 @@ describe('fetch / undici failures', () => {
     const res = await fetch(server.url);
     proof.expect(await thrownBy(() => res.text()), { rule: RULES.net.connection_failed });
     server.script({ status: 200, body: '{"id": 1, "choices": [' });
-    proof.expect(await thrownBy(async () => (await fetch(server.url)).json()), { rule: RULES.response.malformed_json, code: 'UPSTREAM_INVALID_RESPONSE' });
+    proof.expect(await thrownBy(async () => (await fetch(server.url)).json()), {
+      rule: RULES.response.malformed_json,
+      code: 'UPSTREAM_INVALID_RESPONSE',
+    });
     server.script({ status: 200, body: { id: 1, choices: 'none' } });
     const schema = z.object({ choices: z.array(z.object({ message: z.string() })) });
-    proof.expect(await thrownBy(async () => schema.parse(await (await fetch(server.url)).json())), { rule: RULES.response.schema_mismatch });
+    proof.expect(await thrownBy(async () => schema.parse(await (await fetch(server.url)).json())), {
+      rule: RULES.response.schema_mismatch,
+    });
   });
 
-  test('the same SyntaxError from the caller\'s body is the caller\'s validation error', async () => {
+  test("the same SyntaxError from the caller's body is the caller's validation error", async () => {
     const error = classify(await thrownBy(async () => JSON.parse('{oops')), { origin: 'caller' });
     assert.equal(error.code, 'VALIDATION_MALFORMED_BODY');
     assert.equal(error.status, 400);

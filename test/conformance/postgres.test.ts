@@ -41,12 +41,19 @@ describe('postgres errors', { skip }, () => {
   });
 
   test('unique violation is a conflict the caller must resolve, not retried', async () => {
-    const error = proof.expect(await thrownBy(() => db.query(`INSERT INTO ${table} VALUES (1, 'dup', 0)`)), { rule: RULES.pg.unique_violation, code: 'POSTGRES_CONFLICT', retryable: false });
+    const error = proof.expect(await thrownBy(() => db.query(`INSERT INTO ${table} VALUES (1, 'dup', 0)`)), {
+      rule: RULES.pg.unique_violation,
+      code: 'POSTGRES_CONFLICT',
+      retryable: false,
+    });
     assert.equal(error.details?.['sqlstate'], '23505');
   });
 
   test('not-null, invalid text and syntax errors are validation', async () => {
-    proof.expect(await thrownBy(() => db.query(`INSERT INTO ${table} VALUES (9, NULL, 0)`)), { rule: RULES.pg.integrity_violation, code: 'POSTGRES_BAD_REQUEST' });
+    proof.expect(await thrownBy(() => db.query(`INSERT INTO ${table} VALUES (9, NULL, 0)`)), {
+      rule: RULES.pg.integrity_violation,
+      code: 'POSTGRES_BAD_REQUEST',
+    });
     proof.expect(await thrownBy(() => db.query(`SELECT 'abc'::int`)), { rule: RULES.pg.data_exception });
     proof.expect(await thrownBy(() => db.query('SELEC 1')), { rule: RULES.pg.syntax_or_schema });
   });
@@ -87,15 +94,23 @@ describe('postgres errors', { skip }, () => {
     await a.query('BEGIN');
     await a.query(`SELECT * FROM ${table} WHERE id = 1 FOR UPDATE`);
     await b.query('BEGIN');
-    proof.expect(await thrownBy(() => b.query(`SELECT * FROM ${table} WHERE id = 1 FOR UPDATE NOWAIT`)), { rule: RULES.pg.lock_not_available });
-    proof.expect(await thrownBy(() => b.query('SELECT 1')), { rule: RULES.pg.failed_transaction, category: 'internal' });
+    proof.expect(await thrownBy(() => b.query(`SELECT * FROM ${table} WHERE id = 1 FOR UPDATE NOWAIT`)), {
+      rule: RULES.pg.lock_not_available,
+    });
+    proof.expect(await thrownBy(() => b.query('SELECT 1')), {
+      rule: RULES.pg.failed_transaction,
+      category: 'internal',
+    });
     await Promise.all([a.query('ROLLBACK'), b.query('ROLLBACK')]);
   });
 
   test('statement_timeout cancels the query (57014) and a query_timeout fails in the client', async () => {
     const c = await client();
     await c.query("SET statement_timeout = '50ms'");
-    proof.expect(await thrownBy(() => c.query('SELECT pg_sleep(1)')), { rule: RULES.pg.query_canceled, code: 'POSTGRES_TIMEOUT' });
+    proof.expect(await thrownBy(() => c.query('SELECT pg_sleep(1)')), {
+      rule: RULES.pg.query_canceled,
+      code: 'POSTGRES_TIMEOUT',
+    });
     const impatient = await client({ query_timeout: 50 });
     proof.expect(await thrownBy(() => impatient.query('SELECT pg_sleep(0.5)')), { rule: RULES.pg.client_timeout });
   });
@@ -114,19 +129,31 @@ describe('postgres errors', { skip }, () => {
     const url = new URL(POSTGRES_URL);
     url.username = role;
     const limited = await client({ connectionString: url.toString() });
-    proof.expect(await thrownBy(() => limited.query(`SELECT * FROM ${table}`)), { rule: RULES.pg.insufficient_privilege, code: 'POSTGRES_PERMISSION_DENIED' });
+    proof.expect(await thrownBy(() => limited.query(`SELECT * FROM ${table}`)), {
+      rule: RULES.pg.insufficient_privilege,
+      code: 'POSTGRES_PERMISSION_DENIED',
+    });
     url.username = `bw_nobody_${suffix}`;
-    proof.expect(await thrownBy(() => client({ connectionString: url.toString() })), { rule: RULES.pg.auth_failed, code: 'POSTGRES_AUTH_FAILED' });
+    proof.expect(await thrownBy(() => client({ connectionString: url.toString() })), {
+      rule: RULES.pg.auth_failed,
+      code: 'POSTGRES_AUTH_FAILED',
+    });
     const wrongDb = new URL(POSTGRES_URL);
     wrongDb.pathname = `/bw_missing_${suffix}`;
-    proof.expect(await thrownBy(() => client({ connectionString: wrongDb.toString() })), { rule: RULES.pg.unknown_database, code: 'POSTGRES_NOT_FOUND' });
+    proof.expect(await thrownBy(() => client({ connectionString: wrongDb.toString() })), {
+      rule: RULES.pg.unknown_database,
+      code: 'POSTGRES_NOT_FOUND',
+    });
   });
 
   test('a role over its connection limit (53300) is overloaded and retryable', async () => {
     const url = new URL(POSTGRES_URL);
     url.username = limitedRole;
     await client({ connectionString: url.toString() });
-    proof.expect(await thrownBy(() => client({ connectionString: url.toString() })), { rule: RULES.pg.insufficient_resources, code: 'POSTGRES_OVERLOADED' });
+    proof.expect(await thrownBy(() => client({ connectionString: url.toString() })), {
+      rule: RULES.pg.insufficient_resources,
+      code: 'POSTGRES_OVERLOADED',
+    });
   });
 
   test('a pool with no free client times out; a wrong port is a network failure', async () => {
@@ -140,11 +167,15 @@ describe('postgres errors', { skip }, () => {
     }
     const url = new URL(POSTGRES_URL);
     url.port = String(await freePort());
-    proof.expect(await thrownBy(() => client({ connectionString: url.toString() })), { rule: RULES.net.connection_failed });
+    proof.expect(await thrownBy(() => client({ connectionString: url.toString() })), {
+      rule: RULES.net.connection_failed,
+    });
   });
 
   test('any other SQLSTATE (a RAISE with a custom code) is a server error', async () => {
-    proof.expect(await thrownBy(() => db.query(`DO $$ BEGIN RAISE EXCEPTION 'boom' USING ERRCODE = 'P0001'; END $$`)), { rule: RULES.pg.server_error });
+    proof.expect(await thrownBy(() => db.query(`DO $$ BEGIN RAISE EXCEPTION 'boom' USING ERRCODE = 'P0001'; END $$`)), {
+      rule: RULES.pg.server_error,
+    });
   });
 
   test('every reproducible postgres row is proven with the real server', () => {

@@ -16,7 +16,14 @@ const stops: Array<() => void> = [];
 const clients: Array<{ disconnect(): unknown }> = [];
 
 const ioredis = (port: number, extra: Record<string, unknown> = {}) => {
-  const client = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null, ...extra });
+  const client = new Redis({
+    host: '127.0.0.1',
+    port,
+    maxRetriesPerRequest: 0,
+    lazyConnect: true,
+    retryStrategy: () => null,
+    ...extra,
+  });
   client.on('error', () => {});
   clients.push(client);
   return client;
@@ -53,12 +60,18 @@ describe('redis errors', { skip }, () => {
     const port = await privateRedis(['--enable-debug-command', 'yes']);
     const client = ioredis(port, { commandTimeout: 100 });
     await client.connect();
-    proof.expect(await thrownBy(() => client.call('DEBUG', 'SLEEP', '0.5')), { rule: RULES.redis.timeout, code: 'REDIS_TIMEOUT' });
+    proof.expect(await thrownBy(() => client.call('DEBUG', 'SLEEP', '0.5')), {
+      rule: RULES.redis.timeout,
+      code: 'REDIS_TIMEOUT',
+    });
   });
 
   test('WRONGTYPE and ERR replies are our command being wrong', async () => {
     await shared.set('bw:conformance:string', 'x');
-    const error = proof.expect(await thrownBy(() => shared.lpush('bw:conformance:string', 'y')), { rule: RULES.redis.command_error, code: 'REDIS_BAD_REQUEST' });
+    const error = proof.expect(await thrownBy(() => shared.lpush('bw:conformance:string', 'y')), {
+      rule: RULES.redis.command_error,
+      code: 'REDIS_BAD_REQUEST',
+    });
     assert.equal(error.details?.['reply'], 'WRONGTYPE');
     proof.expect(await thrownBy(() => shared.call('SET')), { rule: RULES.redis.command_error });
   });
@@ -67,8 +80,17 @@ describe('redis errors', { skip }, () => {
     const replica = await privateRedis(['--replicaof', '127.0.0.1', String(sharedPort)]);
     const client = ioredis(replica);
     await client.connect();
-    proof.expect(await thrownBy(() => client.set('k', 'v')), { rule: RULES.redis.failover, code: 'REDIS_CONNECTION_FAILED' });
-    const orphan = await privateRedis(['--replicaof', '127.0.0.1', String(await freePort()), '--replica-serve-stale-data', 'no']);
+    proof.expect(await thrownBy(() => client.set('k', 'v')), {
+      rule: RULES.redis.failover,
+      code: 'REDIS_CONNECTION_FAILED',
+    });
+    const orphan = await privateRedis([
+      '--replicaof',
+      '127.0.0.1',
+      String(await freePort()),
+      '--replica-serve-stale-data',
+      'no',
+    ]);
     const orphanClient = ioredis(orphan);
     await orphanClient.connect();
     const error = proof.expect(await thrownBy(() => orphanClient.get('k')), { rule: RULES.redis.failover });
@@ -76,7 +98,12 @@ describe('redis errors', { skip }, () => {
   });
 
   test('CLUSTERDOWN from a cluster node that serves no slots', async () => {
-    const port = await privateRedis(['--cluster-enabled', 'yes', '--cluster-config-file', `/tmp/bw-nodes-${process.pid}-${Date.now()}.conf`]);
+    const port = await privateRedis([
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      `/tmp/bw-nodes-${process.pid}-${Date.now()}.conf`,
+    ]);
     const client = ioredis(port);
     await client.connect();
     const error = proof.expect(await thrownBy(() => client.get('k')), { rule: RULES.redis.failover });
@@ -92,7 +119,9 @@ describe('redis errors', { skip }, () => {
       return event;
     };
     proof.expect(await firstError(ioredis(port)), { rule: RULES.redis.auth, code: 'REDIS_AUTH_FAILED' });
-    const error = proof.expect(await firstError(ioredis(port, { password: 'not-the-password' })), { rule: RULES.redis.auth });
+    const error = proof.expect(await firstError(ioredis(port, { password: 'not-the-password' })), {
+      rule: RULES.redis.auth,
+    });
     assert.equal(error.details?.['reply'], 'WRONGPASS');
     assert.ok(!JSON.stringify(error).includes('not-the-password'));
     const admin = ioredis(port, { password: 'sekrit-pass-123' });
@@ -100,7 +129,10 @@ describe('redis errors', { skip }, () => {
     await admin.call('ACL', 'SETUSER', 'reader', 'on', '>reader-pass', '~*', '+get');
     const reader = ioredis(port, { username: 'reader', password: 'reader-pass' });
     await reader.connect();
-    proof.expect(await thrownBy(() => reader.set('k', 'v')), { rule: RULES.redis.permission, code: 'REDIS_PERMISSION_DENIED' });
+    proof.expect(await thrownBy(() => reader.set('k', 'v')), {
+      rule: RULES.redis.permission,
+      code: 'REDIS_PERMISSION_DENIED',
+    });
   });
 
   test('BUSY while a script runs; OOM at maxmemory', async () => {
@@ -110,7 +142,10 @@ describe('redis errors', { skip }, () => {
     await Promise.all([runner.connect(), other.connect()]);
     const spinning = runner.eval('local i = 0 while true do i = i + 1 end', 0).catch(() => {});
     await new Promise((r) => setTimeout(r, 150));
-    const error = proof.expect(await thrownBy(() => other.get('k')), { rule: RULES.redis.busy, code: 'REDIS_OVERLOADED' });
+    const error = proof.expect(await thrownBy(() => other.get('k')), {
+      rule: RULES.redis.busy,
+      code: 'REDIS_OVERLOADED',
+    });
     assert.equal(error.details?.['reply'], 'BUSY');
     await other.call('SCRIPT', 'KILL');
     await spinning;
@@ -143,7 +178,9 @@ describe('redis errors', { skip }, () => {
   test('node-redis: a connect timeout', async () => {
     const { startUnacceptingListener } = await import('../support/unaccepting-listener.js');
     const listener = await startUnacceptingListener();
-    const client = createClient({ socket: { host: '127.0.0.1', port: listener.port, connectTimeout: 150, reconnectStrategy: false } });
+    const client = createClient({
+      socket: { host: '127.0.0.1', port: listener.port, connectTimeout: 150, reconnectStrategy: false },
+    });
     client.on('error', () => {});
     try {
       proof.expect(await thrownBy(() => client.connect()), { rule: RULES.redis.timeout });

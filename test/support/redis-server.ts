@@ -15,7 +15,8 @@ export async function startPrivateRedis(args: string[] = []): Promise<{ port: nu
   );
   const failed = new Promise<never>((_, reject) => child.once('error', reject));
   for (let i = 0; i < 100; i++) {
-    if (await Promise.race([portOpen('127.0.0.1', port, 200), failed])) return { port, stop: () => child.kill('SIGKILL') };
+    if (await Promise.race([portOpen('127.0.0.1', port, 200), failed]))
+      return { port, stop: () => child.kill('SIGKILL') };
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGKILL');

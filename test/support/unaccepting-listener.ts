@@ -11,7 +11,10 @@ export async function startUnacceptingListener(): Promise<{ port: number; close(
   const port = await freePort();
   const child: ChildProcess = spawn(
     'python3',
-    ['-c', `import socket,time\ns=socket.socket()\ns.bind(("127.0.0.1",${port}))\ns.listen(0)\nprint("ready",flush=True)\ntime.sleep(60)`],
+    [
+      '-c',
+      `import socket,time\ns=socket.socket()\ns.bind(("127.0.0.1",${port}))\ns.listen(0)\nprint("ready",flush=True)\ntime.sleep(60)`,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,19 @@
 // errors: the model everything decides from
-export { CATEGORIES, CATEGORY_TABLE, isCategory, type Category, type CategoryPolicy, type LogLevel } from './errors/categories.js';
-export { BreakwaterError, isBreakwaterError, clientStatus, type BreakwaterErrorInit, type Origin } from './errors/breakwater-error.js';
+export {
+  CATEGORIES,
+  CATEGORY_TABLE,
+  isCategory,
+  type Category,
+  type CategoryPolicy,
+  type LogLevel,
+} from './errors/categories.js';
+export {
+  BreakwaterError,
+  isBreakwaterError,
+  clientStatus,
+  type BreakwaterErrorInit,
+  type Origin,
+} from './errors/breakwater-error.js';
 export {
   defineError,
   definedErrorCodes,
@@ -23,7 +36,15 @@ export {
 } from './errors/render.js';
 
 // redaction: before anything leaves the process
-export { createRedactor, redact, REDACTED, DEFAULT_SECRET_KEYS, DEFAULT_SECRET_PATTERNS, type Redactor, type RedactorOptions } from './redact/redactor.js';
+export {
+  createRedactor,
+  redact,
+  REDACTED,
+  DEFAULT_SECRET_KEYS,
+  DEFAULT_SECRET_PATTERNS,
+  type Redactor,
+  type RedactorOptions,
+} from './redact/redactor.js';
 
 // classify: any thrown value → BreakwaterError, once
 export { classify, DEFAULT_CLASSIFIERS, type Classifier, type ClassifyOptions } from './classify/classify.js';

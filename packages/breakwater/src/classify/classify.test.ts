@@ -9,10 +9,33 @@ import { RULES, CLASSIFICATION_RULES } from './rules.js';
 const hostile = fc.oneof(
   fc.anything(),
   fc.string({ maxLength: 5000 }).map((s) => new Error(s)),
-  fc.constant(new Proxy({}, { get: () => { throw new Error('trap'); }, getPrototypeOf: () => { throw new Error('trap'); } })),
+  fc.constant(
+    new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('trap');
+        },
+        getPrototypeOf: () => {
+          throw new Error('trap');
+        },
+      },
+    ),
+  ),
   fc.constant(Object.create(null) as object),
-  fc.record({ code: fc.string(), status: fc.integer(), name: fc.string(), headers: fc.anything(), error: fc.anything() }),
-  fc.record({ name: fc.constantFrom('AI_APICallError', 'ZodError', 'SyntaxError', 'AbortError', 'TimeoutError'), statusCode: fc.anything(), responseBody: fc.anything(), issues: fc.anything() }),
+  fc.record({
+    code: fc.string(),
+    status: fc.integer(),
+    name: fc.string(),
+    headers: fc.anything(),
+    error: fc.anything(),
+  }),
+  fc.record({
+    name: fc.constantFrom('AI_APICallError', 'ZodError', 'SyntaxError', 'AbortError', 'TimeoutError'),
+    statusCode: fc.anything(),
+    responseBody: fc.anything(),
+    issues: fc.anything(),
+  }),
   fc.record({ $metadata: fc.anything(), name: fc.string(), $retryable: fc.anything() }),
 );
 
@@ -37,9 +60,15 @@ describe('classify is total', () => {
     const b = new Error('b', { cause: a });
     a.cause = b;
     assert.equal(classify(a).category, 'internal');
-    const deep = Array.from({ length: 10_000 }).reduce<Error>((inner, _, i) => new Error(`e${i}`, { cause: inner }), Object.assign(new Error('root'), { code: 'ECONNRESET' }));
+    const deep = Array.from({ length: 10_000 }).reduce<Error>(
+      (inner, _, i) => new Error(`e${i}`, { cause: inner }),
+      Object.assign(new Error('root'), { code: 'ECONNRESET' }),
+    );
     assert.equal(classify(deep).category, 'internal', 'a cause deeper than the walk bound is not reached');
-    const aggregate = new AggregateError([new Error('x'), Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })], 'all failed');
+    const aggregate = new AggregateError(
+      [new Error('x'), Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })],
+      'all failed',
+    );
     assert.equal(classify(aggregate).rule, RULES.net.connection_failed.id);
   });
 
@@ -66,11 +95,20 @@ describe('classify is total', () => {
 
   test('rows with no loopback producer, by the shapes their sources throw', () => {
     // getaddrinfo ENOTFOUND: producing it for real needs a DNS query that leaves loopback.
-    const dns = Object.assign(new Error('getaddrinfo ENOTFOUND api.example.invalid'), { code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname: 'api.example.invalid' });
+    const dns = Object.assign(new Error('getaddrinfo ENOTFOUND api.example.invalid'), {
+      code: 'ENOTFOUND',
+      syscall: 'getaddrinfo',
+      hostname: 'api.example.invalid',
+    });
     assert.equal(classify(new TypeError('fetch failed', { cause: dns })).rule, RULES.net.dns_not_found.id);
     assert.equal(classify(dns).retryable, false);
     // smithy's retryable trait (e.g. DynamoDB): $retryable without throttling.
-    const dynamo = Object.assign(new Error('busy'), { name: 'TransactionConflictException', $fault: 'client', $metadata: { httpStatusCode: 400 }, $retryable: {} });
+    const dynamo = Object.assign(new Error('busy'), {
+      name: 'TransactionConflictException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+      $retryable: {},
+    });
     assert.equal(classify(dynamo).rule, RULES.aws.transient.id);
     // SQLSTATE 53100 and class 08 as pg's DatabaseError carries them.
     const pgError = (code: string) => Object.assign(new Error('x'), { code, severity: 'FATAL' });

@@ -65,7 +65,8 @@ const MAX_MESSAGE_LENGTH = 2000;
  */
 export function classify(value: unknown, options: ClassifyOptions = {}): BreakwaterError {
   if (isBreakwaterError(value)) {
-    if (value.correlationId === undefined && options.correlationId !== undefined) value.correlationId = options.correlationId;
+    if (value.correlationId === undefined && options.correlationId !== undefined)
+      value.correlationId = options.correlationId;
     return value;
   }
   if (options.origin === 'caller') {
@@ -79,7 +80,10 @@ export function classify(value: unknown, options: ClassifyOptions = {}): Breakwa
 function classifyCallerInput(value: unknown, options: ClassifyOptions): BreakwaterError | undefined {
   const zod = fromZodError(value);
   const error =
-    zod ?? (readString(value, 'name') === 'SyntaxError' ? Errors.malformedBody({ message: messageOf(value), cause: value }) : undefined);
+    zod ??
+    (readString(value, 'name') === 'SyntaxError'
+      ? Errors.malformedBody({ message: messageOf(value), cause: value })
+      : undefined);
   if (error && options.correlationId !== undefined) error.correlationId = options.correlationId;
   return error;
 }
@@ -144,7 +148,8 @@ function messageOf(value: unknown): string {
 }
 
 function safeString(value: unknown): string {
-  if (value === null || value === undefined || typeof value !== 'object') return `Thrown ${typeof value}: ${String(value)}`;
+  if (value === null || value === undefined || typeof value !== 'object')
+    return `Thrown ${typeof value}: ${String(value)}`;
   try {
     return `Thrown object: ${JSON.stringify(value)?.slice(0, MAX_MESSAGE_LENGTH) ?? '{}'}`;
   } catch {

@@ -3,7 +3,12 @@ import { rateLimitResetMs, retryAfterMs, shouldRetryHeader } from './retry-after
 import type { HeaderSource } from './headers.js';
 
 export const HTTP_RULES = defineRules('http', 'HTTP status (fetch, SDK status errors)', {
-  bad_request: { signal: '400, 405, 406, 411, 413, 414, 415, 422, other 4xx', category: 'validation', retryable: false, delay: NO_DELAY },
+  bad_request: {
+    signal: '400, 405, 406, 411, 413, 414, 415, 422, other 4xx',
+    category: 'validation',
+    retryable: false,
+    delay: NO_DELAY,
+  },
   unauthorized: { signal: '401', category: 'authentication', retryable: false, delay: NO_DELAY },
   payment_required: { signal: '402', category: 'quota_exceeded', retryable: false, delay: NO_DELAY },
   forbidden: { signal: '403', category: 'permission', retryable: false, delay: NO_DELAY },
@@ -16,7 +21,12 @@ export const HTTP_RULES = defineRules('http', 'HTTP status (fetch, SDK status er
     retryable: true,
     delay: HEADER_DELAY,
   },
-  server_error: { signal: '500, 502, 505-599 except 529', category: 'upstream_server', retryable: true, delay: HEADER_DELAY },
+  server_error: {
+    signal: '500, 502, 505-599 except 529',
+    category: 'upstream_server',
+    retryable: true,
+    delay: HEADER_DELAY,
+  },
   not_implemented: { signal: '501', category: 'upstream_server', retryable: false, delay: NO_DELAY },
   unavailable: { signal: '503, 529', category: 'overloaded', retryable: true, delay: HEADER_DELAY },
   gateway_timeout: { signal: '504', category: 'timeout', retryable: true, delay: HEADER_DELAY },

@@ -28,7 +28,12 @@ describe('Retry-After parsing', () => {
   });
 
   test('a delay in seconds round-trips exactly for any whole number of seconds', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 86_400 }), (s) => retryAfterMs({ 'retry-after': String(s) }, NOW) === s * 1000));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 86_400 }),
+        (s) => retryAfterMs({ 'retry-after': String(s) }, NOW) === s * 1000,
+      ),
+    );
   });
 
   test('Go-style durations and reset headers', () => {
@@ -37,7 +42,10 @@ describe('Retry-After parsing', () => {
     assert.equal(parseDuration('20ms'), 20);
     assert.equal(parseDuration('soon'), undefined);
     assert.equal(parseDuration('5s and more'), undefined);
-    assert.equal(rateLimitResetMs({ 'x-ratelimit-reset-requests': '1s', 'x-ratelimit-reset-tokens': '20ms' }, NOW), 1000);
+    assert.equal(
+      rateLimitResetMs({ 'x-ratelimit-reset-requests': '1s', 'x-ratelimit-reset-tokens': '20ms' }, NOW),
+      1000,
+    );
     assert.equal(rateLimitResetMs({ 'anthropic-ratelimit-tokens-reset': '2026-11-23T10:00:05Z' }, NOW), 5000);
     assert.equal(rateLimitResetMs({ 'ratelimit-reset': '12' }, NOW), 12_000);
   });

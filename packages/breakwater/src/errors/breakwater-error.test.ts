@@ -58,7 +58,12 @@ describe('BreakwaterError', () => {
       cause,
     });
     const text = JSON.stringify(error);
-    for (const secret of ['sk-proj-abcdefghijklmnopqrstuv', 'abcdefghijklmnop', 'plain-looking-value', 'AIzaSyA-secret-value']) {
+    for (const secret of [
+      'sk-proj-abcdefghijklmnopqrstuv',
+      'abcdefghijklmnop',
+      'plain-looking-value',
+      'AIzaSyA-secret-value',
+    ]) {
       assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
     }
     assert.ok(!text.includes('"stack"'));
@@ -88,6 +93,9 @@ describe('defineError: users define codes that behave like built-in ones', () =>
     assert.throws(() => defineError({ code: 'A_B', category: 'internal', status: 200, description: 'x' }), /`status`/);
     assert.throws(() => defineError({ code: 'A_B', category: 'internal', description: '' }), /`description`/);
     defineError({ code: 'DUP_CODE', category: 'internal', description: 'first' });
-    assert.throws(() => defineError({ code: 'DUP_CODE', category: 'timeout', description: 'second' }), /already defined/);
+    assert.throws(
+      () => defineError({ code: 'DUP_CODE', category: 'timeout', description: 'second' }),
+      /already defined/,
+    );
   });
 });

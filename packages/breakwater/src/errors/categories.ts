@@ -191,8 +191,4 @@ export function isCategory(value: unknown): value is Category {
  * Categories that mean "the caller must change something". When a dependency answers with one of
  * these about *our* credentials or configuration, the caller is not at fault (see `origin`).
  */
-export const CONFIGURATION_CATEGORIES: ReadonlySet<Category> = new Set([
-  'authentication',
-  'permission',
-  'not_found',
-]);
+export const CONFIGURATION_CATEGORIES: ReadonlySet<Category> = new Set(['authentication', 'permission', 'not_found']);

@@ -93,9 +93,14 @@ function assertDefinition(definition: ErrorCodeDefinition): void {
     );
   }
   if (!isCategory(definition.category)) {
-    throw new TypeError(`Expected \`category\` to be one of the breakwater categories, got ${JSON.stringify(definition.category)}.`);
+    throw new TypeError(
+      `Expected \`category\` to be one of the breakwater categories, got ${JSON.stringify(definition.category)}.`,
+    );
   }
-  if (definition.status !== undefined && !(Number.isInteger(definition.status) && definition.status >= 400 && definition.status <= 599)) {
+  if (
+    definition.status !== undefined &&
+    !(Number.isInteger(definition.status) && definition.status >= 400 && definition.status <= 599)
+  ) {
     throw new TypeError(`Expected \`status\` to be an HTTP error status (400-599), got ${String(definition.status)}.`);
   }
   if (typeof definition.description !== 'string' || definition.description.length === 0) {

@@ -7,7 +7,10 @@ import { validationError } from './validation.js';
 
 describe('rendering', () => {
   test('a 4xx problem carries the safe message, details, code and correlation id', () => {
-    const error = validationError([{ path: 'model', message: 'Required' }, { path: 'messages.0.role', message: 'Invalid enum value' }]);
+    const error = validationError([
+      { path: 'model', message: 'Required' },
+      { path: 'messages.0.role', message: 'Invalid enum value' },
+    ]);
     error.correlationId = 'req-1';
     const problem = toProblemDetails(error, { instance: '/v1/chat/completions' });
     assert.equal(problem.status, 422);
@@ -52,7 +55,12 @@ describe('rendering', () => {
     assert.equal(errorHeaders(Errors.circuitOpen({ retryAfterMs: 250 }))['retry-after'], '1');
     assert.equal(errorHeaders(Errors.invalidInput({ retryAfterMs: 5000 }))['retry-after'], undefined);
     assert.equal(toProblemDetails(Errors.rateLimited({ retryAfterMs: 3000 })).retry_after_seconds, 3);
-    const quota = new BreakwaterError({ code: 'LLM_QUOTA_EXCEEDED', category: 'quota_exceeded', origin: 'dependency', retryAfterMs: 1000 });
+    const quota = new BreakwaterError({
+      code: 'LLM_QUOTA_EXCEEDED',
+      category: 'quota_exceeded',
+      origin: 'dependency',
+      retryAfterMs: 1000,
+    });
     assert.equal(errorHeaders(quota)['retry-after'], undefined, 'no Retry-After invites retries of an exhausted quota');
   });
 });

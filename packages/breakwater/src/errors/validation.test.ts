@@ -5,7 +5,11 @@ import { collectIssues, fromZodError } from './validation.js';
 
 describe('aggregated validation', () => {
   test('a zod error becomes one error listing every failing field', () => {
-    const schema = z.object({ model: z.string(), temperature: z.number().max(2), messages: z.array(z.object({ role: z.enum(['user', 'system']) })) });
+    const schema = z.object({
+      model: z.string(),
+      temperature: z.number().max(2),
+      messages: z.array(z.object({ role: z.enum(['user', 'system']) })),
+    });
     const result = schema.safeParse({ temperature: 9, messages: [{ role: 'robot' }] });
     assert.ok(!result.success);
     const error = fromZodError(result.error);
@@ -21,12 +25,18 @@ describe('aggregated validation', () => {
     assert.equal(fromZodError(null), undefined);
   });
 
-  test('a user\'s own checks are collected and thrown together', () => {
-    const issues = collectIssues().check(false, 'age', 'must not be negative').check(true, 'name', 'never').add('email', 'invalid', 'format');
-    assert.throws(() => issues.throwIfAny(), (error: unknown) => {
-      const list = (error as { details: { issues: unknown[] } }).details.issues;
-      return list.length === 2;
-    });
+  test("a user's own checks are collected and thrown together", () => {
+    const issues = collectIssues()
+      .check(false, 'age', 'must not be negative')
+      .check(true, 'name', 'never')
+      .add('email', 'invalid', 'format');
+    assert.throws(
+      () => issues.throwIfAny(),
+      (error: unknown) => {
+        const list = (error as { details: { issues: unknown[] } }).details.issues;
+        return list.length === 2;
+      },
+    );
     assert.doesNotThrow(() => collectIssues().throwIfAny());
   });
 });

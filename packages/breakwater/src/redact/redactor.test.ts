@@ -7,7 +7,13 @@ const secretArb = fc.oneof(
   fc.stringMatching(/^[A-Za-z0-9]{20,40}$/).map((s) => `sk-proj-${s}`),
   fc.stringMatching(/^[A-Za-z0-9]{20,40}$/).map((s) => `sk-ant-api03-${s}`),
   fc.stringMatching(/^[A-Z0-9]{16}$/).map((s) => `AKIA${s}`),
-  fc.tuple(fc.stringMatching(/^[A-Za-z0-9_-]{10,30}$/), fc.stringMatching(/^[A-Za-z0-9_-]{10,30}$/), fc.stringMatching(/^[A-Za-z0-9_-]{10,30}$/)).map(([a, b, c]) => `eyJ${a}.${b}.${c}`),
+  fc
+    .tuple(
+      fc.stringMatching(/^[A-Za-z0-9_-]{10,30}$/),
+      fc.stringMatching(/^[A-Za-z0-9_-]{10,30}$/),
+      fc.stringMatching(/^[A-Za-z0-9_-]{10,30}$/),
+    )
+    .map(([a, b, c]) => `eyJ${a}.${b}.${c}`),
 );
 const textArb = fc.string({ maxLength: 40 }).map((s) => s.replace(/[A-Za-z0-9_-]$/, ''));
 
@@ -23,7 +29,8 @@ describe('redaction', () => {
   });
 
   test('bearer tokens, URL query secrets and userinfo passwords', () => {
-    const text = 'Authorization: Bearer abc.def-ghi_jkl GET https://api.test/v1?key=AIzaSyD-123456&model=x postgres://app:hunter2pass@db:5432/x';
+    const text =
+      'Authorization: Bearer abc.def-ghi_jkl GET https://api.test/v1?key=AIzaSyD-123456&model=x postgres://app:hunter2pass@db:5432/x';
     const out = redact.string(text);
     for (const secret of ['abc.def-ghi_jkl', 'AIzaSyD-123456', 'hunter2pass']) assert.ok(!out.includes(secret), out);
     assert.ok(out.includes('model=x'), 'ordinary parameters survive');
@@ -31,7 +38,11 @@ describe('redaction', () => {
   });
 
   test('key names mask any value; objects are deep-copied, cycles and errors handled', () => {
-    const input: Record<string, unknown> = { headers: { Authorization: 'x', 'X-Api-Key': 'y', accept: 'json' }, password: 'p', list: [{ token: 't' }] };
+    const input: Record<string, unknown> = {
+      headers: { Authorization: 'x', 'X-Api-Key': 'y', accept: 'json' },
+      password: 'p',
+      list: [{ token: 't' }],
+    };
     input['self'] = input;
     const out = redact.value(input) as Record<string, any>;
     assert.equal(out.headers.Authorization, '[REDACTED]');
@@ -41,7 +52,9 @@ describe('redaction', () => {
     assert.equal(out.list[0].token, '[REDACTED]');
     assert.equal(out.self, '[Circular]');
     assert.equal(input.password, 'p', 'the input is not mutated');
-    const err = redact.value(new Error('failed with sk-abcdefghijklmnopqrst', { cause: new Error('Bearer zzzzzzzzzzzz') })) as any;
+    const err = redact.value(
+      new Error('failed with sk-abcdefghijklmnopqrst', { cause: new Error('Bearer zzzzzzzzzzzz') }),
+    ) as any;
     assert.ok(!JSON.stringify(err).includes('sk-abcdefghijklmnopqrst'));
     assert.ok(!JSON.stringify(err).includes('zzzzzzzzzzzz'));
   });

@@ -66,8 +66,8 @@ const MIN_LITERAL_LENGTH = 6;
 
 export function createRedactor(options: RedactorOptions = {}): Redactor {
   const replacement = options.replacement ?? REDACTED;
-  const keys = [...(options.replaceDefaults ? [] : DEFAULT_SECRET_KEYS), ...(options.keys ?? [])].map(
-    (k) => k.toLowerCase(),
+  const keys = [...(options.replaceDefaults ? [] : DEFAULT_SECRET_KEYS), ...(options.keys ?? [])].map((k) =>
+    k.toLowerCase(),
   );
   const patterns = [...(options.replaceDefaults ? [] : DEFAULT_SECRET_PATTERNS), ...(options.patterns ?? [])];
   // Short literals would shred ordinary text; a real key is never this short.

@@ -4,7 +4,8 @@ import { read, readNumber, readString } from '../walk.js';
 
 export const AWS_RULES = defineRules('aws', 'AWS SDK v3 (smithy)', {
   throttling: {
-    signal: '$retryable.throttling, or name SlowDown, Throttling, ThrottlingException, TooManyRequestsException, RequestLimitExceeded, ProvisionedThroughputExceededException, … (smithy list)',
+    signal:
+      '$retryable.throttling, or name SlowDown, Throttling, ThrottlingException, TooManyRequestsException, RequestLimitExceeded, ProvisionedThroughputExceededException, … (smithy list)',
     category: 'rate_limited',
     retryable: true,
     delay: HEADER_DELAY,
@@ -16,7 +17,8 @@ export const AWS_RULES = defineRules('aws', 'AWS SDK v3 (smithy)', {
     delay: BACKOFF,
   },
   credentials: {
-    signal: 'name InvalidAccessKeyId, SignatureDoesNotMatch, UnrecognizedClientException, InvalidClientTokenId, ExpiredToken(Exception), CredentialsProviderError',
+    signal:
+      'name InvalidAccessKeyId, SignatureDoesNotMatch, UnrecognizedClientException, InvalidClientTokenId, ExpiredToken(Exception), CredentialsProviderError',
     category: 'authentication',
     retryable: false,
     delay: NO_DELAY,
@@ -30,15 +32,30 @@ export const AWS_RULES = defineRules('aws', 'AWS SDK v3 (smithy)', {
 });
 
 const THROTTLING = new Set([
-  'BandwidthLimitExceeded', 'EC2ThrottledException', 'LimitExceededException', 'PriorRequestNotComplete',
-  'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'RequestThrottled', 'RequestThrottledException',
-  'SlowDown', 'ThrottledException', 'Throttling', 'ThrottlingException', 'TooManyRequestsException',
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'LimitExceededException',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ThrottledException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
   'TransactionInProgressException',
 ]);
 const TIMEOUT = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
 const CREDENTIALS = new Set([
-  'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'UnrecognizedClientException', 'InvalidClientTokenId',
-  'ExpiredToken', 'ExpiredTokenException', 'CredentialsProviderError',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'CredentialsProviderError',
 ]);
 
 /** Service exceptions carry `$metadata` (and usually `$fault`); the name is the service's error code. */

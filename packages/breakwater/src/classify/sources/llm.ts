@@ -20,13 +20,15 @@ export const LLM_RULES = defineRules('llm', 'openai, @anthropic-ai/sdk (Stainles
     weak: true,
   },
   quota: {
-    signal: 'code or type insufficient_quota, billing_hard_limit_reached; Anthropic billing_error (402), enforced_spend_limit_reached — even on 429',
+    signal:
+      'code or type insufficient_quota, billing_hard_limit_reached; Anthropic billing_error (402), enforced_spend_limit_reached — even on 429',
     category: 'quota_exceeded',
     retryable: false,
     delay: NO_DELAY,
   },
   context_length: {
-    signal: "code context_length_exceeded / model_context_window_exceeded; Anthropic 'prompt is too long' (no structured field: message); LengthFinishReasonError",
+    signal:
+      "code context_length_exceeded / model_context_window_exceeded; Anthropic 'prompt is too long' (no structured field: message); LengthFinishReasonError",
     category: 'context_length',
     retryable: false,
     delay: NO_DELAY,
@@ -51,7 +53,12 @@ export const LLM_RULES = defineRules('llm', 'openai, @anthropic-ai/sdk (Stainles
   },
 });
 
-const QUOTA = new Set(['insufficient_quota', 'billing_error', 'billing_hard_limit_reached', 'enforced_spend_limit_reached']);
+const QUOTA = new Set([
+  'insufficient_quota',
+  'billing_error',
+  'billing_hard_limit_reached',
+  'enforced_spend_limit_reached',
+]);
 const CONTEXT = new Set(['context_length_exceeded', 'model_context_window_exceeded']);
 const CONTENT = new Set(['content_filter', 'content_policy_violation', 'ResponsibleAIPolicyViolation']);
 // Message text is read only where the provider offers no structured field (Anthropic).
@@ -80,7 +87,11 @@ export function isStainlessError(names: string[]): boolean {
 export function classifyLlmSdk(value: unknown): Signal | undefined {
   const names = classNames(value);
   if (!isStainlessError(names)) return undefined;
-  const dependency = names.includes('AnthropicError') ? 'anthropic' : names.includes('OpenAIError') ? 'openai' : undefined;
+  const dependency = names.includes('AnthropicError')
+    ? 'anthropic'
+    : names.includes('OpenAIError')
+      ? 'openai'
+      : undefined;
   const base = { domain: 'LLM', ...(dependency ? { dependency } : {}) };
 
   if (names.includes('APIUserAbortError')) return { rule: LLM_RULES.user_abort, ...base };
@@ -112,7 +123,8 @@ export function ruleFromBody(error: unknown, status: number | undefined): Rule |
   if (tags.some((t) => CONTENT.has(t))) return LLM_RULES.content_filtered;
   if (status === 529 || tags.includes('overloaded_error')) return LLM_RULES.overloaded;
   if ((status === 400 || status === 413 || status === undefined) && tags.includes('invalid_request_error')) {
-    const message = readString(read(error, 'error'), 'message') ?? readString(read(read(error, 'error'), 'error'), 'message');
+    const message =
+      readString(read(error, 'error'), 'message') ?? readString(read(read(error, 'error'), 'error'), 'message');
     if (message && CONTEXT_MESSAGE.test(message)) return LLM_RULES.context_length;
   }
   return undefined;

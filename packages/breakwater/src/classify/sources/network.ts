@@ -4,7 +4,8 @@ import { ABORT_RULES } from './abort.js';
 
 export const NETWORK_RULES = defineRules('net', 'Node.js sockets / fetch (undici)', {
   connection_failed: {
-    signal: 'code ECONNREFUSED, ECONNRESET, EPIPE, EHOSTUNREACH, ENETUNREACH, ENETDOWN, ECONNABORTED, EAI_AGAIN, UND_ERR_SOCKET, UND_ERR_CLOSED, ERR_STREAM_PREMATURE_CLOSE',
+    signal:
+      'code ECONNREFUSED, ECONNRESET, EPIPE, EHOSTUNREACH, ENETUNREACH, ENETDOWN, ECONNABORTED, EAI_AGAIN, UND_ERR_SOCKET, UND_ERR_CLOSED, ERR_STREAM_PREMATURE_CLOSE',
     category: 'network',
     retryable: true,
     delay: BACKOFF,
@@ -16,7 +17,8 @@ export const NETWORK_RULES = defineRules('net', 'Node.js sockets / fetch (undici
     delay: NO_DELAY,
   },
   tls_failed: {
-    signal: 'TLS certificate codes (CERT_HAS_EXPIRED, DEPTH_ZERO_SELF_SIGNED_CERT, ERR_TLS_CERT_ALTNAME_INVALID, UNABLE_TO_VERIFY_LEAF_SIGNATURE, EPROTO)',
+    signal:
+      'TLS certificate codes (CERT_HAS_EXPIRED, DEPTH_ZERO_SELF_SIGNED_CERT, ERR_TLS_CERT_ALTNAME_INVALID, UNABLE_TO_VERIFY_LEAF_SIGNATURE, EPROTO)',
     category: 'network',
     retryable: false,
     delay: NO_DELAY,
@@ -38,13 +40,28 @@ export const NETWORK_RULES = defineRules('net', 'Node.js sockets / fetch (undici
 const BY_CODE = new Map<string, Rule>();
 const assign = (rule: Rule, codes: string[]): void => codes.forEach((code) => BY_CODE.set(code, rule));
 assign(NETWORK_RULES.connection_failed, [
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ECONNABORTED',
-  'EAI_AGAIN', 'ENOTCONN', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ERR_STREAM_PREMATURE_CLOSE',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ECONNABORTED',
+  'EAI_AGAIN',
+  'ENOTCONN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 assign(NETWORK_RULES.dns_not_found, ['ENOTFOUND']);
 assign(NETWORK_RULES.tls_failed, [
-  'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'ERR_TLS_CERT_ALTNAME_INVALID',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'EPROTO',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'EPROTO',
 ]);
 assign(NETWORK_RULES.connect_timeout, ['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 assign(NETWORK_RULES.response_timeout, ['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);

@@ -8,7 +8,12 @@ export const PG_RULES = defineRules('pg', 'pg (Postgres SQLSTATE)', {
     retryable: true,
     delay: BACKOFF,
   },
-  lock_not_available: { signal: '55P03 lock_not_available (NOWAIT, lock_timeout)', category: 'conflict', retryable: true, delay: BACKOFF },
+  lock_not_available: {
+    signal: '55P03 lock_not_available (NOWAIT, lock_timeout)',
+    category: 'conflict',
+    retryable: true,
+    delay: BACKOFF,
+  },
   unique_violation: {
     signal: '23505 unique_violation, 23P01 exclusion_violation',
     category: 'conflict',
@@ -21,16 +26,36 @@ export const PG_RULES = defineRules('pg', 'pg (Postgres SQLSTATE)', {
     retryable: false,
     delay: NO_DELAY,
   },
-  data_exception: { signal: 'class 22 data exception (22P02, 22012, 22001 …)', category: 'validation', retryable: false, delay: NO_DELAY },
+  data_exception: {
+    signal: 'class 22 data exception (22P02, 22012, 22001 …)',
+    category: 'validation',
+    retryable: false,
+    delay: NO_DELAY,
+  },
   syntax_or_schema: {
     signal: 'class 42 syntax error or access rule (42601, 42P01, 42703 …) except 42501',
     category: 'validation',
     retryable: false,
     delay: NO_DELAY,
   },
-  insufficient_privilege: { signal: '42501 insufficient_privilege', category: 'permission', retryable: false, delay: NO_DELAY },
-  auth_failed: { signal: '28000, 28P01 invalid authorization / password', category: 'authentication', retryable: false, delay: NO_DELAY },
-  unknown_database: { signal: '3D000 invalid_catalog_name (database does not exist)', category: 'not_found', retryable: false, delay: NO_DELAY },
+  insufficient_privilege: {
+    signal: '42501 insufficient_privilege',
+    category: 'permission',
+    retryable: false,
+    delay: NO_DELAY,
+  },
+  auth_failed: {
+    signal: '28000, 28P01 invalid authorization / password',
+    category: 'authentication',
+    retryable: false,
+    delay: NO_DELAY,
+  },
+  unknown_database: {
+    signal: '3D000 invalid_catalog_name (database does not exist)',
+    category: 'not_found',
+    retryable: false,
+    delay: NO_DELAY,
+  },
   connection_exception: {
     signal: 'class 08 connection exception (08000, 08003, 08006, 08001, 08004)',
     category: 'network',
@@ -62,7 +87,12 @@ export const PG_RULES = defineRules('pg', 'pg (Postgres SQLSTATE)', {
     retryable: false,
     delay: NO_DELAY,
   },
-  server_error: { signal: 'any other SQLSTATE (XX000 internal_error, …)', category: 'upstream_server', retryable: false, delay: NO_DELAY },
+  server_error: {
+    signal: 'any other SQLSTATE (XX000 internal_error, …)',
+    category: 'upstream_server',
+    retryable: false,
+    delay: NO_DELAY,
+  },
   client_connection_lost: {
     signal: "pg client 'Connection terminated unexpectedly', 'Connection terminated' (no code: message)",
     category: 'network',
@@ -70,7 +100,8 @@ export const PG_RULES = defineRules('pg', 'pg (Postgres SQLSTATE)', {
     delay: BACKOFF,
   },
   client_timeout: {
-    signal: "pg client 'Query read timeout', 'Connection terminated due to connection timeout', pool 'timeout exceeded when trying to connect' (no code: message)",
+    signal:
+      "pg client 'Query read timeout', 'Connection terminated due to connection timeout', pool 'timeout exceeded when trying to connect' (no code: message)",
     category: 'timeout',
     retryable: true,
     delay: BACKOFF,
@@ -103,7 +134,10 @@ const BY_CLASS: ReadonlyMap<string, Rule> = new Map([
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 // pg raises these as plain Errors without a code; the message is the only signal it gives.
 const CLIENT_MESSAGES: ReadonlyArray<[RegExp, Rule]> = [
-  [/^(Query read timeout|timeout exceeded when trying to connect|Connection terminated due to connection timeout)$/, PG_RULES.client_timeout],
+  [
+    /^(Query read timeout|timeout exceeded when trying to connect|Connection terminated due to connection timeout)$/,
+    PG_RULES.client_timeout,
+  ],
   [/^Connection terminated( unexpectedly)?$/, PG_RULES.client_connection_lost],
 ];
 

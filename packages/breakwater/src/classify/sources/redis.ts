@@ -3,14 +3,16 @@ import { classNames, readString } from '../walk.js';
 
 export const REDIS_RULES = defineRules('redis', 'ioredis, node-redis (redis)', {
   connection_lost: {
-    signal: "ioredis 'Connection is closed.' (no code: message), MaxRetriesPerRequestError, ClusterAllFailedError; node-redis ClientClosedError, ClientOfflineError, SocketClosedUnexpectedlyError, DisconnectsClientError, ReconnectStrategyError",
+    signal:
+      "ioredis 'Connection is closed.' (no code: message), MaxRetriesPerRequestError, ClusterAllFailedError; node-redis ClientClosedError, ClientOfflineError, SocketClosedUnexpectedlyError, DisconnectsClientError, ReconnectStrategyError",
     category: 'network',
     retryable: true,
     delay: BACKOFF,
     code: 'REDIS_CONNECTION_FAILED',
   },
   timeout: {
-    signal: "ioredis 'Command timed out' (commandTimeout; no code: message); node-redis ConnectionTimeoutError, SocketTimeoutError (its plain TimeoutError: see abort.timed_out)",
+    signal:
+      "ioredis 'Command timed out' (commandTimeout; no code: message); node-redis ConnectionTimeoutError, SocketTimeoutError (its plain TimeoutError: see abort.timed_out)",
     category: 'timeout',
     retryable: true,
     delay: BACKOFF,
@@ -58,11 +60,19 @@ const PREFIX: ReadonlyMap<string, Rule> = new Map([
 ]);
 
 const CONNECTION_CLASSES = new Set([
-  'MaxRetriesPerRequestError', 'ClusterAllFailedError', 'ClientClosedError', 'ClientOfflineError',
-  'SocketClosedUnexpectedlyError', 'DisconnectsClientError', 'ReconnectStrategyError',
+  'MaxRetriesPerRequestError',
+  'ClusterAllFailedError',
+  'ClientClosedError',
+  'ClientOfflineError',
+  'SocketClosedUnexpectedlyError',
+  'DisconnectsClientError',
+  'ReconnectStrategyError',
 ]);
 const TIMEOUT_CLASSES = new Set([
-  'ConnectionTimeoutError', 'SocketTimeoutError', 'SocketTimeoutDuringMaintenanceError', 'CommandTimeoutDuringMaintenanceError',
+  'ConnectionTimeoutError',
+  'SocketTimeoutError',
+  'SocketTimeoutDuringMaintenanceError',
+  'CommandTimeoutDuringMaintenanceError',
 ]);
 const REPLY_CLASSES = new Set(['ReplyError', 'ErrorReply', 'SimpleError', 'BlobError']);
 // ioredis raises these two as plain Errors with no code; the exact message is its only signal.
@@ -73,7 +83,8 @@ export function classifyRedis(value: unknown): Signal | undefined {
   const names = classNames(value);
   const message = readString(value, 'message') ?? '';
   const signal = (rule: Rule): Signal => ({ rule, domain: 'REDIS', dependency: 'redis' });
-  if (names.some((n) => CONNECTION_CLASSES.has(n)) || message === IOREDIS_CLOSED) return signal(REDIS_RULES.connection_lost);
+  if (names.some((n) => CONNECTION_CLASSES.has(n)) || message === IOREDIS_CLOSED)
+    return signal(REDIS_RULES.connection_lost);
   if (names.some((n) => TIMEOUT_CLASSES.has(n)) || message === IOREDIS_TIMEOUT) return signal(REDIS_RULES.timeout);
   if (names.includes('WatchError')) return signal(REDIS_RULES.watch_conflict);
   if (!names.some((n) => REPLY_CLASSES.has(n))) return undefined;

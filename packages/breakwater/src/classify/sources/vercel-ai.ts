@@ -13,7 +13,8 @@ export const VERCEL_AI_RULES = defineRules('ai', 'Vercel AI SDK (ai, @ai-sdk/*)'
     weak: true,
   },
   invalid_response: {
-    signal: 'AI_JSONParseError, AI_TypeValidationError, AI_InvalidResponseDataError, AI_EmptyResponseBodyError, AI_NoContentGeneratedError',
+    signal:
+      'AI_JSONParseError, AI_TypeValidationError, AI_InvalidResponseDataError, AI_EmptyResponseBodyError, AI_NoContentGeneratedError',
     category: 'invalid_response',
     retryable: true,
     delay: BACKOFF,
