@@ -53,3 +53,35 @@ export { CLASSIFICATION_RULES, RULES } from './classify/rules.js';
 export { defineRules, type Rule, type Signal } from './classify/rule.js';
 export { retryAfterMs, rateLimitResetMs, shouldRetryHeader, parseDuration } from './classify/retry-after.js';
 export { causeChain } from './classify/walk.js';
+
+// policies: composed outermost first, decided by category
+export { systemClock, sleep, type Clock, type TimerHandle } from './policies/clock.js';
+export { CallContext, type CallOptions, type Degradation } from './policies/context.js';
+export { Emitter } from './policies/events.js';
+export { pipeline, type Pipeline, type PipelineOptions } from './policies/pipeline.js';
+export type { Policy, Callee, Next } from './policies/policy.js';
+export { timeout, TimeoutPolicy, type TimeoutOptions, type TimeoutEvents } from './policies/timeout.js';
+export { retry, RetryPolicy, type RetryOptions, type RetryEvents, type GiveUpReason } from './policies/retry/retry-policy.js';
+export { retryBudget, RetryBudget, type RetryBudgetOptions } from './policies/retry/retry-budget.js';
+export type { Backoff, Random, ExponentialOptions } from './policies/retry/backoff/backoff.js';
+export { fullJitter } from './policies/retry/backoff/full-jitter.js';
+export { equalJitter } from './policies/retry/backoff/equal-jitter.js';
+export { decorrelatedJitter } from './policies/retry/backoff/decorrelated-jitter.js';
+export { noJitter, constantBackoff } from './policies/retry/backoff/no-jitter.js';
+export {
+  circuitBreaker,
+  CircuitBreakerPolicy,
+  type CircuitBreakerOptions,
+  type CircuitSnapshot,
+  type BreakerEvents,
+} from './policies/breaker/circuit-breaker.js';
+export type { CircuitState } from './policies/breaker/circuit.js';
+export { consecutiveFailures } from './policies/breaker/consecutive-failures.js';
+export { failureRate, type FailureRateOptions } from './policies/breaker/failure-rate.js';
+export type { BreakerStrategy, FailureCounter } from './policies/breaker/failure-counter.js';
+export { bulkhead, BulkheadPolicy, type BulkheadOptions, type BulkheadEvents } from './policies/bulkhead.js';
+export { rateLimiter, RateLimiterPolicy, type RateLimiterOptions, type RateLimiterEvents } from './policies/rate-limiter.js';
+export { fallback, FallbackPolicy, type FallbackRule, type FallbackEvents } from './policies/fallback.js';
+export { hedge, HedgePolicy, type HedgeOptions, type HedgeEvents } from './policies/hedge.js';
+export { chaos, ChaosPolicy, type ChaosOptions } from './policies/chaos.js';
+export { seededRandom } from './policies/random.js';

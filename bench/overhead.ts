@@ -1,0 +1,74 @@
+// npm run bench:overhead — what the policies add around `async () => 1`, against the peers
+// configured the same way, in one run. Last line: one JSON object with the figures.
+import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker as cbBreaker, handleAll, retry as cbRetry, timeout as cbTimeout, TimeoutStrategy, wrap } from 'cockatiel';
+import CircuitBreaker from 'opossum';
+import pRetry from 'p-retry';
+import { circuitBreaker, consecutiveFailures, pipeline, retry, timeout, retryBudget, bulkhead, rateLimiter } from 'breakwater';
+import { measure, round, table } from './harness.js';
+
+const fn = async (): Promise<number> => 1;
+
+const bwRetry = pipeline(retry({ maxAttempts: 3 }));
+const bwBreaker = pipeline(circuitBreaker({ strategy: consecutiveFailures(5) }));
+const bwTrio = pipeline(retry({ maxAttempts: 3 }), circuitBreaker({ strategy: consecutiveFailures(5) }), timeout(1000));
+const bwFull = pipeline(
+  bulkhead({ maxConcurrent: 100, maxQueue: 100 }),
+  rateLimiter({ perSecond: 1e9, burst: 1e9 }),
+  retry({ maxAttempts: 3, budget: retryBudget() }),
+  circuitBreaker({ strategy: consecutiveFailures(5) }),
+  timeout(1000),
+);
+
+const cbRetryOnly = cbRetry(handleAll, { maxAttempts: 2, backoff: new ExponentialBackoff() });
+const cbBreakerOnly = cbBreaker(handleAll, { halfOpenAfter: 5000, breaker: new ConsecutiveBreaker(5) });
+const cbTrio = wrap(
+  cbRetry(handleAll, { maxAttempts: 2, backoff: new ExponentialBackoff() }),
+  cbBreaker(handleAll, { halfOpenAfter: 5000, breaker: new ConsecutiveBreaker(5) }),
+  cbTimeout(1000, TimeoutStrategy.Cooperative),
+);
+const opossumWithTimeout = new CircuitBreaker(fn, { timeout: 1000, resetTimeout: 5000 });
+const opossumNoTimeout = new CircuitBreaker(fn, { timeout: false, resetTimeout: 5000 });
+
+const results = {
+  bare_ns: await measure('bare', fn),
+  breakwater_retry_ns: await measure('bw retry', () => bwRetry.execute(fn)),
+  breakwater_breaker_ns: await measure('bw breaker', () => bwBreaker.execute(fn)),
+  breakwater_ns: await measure('bw retry+breaker+timeout', () => bwTrio.execute(fn)),
+  breakwater_full_ns: await measure('bw full', () => bwFull.execute(fn)),
+  cockatiel_retry_ns: await measure('cockatiel retry', () => cbRetryOnly.execute(fn), 50_000),
+  cockatiel_breaker_ns: await measure('cockatiel breaker', () => cbBreakerOnly.execute(fn), 50_000),
+  cockatiel_ns: await measure('cockatiel retry+breaker+timeout', () => cbTrio.execute(fn), 50_000),
+  opossum_ns: await measure('opossum breaker+timeout', () => opossumWithTimeout.fire(), 50_000),
+  opossum_no_timeout_ns: await measure('opossum breaker', () => opossumNoTimeout.fire(), 50_000),
+  p_retry_ns: await measure('p-retry', () => pRetry(fn, { retries: 2 }), 50_000),
+};
+opossumWithTimeout.shutdown();
+opossumNoTimeout.shutdown();
+
+const over = (ns: number) => round(ns - results.bare_ns);
+table([
+  { what: 'bare await', ns_per_call: round(results.bare_ns), added_ns: 0 },
+  { what: 'breakwater retry', ns_per_call: round(results.breakwater_retry_ns), added_ns: over(results.breakwater_retry_ns) },
+  { what: 'breakwater breaker', ns_per_call: round(results.breakwater_breaker_ns), added_ns: over(results.breakwater_breaker_ns) },
+  { what: 'breakwater retry+breaker+timeout', ns_per_call: round(results.breakwater_ns), added_ns: over(results.breakwater_ns) },
+  { what: 'breakwater full (bulkhead, limiter, retry+budget, breaker, timeout)', ns_per_call: round(results.breakwater_full_ns), added_ns: over(results.breakwater_full_ns) },
+  { what: 'cockatiel retry', ns_per_call: round(results.cockatiel_retry_ns), added_ns: over(results.cockatiel_retry_ns) },
+  { what: 'cockatiel breaker', ns_per_call: round(results.cockatiel_breaker_ns), added_ns: over(results.cockatiel_breaker_ns) },
+  { what: 'cockatiel retry+breaker+timeout', ns_per_call: round(results.cockatiel_ns), added_ns: over(results.cockatiel_ns) },
+  { what: 'opossum breaker+timeout', ns_per_call: round(results.opossum_ns), added_ns: over(results.opossum_ns) },
+  { what: 'opossum breaker (no timeout)', ns_per_call: round(results.opossum_no_timeout_ns), added_ns: over(results.opossum_no_timeout_ns) },
+  { what: 'p-retry', ns_per_call: round(results.p_retry_ns), added_ns: over(results.p_retry_ns) },
+]);
+const summary = {
+  ...Object.fromEntries(Object.entries(results).map(([k, v]) => [k, round(v)])),
+  ratio_vs_cockatiel: round(results.cockatiel_ns / results.breakwater_ns),
+  ratio_vs_opossum: round(results.opossum_ns / results.breakwater_ns),
+  ratio_vs_p_retry: round(results.p_retry_ns / results.breakwater_retry_ns),
+  node: process.version,
+};
+console.log(`breakwater retry+breaker+timeout: ${round(results.breakwater_ns)} ns/call, ${summary.ratio_vs_cockatiel}x faster than cockatiel ${cockatielVersion()}`);
+console.log(JSON.stringify(summary));
+
+function cockatielVersion(): string {
+  return '(installed)';
+}

@@ -1,0 +1,200 @@
+import type { BreakwaterError } from '../../errors/breakwater-error.js';
+import { Errors } from '../../errors/codes.js';
+import { systemClock, type Clock } from '../clock.js';
+import type { CallContext } from '../context.js';
+import { Emitter } from '../events.js';
+import { classifyFor } from '../pipeline.js';
+import type { Next, Policy } from '../policy.js';
+import { Circuit, type CircuitSettings, type CircuitState } from './circuit.js';
+import { consecutiveFailures } from './consecutive-failures.js';
+import type { BreakerStrategy } from './failure-counter.js';
+
+export interface CircuitBreakerOptions {
+  /** When to open. Default `consecutiveFailures(5)`; or `failureRate({...})`. */
+  strategy?: BreakerStrategy;
+  /** First break (ms). Default 5,000. */
+  breakMs?: number;
+  /** Longest break after repeated re-opens (ms). Default 60,000. */
+  maxBreakMs?: number;
+  /** Calls admitted at once while half-open. Default 1. */
+  maxProbes?: number;
+  /** Probe successes needed to close. Default 1. */
+  successThreshold?: number;
+  /** One circuit per key. Default: the call's `key`. */
+  keyOf?: (ctx: CallContext) => string;
+  /** Bound on remembered keys; the least recently used closed circuits go first. Default 10,000. */
+  maxKeys?: number;
+  /** Which failures count. Default: dependency faults (timeout, network, overloaded, 5xx, invalid response). */
+  isFault?: (error: BreakwaterError) => boolean;
+  clock?: Clock;
+}
+
+export interface CircuitSnapshot {
+  key: string;
+  state: CircuitState;
+  failures: number;
+  calls: number;
+  retryAfterMs: number | undefined;
+  consecutiveOpens: number;
+  lastFaultCategory: string | undefined;
+}
+
+export interface BreakerEvents extends Record<string, unknown> {
+  stateChange: { key: string; from: CircuitState; to: CircuitState };
+  rejected: { key: string; state: CircuitState; retryAfterMs: number };
+}
+
+/** Circuit breakers per key, with bounded memory and no timers. */
+export class CircuitBreakerPolicy implements Policy {
+  readonly classifies = true;
+  readonly events = new Emitter<BreakerEvents>();
+  private readonly circuits = new Map<string, Circuit>();
+  private readonly strategy: BreakerStrategy;
+  private readonly settings: CircuitSettings;
+  private readonly keyOf: (ctx: CallContext) => string;
+  private readonly maxKeys: number;
+  private readonly isFault: (error: BreakwaterError) => boolean;
+  private readonly clock: Clock;
+  /** Use order for LRU eviction: a counter, because reading the clock costs more than the rest. */
+  private sequence = 0;
+
+  constructor(options: CircuitBreakerOptions = {}) {
+    this.strategy = options.strategy ?? consecutiveFailures(5);
+    this.settings = {
+      breakMs: positive('breakMs', options.breakMs ?? 5_000),
+      maxBreakMs: positive('maxBreakMs', options.maxBreakMs ?? 60_000),
+      maxProbes: positive('maxProbes', options.maxProbes ?? 1),
+      successThreshold: positive('successThreshold', options.successThreshold ?? 1),
+    };
+    this.keyOf = options.keyOf ?? ((ctx) => ctx.key);
+    this.maxKeys = positive('maxKeys', options.maxKeys ?? 10_000);
+    this.isFault = options.isFault ?? ((error) => error.isDependencyFault);
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
+    const key = this.keyOf(ctx);
+    const circuit = this.circuit(key);
+    circuit.lastUsed = ++this.sequence;
+    // A closed circuit counting consecutive failures needs no time at all on the happy path.
+    const now = circuit.state === 'closed' && !circuit.counter.usesTime ? 0 : this.now(ctx);
+    const before = circuit.state;
+    const admission = circuit.admit(now);
+    if (circuit.state !== before) this.changed(key, before, circuit.state);
+    if (admission === 'reject') throw this.rejection(key, circuit, now, ctx);
+    const probe = admission === 'probe';
+    try {
+      const value = await next(ctx);
+      if (circuit.succeeded(now, probe)) this.changed(key, 'half_open', 'closed');
+      return value;
+    } catch (thrown) {
+      const error = classifyFor(thrown, ctx);
+      const from = circuit.state;
+      if (this.isFault(error)) {
+        if (circuit.failed(this.clock.now(), probe, error.category)) this.changed(key, from, 'open');
+      } else if (error.category === 'cancelled' || error.category === 'circuit_open') {
+        circuit.released(probe);
+      } else if (circuit.succeeded(this.clock.now(), probe)) {
+        // The dependency answered (a 400, a 404): it is up, whatever the caller did wrong.
+        this.changed(key, 'half_open', 'closed');
+      }
+      throw error;
+    }
+  }
+
+  /** State of one key, for health checks. */
+  snapshot(key: string): CircuitSnapshot {
+    const now = this.clock.now();
+    const circuit = this.circuits.get(key);
+    if (!circuit) return { key, state: 'closed', failures: 0, calls: 0, retryAfterMs: undefined, consecutiveOpens: 0, lastFaultCategory: undefined };
+    const counts = circuit.counter.snapshot(now);
+    const state = circuit.state === 'open' && now >= circuit.openUntil ? 'half_open' : circuit.state;
+    return {
+      key,
+      state,
+      ...counts,
+      retryAfterMs: state === 'open' ? circuit.retryAfter(now) : undefined,
+      consecutiveOpens: circuit.consecutiveOpens,
+      lastFaultCategory: circuit.lastFaultCategory,
+    };
+  }
+
+  snapshots(): CircuitSnapshot[] {
+    return [...this.circuits.keys()].map((key) => this.snapshot(key));
+  }
+
+  /** Holds the circuit open until `reset` (maintenance, a known-bad provider). */
+  isolate(key: string): void {
+    const circuit = this.circuit(key);
+    const from = circuit.state;
+    circuit.state = 'isolated';
+    this.changed(key, from, 'isolated');
+  }
+
+  /** Closes the circuit and forgets its failures. */
+  reset(key: string): void {
+    const circuit = this.circuits.get(key);
+    if (!circuit) return;
+    const from = circuit.state;
+    circuit.state = 'closed';
+    circuit.consecutiveOpens = 0;
+    circuit.probesInFlight = 0;
+    circuit.counter.reset();
+    this.changed(key, from, 'closed');
+  }
+
+  get size(): number {
+    return this.circuits.size;
+  }
+
+  /** The pipeline's shared reading when this breaker uses the pipeline's clock, else its own. */
+  private now(ctx: CallContext): number {
+    return ctx.clock === this.clock ? ctx.now() : this.clock.now();
+  }
+
+  private circuit(key: string): Circuit {
+    let circuit = this.circuits.get(key);
+    if (!circuit) {
+      if (this.circuits.size >= this.maxKeys) this.evict();
+      circuit = new Circuit(this.strategy(), this.settings);
+      this.circuits.set(key, circuit);
+    }
+    return circuit;
+  }
+
+  /** Forgets the least recently used tenth of closed circuits (open ones keep protecting). */
+  private evict(): void {
+    const closed = [...this.circuits].filter(([, c]) => c.state === 'closed').sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    const victims = closed.slice(0, Math.max(1, Math.ceil(this.maxKeys / 10)));
+    for (const [key] of victims) this.circuits.delete(key);
+    if (victims.length === 0) {
+      const oldest = [...this.circuits].sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0];
+      if (oldest) this.circuits.delete(oldest[0]);
+    }
+  }
+
+  private rejection(key: string, circuit: Circuit, now: number, ctx: CallContext): BreakwaterError {
+    const retryAfterMs = circuit.state === 'isolated' ? undefined : circuit.retryAfter(now);
+    if (this.events.hasListeners('rejected')) this.events.emit('rejected', { key, state: circuit.state, retryAfterMs: retryAfterMs ?? Infinity });
+    return Errors.circuitOpen({
+      message: `Circuit for ${key} is ${circuit.state}; failing fast.`,
+      retryAfterMs,
+      dependency: key,
+      correlationId: ctx.correlationId,
+      details: { key, state: circuit.state },
+    });
+  }
+
+  private changed(key: string, from: CircuitState, to: CircuitState): void {
+    if (from !== to && this.events.hasListeners('stateChange')) this.events.emit('stateChange', { key, from, to });
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!(value > 0) || !Number.isFinite(value)) throw new TypeError(`Expected \`${name}\` to be a positive number, got ${value}.`);
+  return value;
+}
+
+export function circuitBreaker(options?: CircuitBreakerOptions): CircuitBreakerPolicy {
+  return new CircuitBreakerPolicy(options);
+}

@@ -1,0 +1,16 @@
+import type { BreakerStrategy } from './failure-counter.js';
+
+/** Opens after `threshold` dependency faults in a row; any success resets the count. */
+export function consecutiveFailures(threshold = 5): BreakerStrategy {
+  if (!Number.isInteger(threshold) || threshold < 1) throw new TypeError(`Expected \`threshold\` to be an integer ≥ 1, got ${threshold}.`);
+  return () => {
+    let failures = 0;
+    return {
+      usesTime: false,
+      success: () => void (failures = 0),
+      failure: () => ++failures >= threshold,
+      reset: () => void (failures = 0),
+      snapshot: () => ({ failures, calls: failures }),
+    };
+  };
+}

@@ -1,0 +1,118 @@
+import { Errors } from '../errors/codes.js';
+import type { CallContext } from './context.js';
+import { Emitter } from './events.js';
+import { classifyFor } from './pipeline.js';
+import type { Next, Policy } from './policy.js';
+
+export interface BulkheadOptions {
+  /** Calls running at once. */
+  maxConcurrent: number;
+  /** Calls waiting for a slot; beyond it calls are rejected at once. Default 0. */
+  maxQueue?: number;
+  /** Longest wait in the queue (ms); Infinity by default. */
+  queueTimeoutMs?: number;
+}
+
+export interface BulkheadEvents extends Record<string, unknown> {
+  rejected: { key: string; reason: 'full' | 'queue_timeout'; active: number; queued: number };
+}
+
+interface Waiter {
+  admit(): void;
+}
+
+/**
+ * Caps concurrency. Waiters that give up (their caller aborts, or the queue wait times out) leave
+ * the queue at once, so aborted callers can never starve live ones (cockatiel #114).
+ */
+export class BulkheadPolicy implements Policy {
+  readonly events = new Emitter<BulkheadEvents>();
+  private active = 0;
+  private readonly queue = new Set<Waiter>();
+  readonly maxConcurrent: number;
+  readonly maxQueue: number;
+  private readonly queueTimeoutMs: number;
+
+  constructor(options: BulkheadOptions) {
+    this.maxConcurrent = options.maxConcurrent;
+    this.maxQueue = options.maxQueue ?? 0;
+    this.queueTimeoutMs = options.queueTimeoutMs ?? Infinity;
+    if (!Number.isInteger(this.maxConcurrent) || this.maxConcurrent < 1) {
+      throw new TypeError(`Expected \`maxConcurrent\` to be an integer ≥ 1, got ${options.maxConcurrent}.`);
+    }
+    if (!Number.isInteger(this.maxQueue) || this.maxQueue < 0) throw new TypeError(`Expected \`maxQueue\` to be an integer ≥ 0, got ${options.maxQueue}.`);
+  }
+
+  get running(): number {
+    return this.active;
+  }
+
+  get queued(): number {
+    return this.queue.size;
+  }
+
+  async run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
+    if (this.active >= this.maxConcurrent) await this.wait(ctx);
+    else this.active++;
+    try {
+      return await next(ctx);
+    } finally {
+      this.releaseSlot();
+    }
+  }
+
+  private releaseSlot(): void {
+    const waiter = this.queue.values().next().value;
+    if (waiter) {
+      // The slot passes straight to the next waiter: `active` stays the same.
+      this.queue.delete(waiter);
+      waiter.admit();
+    } else {
+      this.active--;
+    }
+  }
+
+  private wait(ctx: CallContext): Promise<void> {
+    if (this.queue.size >= this.maxQueue) return Promise.reject(this.reject(ctx, 'full'));
+    const signal = ctx.rootSignal;
+    if (signal?.aborted) return Promise.reject(classifyFor(signal.reason, ctx));
+    return new Promise<void>((resolve, reject) => {
+      let cancelTimer: (() => void) | undefined;
+      const leave = (error: unknown): void => {
+        this.queue.delete(waiter);
+        signal?.removeEventListener('abort', onAbort);
+        cancelTimer?.();
+        reject(error);
+      };
+      const onAbort = (): void => leave(classifyFor(signal!.reason, ctx));
+      const waiter: Waiter = {
+        admit: () => {
+          signal?.removeEventListener('abort', onAbort);
+          cancelTimer?.();
+          resolve();
+        },
+      };
+      this.queue.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (this.queueTimeoutMs !== Infinity) {
+        const handle = ctx.clock.setTimer(() => leave(this.reject(ctx, 'queue_timeout')), this.queueTimeoutMs);
+        cancelTimer = () => ctx.clock.clearTimer(handle);
+      }
+    });
+  }
+
+  private reject(ctx: CallContext, reason: 'full' | 'queue_timeout') {
+    if (this.events.hasListeners('rejected')) {
+      this.events.emit('rejected', { key: ctx.key, reason, active: this.active, queued: this.queue.size });
+    }
+    return Errors.bulkheadFull({
+      message: reason === 'full' ? `Bulkhead full: ${this.active} running, ${this.queue.size} queued.` : `Waited ${this.queueTimeoutMs} ms for a bulkhead slot.`,
+      correlationId: ctx.correlationId,
+      details: { reason },
+    });
+  }
+}
+
+export function bulkhead(options: BulkheadOptions): BulkheadPolicy {
+  return new BulkheadPolicy(options);
+}

@@ -1,0 +1,187 @@
+import type { Clock } from './clock.js';
+import { schedulerFor } from './deadline-scheduler.js';
+
+export interface CallOptions {
+  /** What the call is about, for per-key breakers and limiters (e.g. `openai:gpt-4o`). */
+  key?: string;
+  /** The caller's own cancellation. */
+  signal?: AbortSignal;
+  correlationId?: string;
+}
+
+/** What a degraded result stood in for (set by a fallback). */
+export interface Degradation {
+  reason: string;
+  code: string;
+  category: string;
+}
+
+const NEVER: AbortSignal = new AbortController().signal;
+const noop = (): void => {};
+
+/**
+ * What a policy and the callee know about one call: key, attempt, deadlines, correlation id and a
+ * signal. The signal is made only when the callee reads `ctx.signal`, and only if something could
+ * abort it (a deadline, a caller signal, a hedge): the happy path allocates no controller, no
+ * listener and no timer. Timeouts and hedges derive child scopes, whose resources are released when
+ * the work they guard settles.
+ */
+export class CallContext {
+  readonly key: string;
+  readonly correlationId: string | undefined;
+  /** Absolute deadline on the clock (ms); Infinity when none. */
+  readonly deadline: number;
+  /** Set when this scope's own deadline fired. */
+  timedOut = false;
+  /**
+   * Set on this scope and every enclosing one when a deadline inside fired: a rejection after that
+   * is a timeout whatever its shape (the openai SDK turns any abort into APIUserAbortError).
+   * A retry clears it before each attempt.
+   */
+  innerTimeout = false;
+  /** Called when this scope's own deadline fires (the timeout policy's event hook). */
+  onDeadline: (() => void) | undefined = undefined;
+
+  /** The call's root scope: holds what every scope of the call shares (attempt, degradation…). */
+  private readonly root: CallContext;
+  private attemptNumber = 1;
+  /** Clock reading shared by the policies that enter in one synchronous pass (a read costs ~60 ns). */
+  private stamp = -1;
+  private degradation: Degradation | undefined = undefined;
+  private calleeFn: unknown = undefined;
+  private readonly parent: CallContext | undefined;
+  private readonly callerSignal: AbortSignal | undefined;
+  private controller: AbortController | undefined = undefined;
+  private release: (() => void) | undefined = undefined;
+  private work: Promise<unknown> | undefined = undefined;
+  private cancellable = false;
+  private cancelReason: unknown = undefined;
+
+  constructor(
+    readonly clock: Clock,
+    options: CallOptions = {},
+    parent?: CallContext,
+    deadline = Infinity,
+  ) {
+    this.parent = parent;
+    this.key = parent ? parent.key : (options.key ?? 'default');
+    this.correlationId = parent ? parent.correlationId : options.correlationId;
+    this.callerSignal = parent ? parent.callerSignal : options.signal;
+    this.root = parent ? parent.root : this;
+    this.deadline = parent ? Math.min(deadline, parent.deadline) : deadline;
+  }
+
+  /** 1 for the first call; a retry policy sets it for each attempt. Shared by all scopes of the call. */
+  get attempt(): number {
+    return this.root.attemptNumber;
+  }
+  set attempt(value: number) {
+    this.root.attemptNumber = value;
+  }
+
+  /** Set by a fallback when its result stands in for the real one. */
+  get degraded(): Degradation | undefined {
+    return this.root.degradation;
+  }
+  set degraded(value: Degradation | undefined) {
+    this.root.degradation = value;
+  }
+
+  /** @internal the pipeline's callee, carried so the policy chain is built once, not per call. */
+  get callee(): unknown {
+    return this.root.calleeFn;
+  }
+  set callee(fn: unknown) {
+    this.root.calleeFn = fn;
+  }
+
+  /**
+   * The clock reading for this pass through the policies: read once, shared by every policy that
+   * enters before the callee runs. A retry clears it before each attempt.
+   */
+  now(): number {
+    const root = this.root;
+    return root.stamp >= 0 ? root.stamp : (root.stamp = this.clock.now());
+  }
+
+  /** Forgets the shared reading (a new attempt starts later than the last one). */
+  freshPass(): void {
+    this.root.stamp = -1;
+  }
+
+  /** Milliseconds until the deadline (Infinity when none). */
+  get timeLeft(): number {
+    return this.deadline === Infinity ? Infinity : Math.max(0, this.deadline - this.clock.now());
+  }
+
+  /** The caller's own signal (never a deadline): what a retry's wait listens to. */
+  get rootSignal(): AbortSignal | undefined {
+    return this.callerSignal;
+  }
+
+  /** True when the caller (not a timeout) cancelled the call. */
+  get cancelledByCaller(): boolean {
+    return this.callerSignal?.aborted === true;
+  }
+
+  /** Aborts at the deadline, when the caller aborts, or when a policy cancels this scope. Made on first read. */
+  get signal(): AbortSignal {
+    if (this.controller) return this.controller.signal;
+    const upstream = this.parent ? this.parent.signal : this.callerSignal;
+    const ownDeadline = this.deadline !== Infinity && !(this.parent && this.deadline >= this.parent.deadline);
+    if (!ownDeadline && !this.cancellable) return upstream ?? NEVER;
+    return this.createSignal(upstream, ownDeadline);
+  }
+
+  /** A child scope with a tighter deadline. */
+  withDeadline(at: number): CallContext {
+    return new CallContext(this.clock, undefined, this, at);
+  }
+
+  /** A child scope a policy can cancel on its own (a hedge aborting the losing attempt). */
+  withCancel(): CallContext {
+    const child = new CallContext(this.clock, undefined, this);
+    child.cancellable = true;
+    return child;
+  }
+
+  /** Aborts this scope's signal (now, or as soon as the callee reads it). */
+  cancel(reason?: unknown): void {
+    this.cancelReason = reason ?? new DOMException('Cancelled by a breakwater policy.', 'AbortError');
+    this.controller?.abort(this.cancelReason);
+  }
+
+  /** Releases the signal's timer and listener once the scope's work settles. */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.work = work;
+    if (this.release) releaseWhenSettled(work, this.release);
+    return work;
+  }
+
+  private createSignal(upstream: AbortSignal | undefined, ownDeadline: boolean): AbortSignal {
+    const controller = new AbortController();
+    this.controller = controller;
+    if (this.cancelReason !== undefined) controller.abort(this.cancelReason);
+    const onTimeout = (): void => {
+      this.timedOut = true;
+      for (let scope: CallContext | undefined = this; scope; scope = scope.parent) scope.innerTimeout = true;
+      this.onDeadline?.();
+      controller.abort(new DOMException('The operation timed out (breakwater timeout policy).', 'TimeoutError'));
+    };
+    const cancel = ownDeadline ? schedulerFor(this.clock).schedule(this.deadline, onTimeout) : noop;
+    const onUpstreamAbort = (): void => controller.abort(upstream!.reason);
+    if (upstream?.aborted) controller.abort(upstream.reason);
+    else upstream?.addEventListener('abort', onUpstreamAbort, { once: true });
+    this.release = () => {
+      cancel();
+      upstream?.removeEventListener('abort', onUpstreamAbort);
+    };
+    // Read after the work was tracked (the callee awaited before reading): release on settle too.
+    if (this.work) releaseWhenSettled(this.work, this.release);
+    return controller.signal;
+  }
+}
+
+function releaseWhenSettled(work: Promise<unknown>, release: () => void): void {
+  work.then(release, release);
+}

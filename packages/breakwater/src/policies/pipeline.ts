@@ -1,0 +1,79 @@
+import { classify } from '../classify/classify.js';
+import { isBreakwaterError, type BreakwaterError } from '../errors/breakwater-error.js';
+import { Errors } from '../errors/codes.js';
+import { systemClock, type Clock } from './clock.js';
+import { CallContext, type CallOptions } from './context.js';
+import type { Callee, Next, Policy } from './policy.js';
+
+export interface PipelineOptions {
+  clock?: Clock;
+}
+
+export interface Pipeline {
+  /** Runs `fn` under every policy. Rejects only with a classified BreakwaterError. */
+  execute<T>(fn: Callee<T>, options?: CallOptions): Promise<T>;
+  /** Like execute, and also returns the context: attempts taken, degradation by a fallback. */
+  executeWithContext<T>(fn: Callee<T>, options?: CallOptions): Promise<{ value: T; ctx: CallContext }>;
+  readonly policies: readonly Policy[];
+  readonly clock: Clock;
+}
+
+/**
+ * Composes policies, outermost first: `pipeline(retry, breaker, timeout)` retries calls that each
+ * pass the breaker and get their own timeout. The chain of `next` functions is built once here; a
+ * call allocates its context and nothing per layer.
+ */
+export function pipeline(...args: Array<Policy | PipelineOptions>): Pipeline {
+  const policies = args.filter(isPolicy);
+  const options = (args.find((a) => !isPolicy(a)) ?? {}) as PipelineOptions;
+  const clock = options.clock ?? systemClock;
+
+  let chain: Next<unknown> = (ctx) => invoke(ctx.callee as Callee<unknown>, ctx);
+  for (let i = policies.length - 1; i >= 0; i--) {
+    const policy = policies[i]!;
+    const inner = chain;
+    chain = (ctx) => policy.run(ctx, inner);
+  }
+  const head = chain;
+  // When the outermost policy classifies its rejections itself (retry, breaker, fallback…), the
+  // pipeline needs no extra promise to do it.
+  const classified = policies[0]?.classifies === true;
+
+  const run = <T>(fn: Callee<T>, ctx: CallContext): Promise<T> => {
+    ctx.callee = fn;
+    const result = head(ctx) as Promise<T>;
+    return classified ? result : result.then(undefined, (thrown: unknown) => Promise.reject(classifyFor(thrown, ctx)));
+  };
+
+  return {
+    policies,
+    clock,
+    execute: (fn, callOptions) => run(fn, new CallContext(clock, callOptions)),
+    executeWithContext: async (fn, callOptions) => {
+      const ctx = new CallContext(clock, callOptions);
+      return { value: await run(fn, ctx), ctx };
+    },
+  };
+}
+
+/** Classifies a rejection in the light of the call: after our own deadline fired, it is a timeout. */
+export function classifyFor(thrown: unknown, ctx: CallContext): BreakwaterError {
+  if (ctx.innerTimeout && !isBreakwaterError(thrown) && !ctx.cancelledByCaller) {
+    return Errors.timeout({ cause: thrown, correlationId: ctx.correlationId, message: 'A breakwater timeout fired.' });
+  }
+  return classify(thrown, { correlationId: ctx.correlationId });
+}
+
+/** Calls the callee so that a synchronous throw becomes a rejection and a plain value a promise. */
+export function invoke<T>(fn: Callee<T>, ctx: CallContext): Promise<T> {
+  try {
+    const result = fn(ctx);
+    return result instanceof Promise ? result : Promise.resolve(result);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function isPolicy(value: unknown): value is Policy {
+  return typeof (value as Policy | null)?.run === 'function';
+}

@@ -1,0 +1,18 @@
+import type { CallContext } from './context.js';
+
+/** What the policies wrap: the user's call, given the call's context (signal, attempt, key…). */
+export type Callee<T> = (ctx: CallContext) => PromiseLike<T> | T;
+
+/** The rest of the pipeline, as seen from one policy. */
+export type Next<T> = (ctx: CallContext) => Promise<T>;
+
+/**
+ * Every policy is this one method: run the rest of the pipeline under its rule. Policies compose
+ * with `pipeline(a, b, c)`: `a` is outermost, so `pipeline(retry, breaker, timeout)` retries calls
+ * that each pass the breaker and each get their own timeout.
+ */
+export interface Policy {
+  run<T>(ctx: CallContext, next: Next<T>): Promise<T>;
+  /** True when every rejection of `run` is already a classified BreakwaterError. */
+  readonly classifies?: boolean;
+}

@@ -1,0 +1,85 @@
+import { Errors } from '../errors/codes.js';
+import { systemClock, type Clock } from './clock.js';
+import type { CallContext } from './context.js';
+import { Emitter } from './events.js';
+import type { Next, Policy } from './policy.js';
+
+export interface RateLimiterOptions {
+  /** Sustained rate per key. */
+  perSecond: number;
+  /** Bucket size: calls allowed in a burst. Default: `perSecond`. */
+  burst?: number;
+  keyOf?: (ctx: CallContext) => string;
+  /** Bound on remembered keys (idle buckets are full, so forgetting them changes nothing). Default 10,000. */
+  maxKeys?: number;
+  clock?: Clock;
+}
+
+export interface RateLimiterEvents extends Record<string, unknown> {
+  rejected: { key: string; retryAfterMs: number };
+}
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+}
+
+/** A token bucket per key; a call without a token is rejected with the wait until the next one. */
+export class RateLimiterPolicy implements Policy {
+  readonly events = new Emitter<RateLimiterEvents>();
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly perMs: number;
+  private readonly burst: number;
+  private readonly keyOf: (ctx: CallContext) => string;
+  private readonly maxKeys: number;
+  private readonly clock: Clock;
+
+  constructor(options: RateLimiterOptions) {
+    if (!(options.perSecond > 0)) throw new TypeError(`Expected \`perSecond\` to be a positive number, got ${options.perSecond}.`);
+    this.perMs = options.perSecond / 1000;
+    this.burst = options.burst ?? options.perSecond;
+    if (!(this.burst >= 1)) throw new TypeError(`Expected \`burst\` to be at least 1, got ${this.burst}.`);
+    this.keyOf = options.keyOf ?? ((ctx) => ctx.key);
+    this.maxKeys = options.maxKeys ?? 10_000;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
+    const key = this.keyOf(ctx);
+    const wait = this.take(key);
+    if (wait === 0) return next(ctx);
+    if (this.events.hasListeners('rejected')) this.events.emit('rejected', { key, retryAfterMs: wait });
+    return Promise.reject(
+      Errors.rateLimiterRejected({ message: `Rate limit for ${key} reached.`, retryAfterMs: wait, correlationId: ctx.correlationId, details: { key } }),
+    );
+  }
+
+  /** Takes a token: 0 when granted, else the ms until one is available. */
+  take(key: string): number {
+    const now = this.clock.now();
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      if (this.buckets.size >= this.maxKeys) this.forgetFullBuckets(now);
+      bucket = { tokens: this.burst, updatedAt: now };
+      this.buckets.set(key, bucket);
+    }
+    bucket.tokens = Math.min(this.burst, bucket.tokens + (now - bucket.updatedAt) * this.perMs);
+    bucket.updatedAt = now;
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil((1 - bucket.tokens) / this.perMs);
+  }
+
+  private forgetFullBuckets(now: number): void {
+    for (const [key, bucket] of this.buckets) {
+      if (bucket.tokens + (now - bucket.updatedAt) * this.perMs >= this.burst) this.buckets.delete(key);
+    }
+    if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
+  }
+}
+
+export function rateLimiter(options: RateLimiterOptions): RateLimiterPolicy {
+  return new RateLimiterPolicy(options);
+}

@@ -1,0 +1,112 @@
+import type { BreakwaterError } from '../../errors/breakwater-error.js';
+import { sleep } from '../clock.js';
+import type { CallContext } from '../context.js';
+import { Emitter } from '../events.js';
+import { classifyFor } from '../pipeline.js';
+import type { Next, Policy } from '../policy.js';
+import type { Backoff } from './backoff/backoff.js';
+import { fullJitter } from './backoff/full-jitter.js';
+import type { RetryBudget } from './retry-budget.js';
+
+export interface RetryOptions {
+  /** Total calls including the first (resilience4j's meaning; cockatiel and Polly count retries). Default 3. */
+  maxAttempts?: number;
+  /** Default: exponential, full jitter, 200 ms doubling to a 20 s cap. */
+  backoff?: Backoff;
+  /** Which errors to retry. Default: `error.retryable` (from the category table and the source). */
+  retryOn?: (error: BreakwaterError, ctx: CallContext) => boolean;
+  /** Shared cap on the load retries may add. */
+  budget?: RetryBudget;
+  /** Stop retrying once this much time has passed since the first attempt (ms). */
+  maxElapsedMs?: number;
+}
+
+export type GiveUpReason = 'not_retryable' | 'max_attempts' | 'deadline' | 'budget' | 'cancelled';
+
+export interface RetryEvents extends Record<string, unknown> {
+  retry: { key: string; attempt: number; delayMs: number; reason: 'retry_after' | 'backoff'; error: BreakwaterError };
+  giveUp: { key: string; attempts: number; reason: GiveUpReason; error: BreakwaterError };
+  budgetExhausted: { key: string; error: BreakwaterError };
+}
+
+/**
+ * Retries what the classification says is retryable. The delay is the backoff, but never less
+ * than the server's Retry-After; when that delay would cross the deadline the call fails at once,
+ * carrying the server's delay, instead of waiting for a retry that cannot happen.
+ */
+export class RetryPolicy implements Policy {
+  readonly classifies = true;
+  readonly events = new Emitter<RetryEvents>();
+  readonly maxAttempts: number;
+  private readonly backoff: Backoff;
+  private readonly retryOn: (error: BreakwaterError, ctx: CallContext) => boolean;
+  private readonly budget: RetryBudget | undefined;
+  private readonly maxElapsedMs: number;
+
+  constructor(options: RetryOptions = {}) {
+    this.maxAttempts = options.maxAttempts ?? 3;
+    if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) {
+      throw new TypeError(`Expected \`maxAttempts\` (total calls, including the first) to be an integer ≥ 1, got ${options.maxAttempts}.`);
+    }
+    this.backoff = options.backoff ?? fullJitter();
+    this.retryOn = options.retryOn ?? ((error) => error.retryable);
+    this.budget = options.budget;
+    this.maxElapsedMs = options.maxElapsedMs ?? Infinity;
+  }
+
+  async run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
+    this.budget?.recordCall();
+    const startedAt = this.maxElapsedMs === Infinity ? 0 : ctx.now();
+    let previousDelay = 0;
+    for (let attempt = 1; ; attempt++) {
+      ctx.attempt = attempt;
+      ctx.innerTimeout = false;
+      if (attempt > 1) ctx.freshPass();
+      try {
+        return await next(ctx);
+      } catch (thrown) {
+        const error = classifyFor(thrown, ctx);
+        const delay = this.delayBeforeRetry(ctx, error, attempt, previousDelay, startedAt);
+        if (delay === undefined) throw error;
+        previousDelay = delay;
+        await sleep(ctx.clock, delay, ctx.rootSignal).catch(() => {
+          throw classifyFor(ctx.rootSignal?.reason, ctx);
+        });
+      }
+    }
+  }
+
+  /** The wait before the next attempt, or undefined to give up (with an event saying why). */
+  private delayBeforeRetry(
+    ctx: CallContext,
+    error: BreakwaterError,
+    attempt: number,
+    previousDelay: number,
+    startedAt: number,
+  ): number | undefined {
+    const giveUp = (reason: GiveUpReason): undefined => {
+      if (this.events.hasListeners('giveUp')) this.events.emit('giveUp', { key: ctx.key, attempts: attempt, reason, error });
+      return undefined;
+    };
+    if (error.category === 'cancelled' || ctx.cancelledByCaller) return giveUp('cancelled');
+    if (!this.retryOn(error, ctx)) return giveUp('not_retryable');
+    if (attempt >= this.maxAttempts) return giveUp('max_attempts');
+    const backoff = this.backoff.delay(attempt, previousDelay);
+    const serverDelay = error.retryAfterMs ?? 0;
+    const delay = Math.max(backoff, serverDelay);
+    const elapsedLeft = this.maxElapsedMs === Infinity ? Infinity : this.maxElapsedMs - (ctx.clock.now() - startedAt);
+    if (delay >= Math.min(ctx.timeLeft, elapsedLeft)) return giveUp('deadline');
+    if (this.budget && !this.budget.tryRetry()) {
+      if (this.events.hasListeners('budgetExhausted')) this.events.emit('budgetExhausted', { key: ctx.key, error });
+      return giveUp('budget');
+    }
+    if (this.events.hasListeners('retry')) {
+      this.events.emit('retry', { key: ctx.key, attempt, delayMs: delay, reason: serverDelay >= backoff && serverDelay > 0 ? 'retry_after' : 'backoff', error });
+    }
+    return delay;
+  }
+}
+
+export function retry(options?: RetryOptions): RetryPolicy {
+  return new RetryPolicy(options);
+}

@@ -1,0 +1,65 @@
+import { Errors } from '../errors/codes.js';
+import type { CallContext } from './context.js';
+import { Emitter } from './events.js';
+import { schedulerFor } from './deadline-scheduler.js';
+import type { Next, Policy } from './policy.js';
+
+export interface TimeoutOptions {
+  /**
+   * `cooperative` (default): the callee's `ctx.signal` aborts at the deadline and the callee is
+   * trusted to stop. `aggressive`: the call also rejects at the deadline even if the callee ignores
+   * the signal (its eventual result is dropped).
+   */
+  mode?: 'cooperative' | 'aggressive';
+}
+
+export interface TimeoutEvents extends Record<string, unknown> {
+  timeout: { key: string; ms: number; attempt: number };
+}
+
+/**
+ * A deadline for everything inside it: put it inside a retry for a per-attempt timeout, outside
+ * for an overall one. Deadlines nest: an inner timeout can only tighten an outer one.
+ */
+export class TimeoutPolicy implements Policy {
+  readonly events = new Emitter<TimeoutEvents>();
+  private readonly aggressive: boolean;
+
+  constructor(
+    readonly ms: number,
+    options: TimeoutOptions = {},
+  ) {
+    if (!(ms > 0) || !Number.isFinite(ms)) throw new TypeError(`Expected \`ms\` to be a positive finite number, got ${ms}.`);
+    this.aggressive = options.mode === 'aggressive';
+  }
+
+  run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
+    const scope = ctx.withDeadline(ctx.now() + this.ms);
+    if (this.events.hasListeners('timeout')) {
+      scope.onDeadline = () => this.events.emit('timeout', { key: scope.key, ms: this.ms, attempt: scope.attempt });
+    }
+    if (this.aggressive) return this.race(scope, next);
+    return scope.track(next(scope));
+  }
+
+  private race<T>(scope: CallContext, next: Next<T>): Promise<T> {
+    // Reading the signal arms the deadline; the race rejects at it whatever the callee does.
+    const signal = scope.signal;
+    const work = scope.track(next(scope));
+    return new Promise<T>((resolve, reject) => {
+      const onTimeout = (): void => {
+        reject(Errors.timeout({ message: `Timed out after ${this.ms} ms.`, correlationId: scope.correlationId }));
+      };
+      const cancel = signal.aborted ? undefined : schedulerFor(scope.clock).schedule(scope.deadline, onTimeout);
+      if (!cancel) onTimeout();
+      work.then(
+        (value) => (cancel?.(), resolve(value)),
+        (error: unknown) => (cancel?.(), reject(error)),
+      );
+    });
+  }
+}
+
+export function timeout(ms: number, options?: TimeoutOptions): TimeoutPolicy {
+  return new TimeoutPolicy(ms, options);
+}
