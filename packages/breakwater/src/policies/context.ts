@@ -158,13 +158,18 @@ export class CallContext {
     return work;
   }
 
+  private markInnerTimeout(): void {
+    this.innerTimeout = true;
+    this.parent?.markInnerTimeout();
+  }
+
   private createSignal(upstream: AbortSignal | undefined, ownDeadline: boolean): AbortSignal {
     const controller = new AbortController();
     this.controller = controller;
     if (this.cancelReason !== undefined) controller.abort(this.cancelReason);
     const onTimeout = (): void => {
       this.timedOut = true;
-      for (let scope: CallContext | undefined = this; scope; scope = scope.parent) scope.innerTimeout = true;
+      this.markInnerTimeout();
       this.onDeadline?.();
       controller.abort(new DOMException('The operation timed out (breakwater timeout policy).', 'TimeoutError'));
     };

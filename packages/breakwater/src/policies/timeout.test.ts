@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { BreakwaterError } from '../errors/breakwater-error.js';
+import { FakeClock, settle } from '../testing/fake-clock.js';
+import { schedulerFor } from './deadline-scheduler.js';
+import { pipeline } from './pipeline.js';
+import { retry } from './retry/retry-policy.js';
+import { constantBackoff } from './retry/backoff/no-jitter.js';
+import { timeout } from './timeout.js';
+
+const waitForAbort = (signal: AbortSignal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+
+describe('timeout', () => {
+  test('cooperative: the callee\'s signal aborts at the deadline and the call fails as a timeout', async () => {
+    const clock = new FakeClock();
+    const run = pipeline(timeout(100), { clock }).execute((ctx) => waitForAbort(ctx.signal));
+    const result = run.catch((e: BreakwaterError) => e);
+    await clock.tick(99);
+    await clock.tick(1);
+    const error = await result;
+    assert.equal((error as BreakwaterError).code, 'OPERATION_TIMEOUT');
+    assert.equal((error as BreakwaterError).category, 'timeout');
+  });
+
+  test('a callee that turns the abort into its own error (openai APIUserAbortError) still reads as a timeout', async () => {
+    class APIUserAbortError extends Error {}
+    const clock = new FakeClock();
+    const run = pipeline(timeout(50), { clock }).execute((ctx) => waitForAbort(ctx.signal).catch(() => {
+      throw new APIUserAbortError('Request was aborted.');
+    }));
+    const result = run.catch((e: BreakwaterError) => e);
+    await clock.tick(50);
+    assert.equal(((await result) as BreakwaterError).category, 'timeout');
+  });
+
+  test('no signal read, no timer: the happy path schedules nothing', async () => {
+    const clock = new FakeClock();
+    const run = pipeline(timeout(100), { clock });
+    for (let i = 0; i < 100; i++) await run.execute(async () => 1);
+    assert.equal(clock.pending, 0);
+    assert.equal(schedulerFor(clock).size, 0);
+    await run.execute(async (ctx) => ctx.signal.aborted);
+    await settle();
+    assert.equal(schedulerFor(clock).size, 0, 'a deadline registered for a read signal is released when the call ends');
+  });
+
+  test('aggressive: rejects at the deadline even when the callee ignores the signal', async () => {
+    const clock = new FakeClock();
+    const run = pipeline(timeout(30, { mode: 'aggressive' }), { clock }).execute(() => new Promise(() => {}));
+    const result = run.catch((e: BreakwaterError) => e.code);
+    await clock.tick(30);
+    assert.equal(await result, 'OPERATION_TIMEOUT');
+  });
+
+  test('inside a retry it is per attempt; outside it bounds the whole call', async () => {
+    const clock = new FakeClock();
+    let attempts = 0;
+    const perAttempt = pipeline(retry({ maxAttempts: 3, backoff: constantBackoff(0) }), timeout(100), { clock }).execute((ctx) => {
+      attempts++;
+      return waitForAbort(ctx.signal);
+    });
+    const r1 = perAttempt.catch((e: BreakwaterError) => e.code);
+    await clock.runAll();
+    assert.equal(await r1, 'OPERATION_TIMEOUT');
+    assert.equal(attempts, 3);
+    assert.equal(clock.now(), 300);
+
+    const overallClock = new FakeClock();
+    let overallAttempts = 0;
+    const overall = pipeline(timeout(250), retry({ maxAttempts: 10, backoff: constantBackoff(100) }), { clock: overallClock }).execute((ctx) => {
+      overallAttempts++;
+      return waitForAbort(ctx.signal);
+    });
+    const r2 = overall.catch((e: BreakwaterError) => e.code);
+    await overallClock.runAll();
+    assert.equal(await r2, 'OPERATION_TIMEOUT');
+    assert.equal(overallAttempts, 1, 'the first attempt used the whole budget; no retry fits in what is left');
+  });
+
+  test('the caller aborting is cancellation, not a timeout', async () => {
+    const clock = new FakeClock();
+    const controller = new AbortController();
+    const run = pipeline(timeout(1000), { clock }).execute((ctx) => waitForAbort(ctx.signal), { signal: controller.signal });
+    const result = run.catch((e: BreakwaterError) => e.category);
+    await settle();
+    controller.abort();
+    assert.equal(await result, 'cancelled');
+  });
+});
