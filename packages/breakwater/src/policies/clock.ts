@@ -4,8 +4,13 @@
  */
 export interface Clock {
   now(): number;
-  /** Calls `fn` after `ms`. The timer never keeps the process alive. */
-  setTimer(fn: () => void, ms: number): TimerHandle;
+  /**
+   * Calls `fn` after `ms`. By default the timer never keeps the process alive. `keepAlive` is for
+   * waits that are part of a call someone awaits (a retry's backoff, a hedge delay): they hold the
+   * process exactly as long as the call, so `await pipeline.execute(…)` in a script cannot exit
+   * mid-retry with "unsettled top-level await".
+   */
+  setTimer(fn: () => void, ms: number, keepAlive?: boolean): TimerHandle;
   clearTimer(handle: TimerHandle): void;
 }
 
@@ -13,15 +18,15 @@ export type TimerHandle = unknown;
 
 export const systemClock: Clock = {
   now: () => performance.now(),
-  setTimer: (fn, ms) => {
+  setTimer: (fn, ms, keepAlive = false) => {
     const timer = setTimeout(fn, ms);
-    timer.unref();
+    if (!keepAlive) timer.unref();
     return timer;
   },
   clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-/** Waits `ms` on the clock; rejects with the signal's reason as soon as the signal aborts. */
+/** Waits `ms` on the clock (keeping the process alive meanwhile); rejects as soon as the signal aborts. */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
@@ -29,10 +34,14 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
       clock.clearTimer(handle);
       reject(signal!.reason);
     };
-    const handle = clock.setTimer(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    const handle = clock.setTimer(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      ms,
+      true,
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

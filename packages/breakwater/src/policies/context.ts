@@ -145,6 +145,15 @@ export class CallContext {
     return child;
   }
 
+  /** The deadline passed: mark the scope and its parents timed out and abort the signal, if any. */
+  expire(): void {
+    if (this.timedOut) return;
+    this.timedOut = true;
+    this.markInnerTimeout();
+    this.onDeadline?.();
+    this.cancel(new DOMException('The operation timed out (breakwater timeout policy).', 'TimeoutError'));
+  }
+
   /** Aborts this scope's signal (now, or as soon as the callee reads it). */
   cancel(reason?: unknown): void {
     this.cancelReason = reason ?? new DOMException('Cancelled by a breakwater policy.', 'AbortError');
@@ -167,13 +176,7 @@ export class CallContext {
     const controller = new AbortController();
     this.controller = controller;
     if (this.cancelReason !== undefined) controller.abort(this.cancelReason);
-    const onTimeout = (): void => {
-      this.timedOut = true;
-      this.markInnerTimeout();
-      this.onDeadline?.();
-      controller.abort(new DOMException('The operation timed out (breakwater timeout policy).', 'TimeoutError'));
-    };
-    const cancel = ownDeadline ? schedulerFor(this.clock).schedule(this.deadline, onTimeout) : noop;
+    const cancel = ownDeadline ? schedulerFor(this.clock).schedule(this.deadline, () => this.expire()) : noop;
     const onUpstreamAbort = (): void => controller.abort(upstream!.reason);
     if (upstream?.aborted) controller.abort(upstream.reason);
     else upstream?.addEventListener('abort', onUpstreamAbort, { once: true });

@@ -72,7 +72,7 @@ export class HedgePolicy implements Policy {
       };
       const launch = (): void => {
         start();
-        if (attempts.length <= this.maxHedges) timer = ctx.clock.setTimer(launch, this.delayMs);
+        if (attempts.length <= this.maxHedges) timer = ctx.clock.setTimer(launch, this.delayMs, true);
       };
       launch();
     });

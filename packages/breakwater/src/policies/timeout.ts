@@ -42,19 +42,17 @@ export class TimeoutPolicy implements Policy {
     return scope.track(next(scope));
   }
 
+  /** Rejects at the deadline whatever the callee does; its signal, if it read one, aborts too. */
   private race<T>(scope: CallContext, next: Next<T>): Promise<T> {
-    // Reading the signal arms the deadline; the race rejects at it whatever the callee does.
-    const signal = scope.signal;
     const work = scope.track(next(scope));
     return new Promise<T>((resolve, reject) => {
-      const onTimeout = (): void => {
+      const cancel = schedulerFor(scope.clock).schedule(scope.deadline, () => {
+        scope.expire();
         reject(Errors.timeout({ message: `Timed out after ${this.ms} ms.`, correlationId: scope.correlationId }));
-      };
-      const cancel = signal.aborted ? undefined : schedulerFor(scope.clock).schedule(scope.deadline, onTimeout);
-      if (!cancel) onTimeout();
+      });
       work.then(
-        (value) => (cancel?.(), resolve(value)),
-        (error: unknown) => (cancel?.(), reject(error)),
+        (value) => (cancel(), resolve(value)),
+        (error: unknown) => (cancel(), reject(error)),
       );
     });
   }
