@@ -1,5 +1,10 @@
 /** Tiny benchmark helpers: warm up, run for a fixed count, report ns per call (median of rounds). */
-export async function measure(name: string, run: () => Promise<unknown>, iterations = 200_000, rounds = 5): Promise<number> {
+export async function measure(
+  name: string,
+  run: () => Promise<unknown>,
+  iterations = 200_000,
+  rounds = 5,
+): Promise<number> {
   for (let i = 0; i < 20_000; i++) await run();
   const samples: number[] = [];
   for (let r = 0; r < rounds; r++) {

@@ -1,9 +1,28 @@
 // npm run bench:overhead — what the policies add around `async () => 1`, against the peers
 // configured the same way, in one run. Last line: one JSON object with the figures.
-import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker as cbBreaker, handleAll, retry as cbRetry, timeout as cbTimeout, TimeoutStrategy, wrap } from 'cockatiel';
+import {
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  circuitBreaker as cbBreaker,
+  handleAll,
+  retry as cbRetry,
+  timeout as cbTimeout,
+  TimeoutStrategy,
+  wrap,
+} from 'cockatiel';
 import CircuitBreaker from 'opossum';
+import { createRequire } from 'node:module';
 import pRetry from 'p-retry';
-import { circuitBreaker, consecutiveFailures, pipeline, retry, timeout, retryBudget, bulkhead, rateLimiter } from 'breakwater';
+import {
+  circuitBreaker,
+  consecutiveFailures,
+  pipeline,
+  retry,
+  timeout,
+  retryBudget,
+  bulkhead,
+  rateLimiter,
+} from 'breakwater';
 import { measure, round, table } from './harness.js';
 
 const fn = async (): Promise<number> => 1;
@@ -48,15 +67,47 @@ opossumNoTimeout.shutdown();
 const over = (ns: number) => round(ns - results.bare_ns);
 table([
   { what: 'bare await', ns_per_call: round(results.bare_ns), added_ns: 0 },
-  { what: 'breakwater retry', ns_per_call: round(results.breakwater_retry_ns), added_ns: over(results.breakwater_retry_ns) },
-  { what: 'breakwater breaker', ns_per_call: round(results.breakwater_breaker_ns), added_ns: over(results.breakwater_breaker_ns) },
-  { what: 'breakwater retry+breaker+timeout', ns_per_call: round(results.breakwater_ns), added_ns: over(results.breakwater_ns) },
-  { what: 'breakwater full (bulkhead, limiter, retry+budget, breaker, timeout)', ns_per_call: round(results.breakwater_full_ns), added_ns: over(results.breakwater_full_ns) },
-  { what: 'cockatiel retry', ns_per_call: round(results.cockatiel_retry_ns), added_ns: over(results.cockatiel_retry_ns) },
-  { what: 'cockatiel breaker', ns_per_call: round(results.cockatiel_breaker_ns), added_ns: over(results.cockatiel_breaker_ns) },
-  { what: 'cockatiel retry+breaker+timeout', ns_per_call: round(results.cockatiel_ns), added_ns: over(results.cockatiel_ns) },
+  {
+    what: 'breakwater retry',
+    ns_per_call: round(results.breakwater_retry_ns),
+    added_ns: over(results.breakwater_retry_ns),
+  },
+  {
+    what: 'breakwater breaker',
+    ns_per_call: round(results.breakwater_breaker_ns),
+    added_ns: over(results.breakwater_breaker_ns),
+  },
+  {
+    what: 'breakwater retry+breaker+timeout',
+    ns_per_call: round(results.breakwater_ns),
+    added_ns: over(results.breakwater_ns),
+  },
+  {
+    what: 'breakwater full (bulkhead, limiter, retry+budget, breaker, timeout)',
+    ns_per_call: round(results.breakwater_full_ns),
+    added_ns: over(results.breakwater_full_ns),
+  },
+  {
+    what: 'cockatiel retry',
+    ns_per_call: round(results.cockatiel_retry_ns),
+    added_ns: over(results.cockatiel_retry_ns),
+  },
+  {
+    what: 'cockatiel breaker',
+    ns_per_call: round(results.cockatiel_breaker_ns),
+    added_ns: over(results.cockatiel_breaker_ns),
+  },
+  {
+    what: 'cockatiel retry+breaker+timeout',
+    ns_per_call: round(results.cockatiel_ns),
+    added_ns: over(results.cockatiel_ns),
+  },
   { what: 'opossum breaker+timeout', ns_per_call: round(results.opossum_ns), added_ns: over(results.opossum_ns) },
-  { what: 'opossum breaker (no timeout)', ns_per_call: round(results.opossum_no_timeout_ns), added_ns: over(results.opossum_no_timeout_ns) },
+  {
+    what: 'opossum breaker (no timeout)',
+    ns_per_call: round(results.opossum_no_timeout_ns),
+    added_ns: over(results.opossum_no_timeout_ns),
+  },
   { what: 'p-retry', ns_per_call: round(results.p_retry_ns), added_ns: over(results.p_retry_ns) },
 ]);
 const summary = {
@@ -65,10 +116,13 @@ const summary = {
   ratio_vs_opossum: round(results.opossum_ns / results.breakwater_ns),
   ratio_vs_p_retry: round(results.p_retry_ns / results.breakwater_retry_ns),
   node: process.version,
+  cockatiel: cockatielVersion(),
 };
-console.log(`breakwater retry+breaker+timeout: ${round(results.breakwater_ns)} ns/call, ${summary.ratio_vs_cockatiel}x faster than cockatiel ${cockatielVersion()}`);
+console.log(
+  `breakwater retry+breaker+timeout: ${round(results.breakwater_ns)} ns/call, ${summary.ratio_vs_cockatiel}x faster than cockatiel ${cockatielVersion()}`,
+);
 console.log(JSON.stringify(summary));
 
 function cockatielVersion(): string {
-  return '(installed)';
+  return createRequire(import.meta.url)('cockatiel/package.json').version as string;
 }

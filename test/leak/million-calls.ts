@@ -3,7 +3,17 @@
 // line with heap figures, listeners left on the caller's signal and active resources, then
 // returns from top level: if anything kept the process alive, it would not exit.
 import { getEventListeners, setMaxListeners } from 'node:events';
-import { bulkhead, circuitBreaker, consecutiveFailures, constantBackoff, pipeline, rateLimiter, retry, retryBudget, timeout } from 'breakwater';
+import {
+  bulkhead,
+  circuitBreaker,
+  consecutiveFailures,
+  constantBackoff,
+  pipeline,
+  rateLimiter,
+  retry,
+  retryBudget,
+  timeout,
+} from 'breakwater';
 
 const TOTAL = Number(process.env.LEAK_CALLS ?? 1_000_000);
 const run = pipeline(

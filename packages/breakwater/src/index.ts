@@ -61,7 +61,13 @@ export { Emitter } from './policies/events.js';
 export { pipeline, type Pipeline, type PipelineOptions } from './policies/pipeline.js';
 export type { Policy, Callee, Next } from './policies/policy.js';
 export { timeout, TimeoutPolicy, type TimeoutOptions, type TimeoutEvents } from './policies/timeout.js';
-export { retry, RetryPolicy, type RetryOptions, type RetryEvents, type GiveUpReason } from './policies/retry/retry-policy.js';
+export {
+  retry,
+  RetryPolicy,
+  type RetryOptions,
+  type RetryEvents,
+  type GiveUpReason,
+} from './policies/retry/retry-policy.js';
 export { retryBudget, RetryBudget, type RetryBudgetOptions } from './policies/retry/retry-budget.js';
 export type { Backoff, Random, ExponentialOptions } from './policies/retry/backoff/backoff.js';
 export { fullJitter } from './policies/retry/backoff/full-jitter.js';
@@ -80,7 +86,12 @@ export { consecutiveFailures } from './policies/breaker/consecutive-failures.js'
 export { failureRate, type FailureRateOptions } from './policies/breaker/failure-rate.js';
 export type { BreakerStrategy, FailureCounter } from './policies/breaker/failure-counter.js';
 export { bulkhead, BulkheadPolicy, type BulkheadOptions, type BulkheadEvents } from './policies/bulkhead.js';
-export { rateLimiter, RateLimiterPolicy, type RateLimiterOptions, type RateLimiterEvents } from './policies/rate-limiter.js';
+export {
+  rateLimiter,
+  RateLimiterPolicy,
+  type RateLimiterOptions,
+  type RateLimiterEvents,
+} from './policies/rate-limiter.js';
 export { fallback, FallbackPolicy, type FallbackRule, type FallbackEvents } from './policies/fallback.js';
 export { hedge, HedgePolicy, type HedgeOptions, type HedgeEvents } from './policies/hedge.js';
 export { chaos, ChaosPolicy, type ChaosOptions } from './policies/chaos.js';

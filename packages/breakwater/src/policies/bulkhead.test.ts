@@ -9,28 +9,41 @@ import { pipeline } from './pipeline.js';
 describe('bulkhead', () => {
   test('concurrency never exceeds the bound and every admitted call runs (any arrival pattern)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 10 }), fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 40 }), async (max, queue, durations) => {
-        const clock = new FakeClock();
-        const policy = bulkhead({ maxConcurrent: max, maxQueue: queue });
-        const run = pipeline(policy, { clock });
-        let running = 0;
-        let peak = 0;
-        const results = durations.map((ticks) =>
-          run.execute(async () => {
-            running++;
-            peak = Math.max(peak, running);
-            for (let i = 0; i < ticks; i++) await settle();
-            running--;
-            return 'ok';
-          }).then(() => 'ok', (e: BreakwaterError) => e.code),
-        );
-        const outcomes = await Promise.all(results);
-        assert.ok(peak <= max);
-        assert.equal(outcomes.filter((o) => o === 'ok').length + outcomes.filter((o) => o === 'BULKHEAD_REJECTED').length, durations.length);
-        assert.ok(outcomes.filter((o) => o === 'ok').length >= Math.min(durations.length, max + queue));
-        assert.equal(policy.running, 0);
-        assert.equal(policy.queued, 0);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 0, max: 10 }),
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 40 }),
+        async (max, queue, durations) => {
+          const clock = new FakeClock();
+          const policy = bulkhead({ maxConcurrent: max, maxQueue: queue });
+          const run = pipeline(policy, { clock });
+          let running = 0;
+          let peak = 0;
+          const results = durations.map((ticks) =>
+            run
+              .execute(async () => {
+                running++;
+                peak = Math.max(peak, running);
+                for (let i = 0; i < ticks; i++) await settle();
+                running--;
+                return 'ok';
+              })
+              .then(
+                () => 'ok',
+                (e: BreakwaterError) => e.code,
+              ),
+          );
+          const outcomes = await Promise.all(results);
+          assert.ok(peak <= max);
+          assert.equal(
+            outcomes.filter((o) => o === 'ok').length + outcomes.filter((o) => o === 'BULKHEAD_REJECTED').length,
+            durations.length,
+          );
+          assert.ok(outcomes.filter((o) => o === 'ok').length >= Math.min(durations.length, max + queue));
+          assert.equal(policy.running, 0);
+          assert.equal(policy.queued, 0);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -42,7 +55,9 @@ describe('bulkhead', () => {
     let release!: () => void;
     const first = run.execute(() => new Promise<string>((r) => (release = () => r('first'))));
     const controller = new AbortController();
-    const aborted = run.execute(async () => 'never', { signal: controller.signal }).catch((e: BreakwaterError) => e.category);
+    const aborted = run
+      .execute(async () => 'never', { signal: controller.signal })
+      .catch((e: BreakwaterError) => e.category);
     const live = run.execute(async () => 'live');
     await settle();
     assert.equal(policy.queued, 2);

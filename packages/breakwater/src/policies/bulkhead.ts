@@ -40,7 +40,8 @@ export class BulkheadPolicy implements Policy {
     if (!Number.isInteger(this.maxConcurrent) || this.maxConcurrent < 1) {
       throw new TypeError(`Expected \`maxConcurrent\` to be an integer ≥ 1, got ${options.maxConcurrent}.`);
     }
-    if (!Number.isInteger(this.maxQueue) || this.maxQueue < 0) throw new TypeError(`Expected \`maxQueue\` to be an integer ≥ 0, got ${options.maxQueue}.`);
+    if (!Number.isInteger(this.maxQueue) || this.maxQueue < 0)
+      throw new TypeError(`Expected \`maxQueue\` to be an integer ≥ 0, got ${options.maxQueue}.`);
   }
 
   get running(): number {
@@ -106,7 +107,10 @@ export class BulkheadPolicy implements Policy {
       this.events.emit('rejected', { key: ctx.key, reason, active: this.active, queued: this.queue.size });
     }
     return Errors.bulkheadFull({
-      message: reason === 'full' ? `Bulkhead full: ${this.active} running, ${this.queue.size} queued.` : `Waited ${this.queueTimeoutMs} ms for a bulkhead slot.`,
+      message:
+        reason === 'full'
+          ? `Bulkhead full: ${this.active} running, ${this.queue.size} queued.`
+          : `Waited ${this.queueTimeoutMs} ms for a bulkhead slot.`,
       correlationId: ctx.correlationId,
       details: { reason },
     });

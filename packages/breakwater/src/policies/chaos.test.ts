@@ -7,7 +7,8 @@ test('chaos is seeded: the same seed injects the same faults, at about the confi
   const runOnce = async (seed: number) => {
     const run = pipeline(chaos({ faultRate: 0.3, seed }));
     const outcomes: string[] = [];
-    for (let i = 0; i < 1_000; i++) outcomes.push(await run.execute(async () => 'ok').catch((e: { code: string }) => e.code));
+    for (let i = 0; i < 1_000; i++)
+      outcomes.push(await run.execute(async () => 'ok').catch((e: { code: string }) => e.code));
     return outcomes;
   };
   const a = await runOnce(42);

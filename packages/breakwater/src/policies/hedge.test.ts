@@ -10,7 +10,9 @@ test('a slow call gets a second attempt; the first success wins and the loser is
   const run = pipeline(hedge({ delayMs: 100 }), { clock }).execute((ctx) => {
     signals.push(ctx.signal);
     const attempt = signals.length;
-    return new Promise<string>((resolve) => clock.setTimer(() => resolve(`attempt ${attempt}`), attempt === 1 ? 1_000 : 50));
+    return new Promise<string>((resolve) =>
+      clock.setTimer(() => resolve(`attempt ${attempt}`), attempt === 1 ? 1_000 : 50),
+    );
   });
   await clock.tick(100);
   assert.equal(signals.length, 2, 'hedged after 100 ms');

@@ -29,8 +29,10 @@ export class HedgePolicy implements Policy {
   constructor(options: HedgeOptions) {
     this.delayMs = options.delayMs;
     this.maxHedges = options.maxHedges ?? 1;
-    if (!(this.delayMs >= 0)) throw new TypeError(`Expected \`delayMs\` to be a non-negative number, got ${options.delayMs}.`);
-    if (!Number.isInteger(this.maxHedges) || this.maxHedges < 1) throw new TypeError(`Expected \`maxHedges\` to be an integer ≥ 1, got ${options.maxHedges}.`);
+    if (!(this.delayMs >= 0))
+      throw new TypeError(`Expected \`delayMs\` to be a non-negative number, got ${options.delayMs}.`);
+    if (!Number.isInteger(this.maxHedges) || this.maxHedges < 1)
+      throw new TypeError(`Expected \`maxHedges\` to be an integer ≥ 1, got ${options.maxHedges}.`);
   }
 
   run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
@@ -68,7 +70,8 @@ export class HedgePolicy implements Policy {
             }
           },
         );
-        if (index > 1 && this.events.hasListeners('hedge')) this.events.emit('hedge', { key: ctx.key, attempt: index, afterMs: this.delayMs * (index - 1) });
+        if (index > 1 && this.events.hasListeners('hedge'))
+          this.events.emit('hedge', { key: ctx.key, attempt: index, afterMs: this.delayMs * (index - 1) });
       };
       const launch = (): void => {
         start();

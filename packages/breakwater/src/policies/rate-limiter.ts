@@ -35,7 +35,8 @@ export class RateLimiterPolicy implements Policy {
   private readonly clock: Clock;
 
   constructor(options: RateLimiterOptions) {
-    if (!(options.perSecond > 0)) throw new TypeError(`Expected \`perSecond\` to be a positive number, got ${options.perSecond}.`);
+    if (!(options.perSecond > 0))
+      throw new TypeError(`Expected \`perSecond\` to be a positive number, got ${options.perSecond}.`);
     this.perMs = options.perSecond / 1000;
     this.burst = options.burst ?? options.perSecond;
     if (!(this.burst >= 1)) throw new TypeError(`Expected \`burst\` to be at least 1, got ${this.burst}.`);
@@ -50,7 +51,12 @@ export class RateLimiterPolicy implements Policy {
     if (wait === 0) return next(ctx);
     if (this.events.hasListeners('rejected')) this.events.emit('rejected', { key, retryAfterMs: wait });
     return Promise.reject(
-      Errors.rateLimiterRejected({ message: `Rate limit for ${key} reached.`, retryAfterMs: wait, correlationId: ctx.correlationId, details: { key } }),
+      Errors.rateLimiterRejected({
+        message: `Rate limit for ${key} reached.`,
+        retryAfterMs: wait,
+        correlationId: ctx.correlationId,
+        details: { key },
+      }),
     );
   }
 

@@ -8,10 +8,11 @@ import { retry } from './retry/retry-policy.js';
 import { constantBackoff } from './retry/backoff/no-jitter.js';
 import { timeout } from './timeout.js';
 
-const waitForAbort = (signal: AbortSignal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+const waitForAbort = (signal: AbortSignal) =>
+  new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
 
 describe('timeout', () => {
-  test('cooperative: the callee\'s signal aborts at the deadline and the call fails as a timeout', async () => {
+  test("cooperative: the callee's signal aborts at the deadline and the call fails as a timeout", async () => {
     const clock = new FakeClock();
     const run = pipeline(timeout(100), { clock }).execute((ctx) => waitForAbort(ctx.signal));
     const result = run.catch((e: BreakwaterError) => e);
@@ -25,9 +26,11 @@ describe('timeout', () => {
   test('a callee that turns the abort into its own error (openai APIUserAbortError) still reads as a timeout', async () => {
     class APIUserAbortError extends Error {}
     const clock = new FakeClock();
-    const run = pipeline(timeout(50), { clock }).execute((ctx) => waitForAbort(ctx.signal).catch(() => {
-      throw new APIUserAbortError('Request was aborted.');
-    }));
+    const run = pipeline(timeout(50), { clock }).execute((ctx) =>
+      waitForAbort(ctx.signal).catch(() => {
+        throw new APIUserAbortError('Request was aborted.');
+      }),
+    );
     const result = run.catch((e: BreakwaterError) => e);
     await clock.tick(50);
     assert.equal(((await result) as BreakwaterError).category, 'timeout');
@@ -55,7 +58,9 @@ describe('timeout', () => {
   test('inside a retry it is per attempt; outside it bounds the whole call', async () => {
     const clock = new FakeClock();
     let attempts = 0;
-    const perAttempt = pipeline(retry({ maxAttempts: 3, backoff: constantBackoff(0) }), timeout(100), { clock }).execute((ctx) => {
+    const perAttempt = pipeline(retry({ maxAttempts: 3, backoff: constantBackoff(0) }), timeout(100), {
+      clock,
+    }).execute((ctx) => {
       attempts++;
       return waitForAbort(ctx.signal);
     });
@@ -67,7 +72,9 @@ describe('timeout', () => {
 
     const overallClock = new FakeClock();
     let overallAttempts = 0;
-    const overall = pipeline(timeout(250), retry({ maxAttempts: 10, backoff: constantBackoff(100) }), { clock: overallClock }).execute((ctx) => {
+    const overall = pipeline(timeout(250), retry({ maxAttempts: 10, backoff: constantBackoff(100) }), {
+      clock: overallClock,
+    }).execute((ctx) => {
       overallAttempts++;
       return waitForAbort(ctx.signal);
     });
@@ -80,7 +87,9 @@ describe('timeout', () => {
   test('the caller aborting is cancellation, not a timeout', async () => {
     const clock = new FakeClock();
     const controller = new AbortController();
-    const run = pipeline(timeout(1000), { clock }).execute((ctx) => waitForAbort(ctx.signal), { signal: controller.signal });
+    const run = pipeline(timeout(1000), { clock }).execute((ctx) => waitForAbort(ctx.signal), {
+      signal: controller.signal,
+    });
     const result = run.catch((e: BreakwaterError) => e.category);
     await settle();
     controller.abort();

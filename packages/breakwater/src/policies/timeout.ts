@@ -29,7 +29,8 @@ export class TimeoutPolicy implements Policy {
     readonly ms: number,
     options: TimeoutOptions = {},
   ) {
-    if (!(ms > 0) || !Number.isFinite(ms)) throw new TypeError(`Expected \`ms\` to be a positive finite number, got ${ms}.`);
+    if (!(ms > 0) || !Number.isFinite(ms))
+      throw new TypeError(`Expected \`ms\` to be a positive finite number, got ${ms}.`);
     this.aggressive = options.mode === 'aggressive';
   }
 

@@ -16,7 +16,11 @@ const ok = async () => 'ok';
 const fails = (make: () => Error) => async () => {
   throw make();
 };
-const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: BreakwaterError) => e.code);
+const outcome = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: BreakwaterError) => e.code,
+  );
 
 describe('circuit breaker', () => {
   test('opens after N consecutive faults, fails fast with the time left, half-opens lazily, closes on a probe success', async () => {
@@ -76,7 +80,10 @@ describe('circuit breaker', () => {
 
   test('failure rate over a sliding window with a minimum throughput', async () => {
     const clock = new FakeClock();
-    const breaker = circuitBreaker({ strategy: failureRate({ threshold: 0.5, windowMs: 10_000, minimumThroughput: 10, buckets: 10 }), clock });
+    const breaker = circuitBreaker({
+      strategy: failureRate({ threshold: 0.5, windowMs: 10_000, minimumThroughput: 10, buckets: 10 }),
+      clock,
+    });
     const run = pipeline(breaker, { clock });
     for (let i = 0; i < 5; i++) await outcome(run.execute(fails(fault)));
     assert.equal(breaker.snapshot('default').state, 'closed', 'below minimum throughput');
@@ -92,7 +99,10 @@ describe('circuit breaker', () => {
   test('state machine: never admits a call while open, never more probes than allowed (any sequence)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ fail: fc.boolean(), wait: fc.integer({ min: 0, max: 1500 }) }), { minLength: 1, maxLength: 60 }),
+        fc.array(fc.record({ fail: fc.boolean(), wait: fc.integer({ min: 0, max: 1500 }) }), {
+          minLength: 1,
+          maxLength: 60,
+        }),
         async (steps) => {
           const clock = new FakeClock();
           const breaker = circuitBreaker({ strategy: consecutiveFailures(2), breakMs: 500, maxBreakMs: 2_000, clock });
@@ -100,11 +110,16 @@ describe('circuit breaker', () => {
           for (const step of steps) {
             const before = breaker.snapshot('k');
             let called = false;
-            const result = await outcome(run.execute(async () => {
-              called = true;
-              if (step.fail) throw fault();
-              return 'ok';
-            }, { key: 'k' }));
+            const result = await outcome(
+              run.execute(
+                async () => {
+                  called = true;
+                  if (step.fail) throw fault();
+                  return 'ok';
+                },
+                { key: 'k' },
+              ),
+            );
             if (before.state === 'open') assert.equal(called, false, 'an open circuit admitted a call');
             if (result === 'CIRCUIT_OPEN') assert.equal(called, false);
             await clock.tick(step.wait);

@@ -106,7 +106,16 @@ export class CircuitBreakerPolicy implements Policy {
   snapshot(key: string): CircuitSnapshot {
     const now = this.clock.now();
     const circuit = this.circuits.get(key);
-    if (!circuit) return { key, state: 'closed', failures: 0, calls: 0, retryAfterMs: undefined, consecutiveOpens: 0, lastFaultCategory: undefined };
+    if (!circuit)
+      return {
+        key,
+        state: 'closed',
+        failures: 0,
+        calls: 0,
+        retryAfterMs: undefined,
+        consecutiveOpens: 0,
+        lastFaultCategory: undefined,
+      };
     const counts = circuit.counter.snapshot(now);
     const state = circuit.state === 'open' && now >= circuit.openUntil ? 'half_open' : circuit.state;
     return {
@@ -164,7 +173,9 @@ export class CircuitBreakerPolicy implements Policy {
 
   /** Forgets the least recently used tenth of closed circuits (open ones keep protecting). */
   private evict(): void {
-    const closed = [...this.circuits].filter(([, c]) => c.state === 'closed').sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    const closed = [...this.circuits]
+      .filter(([, c]) => c.state === 'closed')
+      .sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     const victims = closed.slice(0, Math.max(1, Math.ceil(this.maxKeys / 10)));
     for (const [key] of victims) this.circuits.delete(key);
     if (victims.length === 0) {
@@ -175,7 +186,8 @@ export class CircuitBreakerPolicy implements Policy {
 
   private rejection(key: string, circuit: Circuit, now: number, ctx: CallContext): BreakwaterError {
     const retryAfterMs = circuit.state === 'isolated' ? undefined : circuit.retryAfter(now);
-    if (this.events.hasListeners('rejected')) this.events.emit('rejected', { key, state: circuit.state, retryAfterMs: retryAfterMs ?? Infinity });
+    if (this.events.hasListeners('rejected'))
+      this.events.emit('rejected', { key, state: circuit.state, retryAfterMs: retryAfterMs ?? Infinity });
     return Errors.circuitOpen({
       message: `Circuit for ${key} is ${circuit.state}; failing fast.`,
       retryAfterMs,
@@ -191,7 +203,8 @@ export class CircuitBreakerPolicy implements Policy {
 }
 
 function positive(name: string, value: number): number {
-  if (!(value > 0) || !Number.isFinite(value)) throw new TypeError(`Expected \`${name}\` to be a positive number, got ${value}.`);
+  if (!(value > 0) || !Number.isFinite(value))
+    throw new TypeError(`Expected \`${name}\` to be a positive number, got ${value}.`);
   return value;
 }
 

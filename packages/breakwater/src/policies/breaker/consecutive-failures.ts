@@ -2,7 +2,8 @@ import type { BreakerStrategy } from './failure-counter.js';
 
 /** Opens after `threshold` dependency faults in a row; any success resets the count. */
 export function consecutiveFailures(threshold = 5): BreakerStrategy {
-  if (!Number.isInteger(threshold) || threshold < 1) throw new TypeError(`Expected \`threshold\` to be an integer ≥ 1, got ${threshold}.`);
+  if (!Number.isInteger(threshold) || threshold < 1)
+    throw new TypeError(`Expected \`threshold\` to be an integer ≥ 1, got ${threshold}.`);
   return () => {
     let failures = 0;
     return {

@@ -22,7 +22,8 @@ export function failureRate(options: FailureRateOptions = {}): BreakerStrategy {
   const bucketCount = options.buckets ?? 10;
   if (!(threshold > 0 && threshold <= 1)) throw new TypeError(`Expected \`threshold\` in (0, 1], got ${threshold}.`);
   if (!(windowMs > 0)) throw new TypeError(`Expected \`windowMs\` > 0, got ${windowMs}.`);
-  if (!Number.isInteger(bucketCount) || bucketCount < 1) throw new TypeError(`Expected \`buckets\` to be an integer ≥ 1, got ${bucketCount}.`);
+  if (!Number.isInteger(bucketCount) || bucketCount < 1)
+    throw new TypeError(`Expected \`buckets\` to be an integer ≥ 1, got ${bucketCount}.`);
   const bucketMs = windowMs / bucketCount;
 
   return () => {

@@ -29,9 +29,12 @@ export class RetryBudget {
     this.ratio = options.ratio ?? 0.1;
     this.minPerSecond = options.minPerSecond ?? 3;
     this.maxBalance = options.maxBalance ?? 100;
-    if (!(this.ratio >= 0 && this.ratio <= 1)) throw new TypeError(`Expected \`ratio\` between 0 and 1, got ${this.ratio}.`);
-    if (!(this.minPerSecond >= 0)) throw new TypeError(`Expected \`minPerSecond\` to be non-negative, got ${this.minPerSecond}.`);
-    if (!(this.maxBalance >= 0)) throw new TypeError(`Expected \`maxBalance\` to be non-negative, got ${this.maxBalance}.`);
+    if (!(this.ratio >= 0 && this.ratio <= 1))
+      throw new TypeError(`Expected \`ratio\` between 0 and 1, got ${this.ratio}.`);
+    if (!(this.minPerSecond >= 0))
+      throw new TypeError(`Expected \`minPerSecond\` to be non-negative, got ${this.minPerSecond}.`);
+    if (!(this.maxBalance >= 0))
+      throw new TypeError(`Expected \`maxBalance\` to be non-negative, got ${this.maxBalance}.`);
     this.clock = options.clock ?? systemClock;
     this.floor = this.minPerSecond;
     this.floorUpdatedAt = this.clock.now();

@@ -15,43 +15,54 @@ const upstream = (category: 'overloaded' | 'validation' | 'rate_limited', retryA
 describe('retry', () => {
   test('maxAttempts counts every call including the first; non-retryable errors stop at once', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.array(fc.constantFrom('ok', 'retryable', 'fatal'), { minLength: 1, maxLength: 10 }), async (maxAttempts, outcomes) => {
-        const clock = new FakeClock();
-        let calls = 0;
-        const run = pipeline(retry({ maxAttempts, backoff: constantBackoff(0) }), { clock }).execute(async () => {
-          const outcome = outcomes[calls++] ?? 'ok';
-          if (outcome === 'retryable') throw upstream('overloaded');
-          if (outcome === 'fatal') throw upstream('validation');
-          return outcome;
-        });
-        const settled = run.then(() => 'ok', (e: BreakwaterError) => e.category);
-        await clock.runAll();
-        await settled;
-        assert.ok(calls <= maxAttempts, `${calls} calls with maxAttempts ${maxAttempts}`);
-        const firstStop = outcomes.findIndex((o) => o !== 'retryable');
-        const expected = Math.min(maxAttempts, firstStop === -1 ? outcomes.length + 1 : firstStop + 1);
-        assert.equal(calls, expected);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.constantFrom('ok', 'retryable', 'fatal'), { minLength: 1, maxLength: 10 }),
+        async (maxAttempts, outcomes) => {
+          const clock = new FakeClock();
+          let calls = 0;
+          const run = pipeline(retry({ maxAttempts, backoff: constantBackoff(0) }), { clock }).execute(async () => {
+            const outcome = outcomes[calls++] ?? 'ok';
+            if (outcome === 'retryable') throw upstream('overloaded');
+            if (outcome === 'fatal') throw upstream('validation');
+            return outcome;
+          });
+          const settled = run.then(
+            () => 'ok',
+            (e: BreakwaterError) => e.category,
+          );
+          await clock.runAll();
+          await settled;
+          assert.ok(calls <= maxAttempts, `${calls} calls with maxAttempts ${maxAttempts}`);
+          const firstStop = outcomes.findIndex((o) => o !== 'retryable');
+          const expected = Math.min(maxAttempts, firstStop === -1 ? outcomes.length + 1 : firstStop + 1);
+          assert.equal(calls, expected);
+        },
+      ),
       { numRuns: 200 },
     );
   });
 
   test('never retries before Retry-After, to the millisecond', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 60_000 }), fc.integer({ min: 0, max: 1_000 }), async (retryAfterMs, backoffMs) => {
-        const clock = new FakeClock();
-        const callTimes: number[] = [];
-        const run = pipeline(retry({ backoff: constantBackoff(backoffMs) }), { clock }).execute(async () => {
-          callTimes.push(clock.now());
-          if (callTimes.length === 1) throw upstream('rate_limited', retryAfterMs);
-          return 'ok';
-        });
-        await clock.tick(Math.max(retryAfterMs, backoffMs) - 1);
-        assert.equal(callTimes.length, 1, 'no retry one millisecond before the delay');
-        await clock.tick(1);
-        assert.equal(await run, 'ok');
-        assert.deepEqual(callTimes, [0, Math.max(retryAfterMs, backoffMs)]);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 60_000 }),
+        fc.integer({ min: 0, max: 1_000 }),
+        async (retryAfterMs, backoffMs) => {
+          const clock = new FakeClock();
+          const callTimes: number[] = [];
+          const run = pipeline(retry({ backoff: constantBackoff(backoffMs) }), { clock }).execute(async () => {
+            callTimes.push(clock.now());
+            if (callTimes.length === 1) throw upstream('rate_limited', retryAfterMs);
+            return 'ok';
+          });
+          await clock.tick(Math.max(retryAfterMs, backoffMs) - 1);
+          assert.equal(callTimes.length, 1, 'no retry one millisecond before the delay');
+          await clock.tick(1);
+          assert.equal(await run, 'ok');
+          assert.deepEqual(callTimes, [0, Math.max(retryAfterMs, backoffMs)]);
+        },
+      ),
       { numRuns: 100 },
     );
   });
@@ -74,9 +85,12 @@ describe('retry', () => {
   test('the caller aborting during the backoff wait rejects at once as cancelled', async () => {
     const clock = new FakeClock();
     const controller = new AbortController();
-    const run = pipeline(retry({ backoff: constantBackoff(10_000) }), { clock }).execute(async () => {
-      throw upstream('overloaded');
-    }, { signal: controller.signal });
+    const run = pipeline(retry({ backoff: constantBackoff(10_000) }), { clock }).execute(
+      async () => {
+        throw upstream('overloaded');
+      },
+      { signal: controller.signal },
+    );
     await settle();
     controller.abort();
     await assert.rejects(run, (error: BreakwaterError) => error.category === 'cancelled');
@@ -100,24 +114,33 @@ describe('retry', () => {
 
   test('the budget holds under any sequence of outcomes: retries ≤ ratio × calls + floor', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.boolean(), { minLength: 1, maxLength: 300 }), fc.constantFrom(0, 0.1, 0.5), async (failures, ratio) => {
-        const clock = new FakeClock();
-        const budget = retryBudget({ ratio, minPerSecond: 2, clock });
-        const policy = retry({ maxAttempts: 4, backoff: constantBackoff(0), budget });
-        let retries = 0;
-        policy.events.on('retry', () => retries++);
-        const run = pipeline(policy, { clock });
-        for (const fails of failures) {
-          const call = run.execute(async () => {
-            if (fails) throw upstream('overloaded');
-            return 1;
-          }).catch(() => {});
-          await clock.runAll(0);
-          await call;
-        }
-        // No fake time passed: the floor bucket holds its initial minPerSecond only.
-        assert.ok(retries <= Math.floor(ratio * failures.length + 1e-9) + 2, `${retries} retries for ${failures.length} calls at ratio ${ratio}`);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 300 }),
+        fc.constantFrom(0, 0.1, 0.5),
+        async (failures, ratio) => {
+          const clock = new FakeClock();
+          const budget = retryBudget({ ratio, minPerSecond: 2, clock });
+          const policy = retry({ maxAttempts: 4, backoff: constantBackoff(0), budget });
+          let retries = 0;
+          policy.events.on('retry', () => retries++);
+          const run = pipeline(policy, { clock });
+          for (const fails of failures) {
+            const call = run
+              .execute(async () => {
+                if (fails) throw upstream('overloaded');
+                return 1;
+              })
+              .catch(() => {});
+            await clock.runAll(0);
+            await call;
+          }
+          // No fake time passed: the floor bucket holds its initial minPerSecond only.
+          assert.ok(
+            retries <= Math.floor(ratio * failures.length + 1e-9) + 2,
+            `${retries} retries for ${failures.length} calls at ratio ${ratio}`,
+          );
+        },
+      ),
       { numRuns: 150 },
     );
   });

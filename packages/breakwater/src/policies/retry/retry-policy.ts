@@ -46,7 +46,9 @@ export class RetryPolicy implements Policy {
   constructor(options: RetryOptions = {}) {
     this.maxAttempts = options.maxAttempts ?? 3;
     if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) {
-      throw new TypeError(`Expected \`maxAttempts\` (total calls, including the first) to be an integer ≥ 1, got ${options.maxAttempts}.`);
+      throw new TypeError(
+        `Expected \`maxAttempts\` (total calls, including the first) to be an integer ≥ 1, got ${options.maxAttempts}.`,
+      );
     }
     this.backoff = options.backoff ?? fullJitter();
     this.retryOn = options.retryOn ?? ((error) => error.retryable);
@@ -85,7 +87,8 @@ export class RetryPolicy implements Policy {
     startedAt: number,
   ): number | undefined {
     const giveUp = (reason: GiveUpReason): undefined => {
-      if (this.events.hasListeners('giveUp')) this.events.emit('giveUp', { key: ctx.key, attempts: attempt, reason, error });
+      if (this.events.hasListeners('giveUp'))
+        this.events.emit('giveUp', { key: ctx.key, attempts: attempt, reason, error });
       return undefined;
     };
     if (error.category === 'cancelled' || ctx.cancelledByCaller) return giveUp('cancelled');
@@ -101,7 +104,13 @@ export class RetryPolicy implements Policy {
       return giveUp('budget');
     }
     if (this.events.hasListeners('retry')) {
-      this.events.emit('retry', { key: ctx.key, attempt, delayMs: delay, reason: serverDelay >= backoff && serverDelay > 0 ? 'retry_after' : 'backoff', error });
+      this.events.emit('retry', {
+        key: ctx.key,
+        attempt,
+        delayMs: delay,
+        reason: serverDelay >= backoff && serverDelay > 0 ? 'retry_after' : 'backoff',
+        error,
+      });
     }
     return delay;
   }

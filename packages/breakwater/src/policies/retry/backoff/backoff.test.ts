@@ -9,18 +9,23 @@ import { noJitter } from './no-jitter.js';
 
 test('every backoff stays within its documented bounds and the cap', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 2 ** 31 }), fc.integer({ min: 1, max: 1000 }), (retry, seed, initialMs) => {
-      const options = { initialMs, maxMs: 20_000, random: seededRandom(seed) };
-      const ceiling = Math.min(20_000, initialMs * 2 ** (retry - 1));
-      const full = fullJitter(options).delay(retry, 0);
-      assert.ok(full >= 0 && full <= ceiling);
-      const equal = equalJitter(options).delay(retry, 0);
-      assert.ok(equal >= ceiling / 2 && equal <= ceiling);
-      assert.equal(noJitter(options).delay(retry, 0), ceiling);
-      const previous = initialMs * retry;
-      const decorrelated = decorrelatedJitter(options).delay(retry, previous);
-      assert.ok(decorrelated >= initialMs && decorrelated <= Math.min(20_000, Math.max(initialMs, previous * 3)));
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 0, max: 2 ** 31 }),
+      fc.integer({ min: 1, max: 1000 }),
+      (retry, seed, initialMs) => {
+        const options = { initialMs, maxMs: 20_000, random: seededRandom(seed) };
+        const ceiling = Math.min(20_000, initialMs * 2 ** (retry - 1));
+        const full = fullJitter(options).delay(retry, 0);
+        assert.ok(full >= 0 && full <= ceiling);
+        const equal = equalJitter(options).delay(retry, 0);
+        assert.ok(equal >= ceiling / 2 && equal <= ceiling);
+        assert.equal(noJitter(options).delay(retry, 0), ceiling);
+        const previous = initialMs * retry;
+        const decorrelated = decorrelatedJitter(options).delay(retry, previous);
+        assert.ok(decorrelated >= initialMs && decorrelated <= Math.min(20_000, Math.max(initialMs, previous * 3)));
+      },
+    ),
     { numRuns: 2000 },
   );
 });

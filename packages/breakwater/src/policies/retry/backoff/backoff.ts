@@ -28,7 +28,8 @@ export function checkBackoffOptions(options: ExponentialOptions): Required<Expon
   const maxMs = options.maxMs ?? 20_000;
   const factor = options.factor ?? 2;
   if (!(initialMs >= 0)) throw new TypeError(`Expected \`initialMs\` to be a non-negative number, got ${initialMs}.`);
-  if (!(maxMs >= initialMs)) throw new TypeError(`Expected \`maxMs\` (${maxMs}) to be at least \`initialMs\` (${initialMs}).`);
+  if (!(maxMs >= initialMs))
+    throw new TypeError(`Expected \`maxMs\` (${maxMs}) to be at least \`initialMs\` (${initialMs}).`);
   if (!(factor >= 1)) throw new TypeError(`Expected \`factor\` to be at least 1, got ${factor}.`);
   return { initialMs, maxMs, factor, random: options.random ?? Math.random };
 }
