@@ -17,6 +17,15 @@ const openaiError = (message: string, type: string, code: string | null = null) 
   error: { message, type, param: null, code },
 });
 
+/** One streamed chat completion chunk carrying `content`, as OpenAI sends it. */
+const completionChunk = (content: string) => ({
+  id: 'c1',
+  object: 'chat.completion.chunk',
+  created: 1,
+  model: 'gpt-4o-mini',
+  choices: [{ index: 0, delta: { content }, finish_reason: null }],
+});
+
 before(async () => {
   server = await startScriptedServer();
   client = new OpenAI({
@@ -160,13 +169,7 @@ describe('openai SDK errors classify by their real status, headers and body', ()
   });
 
   test('an error event inside an SSE stream after HTTP 200 is classified by its body', async () => {
-    const chunk = {
-      id: 'c1',
-      object: 'chat.completion.chunk',
-      created: 1,
-      model: 'gpt-4o-mini',
-      choices: [{ index: 0, delta: { content: 'Hel' }, finish_reason: null }],
-    };
+    const chunk = completionChunk('Hel');
     const drain = async () => {
       const stream = await client.chat.completions.create({
         model: 'gpt-4o-mini',
@@ -260,13 +263,7 @@ describe('openai SDK errors classify by their real status, headers and body', ()
   });
 
   test('a stream cut mid-way (socket closed after partial output) is a network failure', async () => {
-    const chunk = {
-      id: 'c1',
-      object: 'chat.completion.chunk',
-      created: 1,
-      model: 'm',
-      choices: [{ index: 0, delta: { content: 'partial' }, finish_reason: null }],
-    };
+    const chunk = completionChunk('partial');
     server.script({ sse: [{ data: chunk }], cut: true });
     const seen: string[] = [];
     const error = await thrownBy(async () => {
