@@ -101,6 +101,7 @@ describe('retry', () => {
     const clock = new FakeClock();
     const policy = retry({ maxAttempts: 2, backoff: constantBackoff(7) });
     const seen: string[] = [];
+    policy.events.on('attempt', (e) => seen.push(`attempt ${e.attempt}`));
     policy.events.on('retry', (e) => seen.push(`retry ${e.attempt} ${e.delayMs} ${e.reason}`));
     policy.events.on('giveUp', (e) => seen.push(`giveUp ${e.attempts} ${e.reason}`));
     const run = pipeline(policy, { clock }).execute(async () => {
@@ -109,7 +110,7 @@ describe('retry', () => {
     const outcome = run.catch(() => 'rejected');
     await clock.runAll();
     assert.equal(await outcome, 'rejected');
-    assert.deepEqual(seen, ['retry 1 20 retry_after', 'giveUp 2 max_attempts']);
+    assert.deepEqual(seen, ['attempt 1', 'retry 1 20 retry_after', 'attempt 2', 'giveUp 2 max_attempts']);
   });
 
   test('the budget holds under any sequence of outcomes: retries ≤ ratio × calls + floor', async () => {

@@ -24,6 +24,7 @@ export interface RetryOptions {
 export type GiveUpReason = 'not_retryable' | 'max_attempts' | 'deadline' | 'budget' | 'cancelled';
 
 export interface RetryEvents extends Record<string, unknown> {
+  attempt: { key: string; attempt: number };
   retry: { key: string; attempt: number; delayMs: number; reason: 'retry_after' | 'backoff'; error: BreakwaterError };
   giveUp: { key: string; attempts: number; reason: GiveUpReason; error: BreakwaterError };
   budgetExhausted: { key: string; error: BreakwaterError };
@@ -64,6 +65,7 @@ export class RetryPolicy implements Policy {
       ctx.attempt = attempt;
       ctx.innerTimeout = false;
       if (attempt > 1) ctx.freshPass();
+      if (this.events.hasListeners('attempt')) this.events.emit('attempt', { key: ctx.key, attempt });
       try {
         return await next(ctx);
       } catch (thrown) {
