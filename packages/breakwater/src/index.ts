@@ -96,3 +96,22 @@ export { fallback, FallbackPolicy, type FallbackRule, type FallbackEvents } from
 export { hedge, HedgePolicy, type HedgeOptions, type HedgeEvents } from './policies/hedge.js';
 export { chaos, ChaosPolicy, type ChaosOptions } from './policies/chaos.js';
 export { seededRandom } from './policies/random.js';
+
+// journal: operations with one terminal state each
+export { Journal, type JournalOptions, type JournalHealth } from './journal/journal.js';
+export { runOperation, type RunOperationOptions, type OperationContext } from './journal/run-operation.js';
+export { MemoryJournalStore } from './journal/memory-store.js';
+export type { JournalStore } from './journal/journal-store.js';
+export { JoinedWriteError } from './journal/joined-write-error.js';
+export {
+  OPERATION_STATUSES,
+  ALLOWED_TRANSITIONS,
+  isTerminal,
+  type Operation,
+  type OperationStatus,
+  type NewOperation,
+  type OperationQuery,
+  type TransitionGuard,
+  type TransitionPatch,
+} from './journal/operation.js';
+export { uuidv7 } from './journal/ids.js';

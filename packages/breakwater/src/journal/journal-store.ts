@@ -1,0 +1,26 @@
+import type { NewOperation, Operation, OperationQuery, TransitionGuard, TransitionPatch, OperationStatus } from './operation.js';
+
+/**
+ * Where operations live. Every write is compare-and-set: `transition` applies only while the row
+ * still has one of `guard.from` (and the lease owner, if given) and returns undefined otherwise,
+ * so two workers racing to finish one operation produce exactly one terminal write.
+ */
+export interface JournalStore<Tx = unknown> {
+  readonly name: string;
+  /** Creates the operation, or returns the existing one with the same (kind, idempotency key). */
+  create(operation: NewOperation & { id: string; createdAt: number }): Promise<{ operation: Operation; created: boolean }>;
+  transition(
+    id: string,
+    guard: TransitionGuard,
+    to: OperationStatus,
+    patch: TransitionPatch,
+    /** Runs inside the same transaction as the write; a throw rolls both back. */
+    join?: (tx: Tx) => unknown,
+  ): Promise<Operation | undefined>;
+  get(id: string): Promise<Operation | undefined>;
+  findByIdempotencyKey(kind: string, key: string): Promise<Operation | undefined>;
+  query(query: OperationQuery): Promise<Operation[]>;
+  /** Running operations whose lease expired before `now`, oldest first. */
+  expiredLeases(now: number, limit: number): Promise<Operation[]>;
+  close(): Promise<void>;
+}

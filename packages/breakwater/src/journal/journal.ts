@@ -1,0 +1,215 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { classify } from '../classify/classify.js';
+import { isBreakwaterError, type BreakwaterError } from '../errors/breakwater-error.js';
+import { Errors } from '../errors/codes.js';
+import { redact as defaultRedactor, type Redactor } from '../redact/redactor.js';
+import { uuidv7 } from './ids.js';
+import { JoinedWriteError } from './joined-write-error.js';
+import type { JournalStore } from './journal-store.js';
+import {
+  ALLOWED_TRANSITIONS,
+  type NewOperation,
+  type Operation,
+  type OperationQuery,
+  type OperationStatus,
+  type TransitionGuard,
+  type TransitionPatch,
+} from './operation.js';
+
+export interface JournalOptions<Tx = unknown> {
+  store: JournalStore<Tx>;
+  /** Lease length (ms); a running operation not renewed within it is abandoned. Default 30,000. */
+  leaseMs?: number;
+  /** This worker's name in lease rows. Default host:pid:random. */
+  owner?: string;
+  /** Wall-clock milliseconds (rows are compared across processes). Default Date.now. */
+  now?: () => number;
+  redactor?: Redactor;
+}
+
+export interface JournalHealth {
+  status: 'pass' | 'fail';
+  store: string;
+  lastError?: { code: string; category: string; at: number };
+}
+
+/**
+ * The operations journal: every transition compare-and-set through the store, terminal states
+ * final, illegal transitions refused, error messages redacted before they are written, leases for
+ * running work and a sweeper for leases that expired.
+ */
+export class Journal<Tx = unknown> {
+  readonly store: JournalStore<Tx>;
+  readonly leaseMs: number;
+  readonly owner: string;
+  readonly now: () => number;
+  private readonly redactor: Redactor;
+  private lastError: JournalHealth['lastError'];
+
+  constructor(options: JournalOptions<Tx>) {
+    this.store = options.store;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    if (!(this.leaseMs > 0)) throw new TypeError(`Expected \`leaseMs\` to be a positive number, got ${options.leaseMs}.`);
+    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.now = options.now ?? Date.now;
+    this.redactor = options.redactor ?? defaultRedactor;
+  }
+
+  /** Creates an operation, or returns the existing one with the same kind and idempotency key. */
+  create(input: NewOperation): Promise<{ operation: Operation; created: boolean }> {
+    if (typeof input.kind !== 'string' || input.kind.length === 0) throw new TypeError('Expected `kind` to be a non-empty string.');
+    const now = this.now();
+    return this.guarded(() => this.store.create({ ...input, id: uuidv7(now), createdAt: now }));
+  }
+
+  /** pending → running under this worker's lease. Undefined when someone else got there first. */
+  claim(id: string): Promise<Operation | undefined> {
+    const now = this.now();
+    return this.transition(id, { from: ['pending'] }, 'running', {
+      attempts: 1,
+      startedAt: now,
+      leaseOwner: this.owner,
+      leaseExpiresAt: now + this.leaseMs,
+    });
+  }
+
+  /** Extends this worker's lease; false when the lease is no longer ours. */
+  async renew(id: string): Promise<boolean> {
+    const row = await this.transition(id, { from: ['running'], leaseOwner: this.owner }, 'running', {
+      leaseExpiresAt: this.now() + this.leaseMs,
+    });
+    return row !== undefined;
+  }
+
+  /** running → succeeded, with `join` in the same transaction (a throw rolls both back). */
+  succeed(id: string, result: unknown, attempts: number, join?: (tx: Tx) => unknown): Promise<Operation | undefined> {
+    return this.transition(
+      id,
+      { from: ['running'], leaseOwner: this.owner },
+      'succeeded',
+      { result: result ?? null, attempts, finishedAt: this.now(), leaseOwner: null, leaseExpiresAt: null },
+      join,
+    );
+  }
+
+  /** running → failed (or cancelled, for a cancellation), with the redacted error and any partial output. */
+  fail(id: string, error: BreakwaterError, attempts: number, partial?: unknown): Promise<Operation | undefined> {
+    return this.transition(
+      id,
+      { from: ['running'], leaseOwner: this.owner },
+      error.category === 'cancelled' ? 'cancelled' : 'failed',
+      {
+        attempts,
+        errorCategory: error.category,
+        errorCode: error.code,
+        errorMessage: this.redactor.string(error.message),
+        result: partial ?? null,
+        finishedAt: this.now(),
+        leaseOwner: null,
+        leaseExpiresAt: null,
+      },
+    );
+  }
+
+  /** Cancels an operation that has not finished (pending, or running under any lease). */
+  cancel(id: string, reason = 'Cancelled'): Promise<Operation | undefined> {
+    return this.transition(id, { from: ['pending', 'running'] }, 'cancelled', {
+      errorCategory: 'cancelled',
+      errorCode: Errors.cancelled.code,
+      errorMessage: this.redactor.string(reason),
+      finishedAt: this.now(),
+      leaseOwner: null,
+      leaseExpiresAt: null,
+    });
+  }
+
+  /**
+   * Compare-and-set transition. Refuses (throws) a transition the state machine does not allow;
+   * returns undefined when the row no longer matches the guard (someone else won the race).
+   */
+  transition(id: string, guard: TransitionGuard, to: OperationStatus, patch: TransitionPatch, join?: (tx: Tx) => unknown): Promise<Operation | undefined> {
+    const illegal = guard.from.filter((from) => !ALLOWED_TRANSITIONS[from].includes(to));
+    if (illegal.length > 0) {
+      return Promise.reject(
+        Errors.journalIllegalTransition({ message: `Illegal transition ${illegal.join('|')} → ${to} for operation ${id}.`, details: { id, from: illegal, to } }),
+      );
+    }
+    return this.guarded(() => this.store.transition(id, guard, to, patch, join), join !== undefined);
+  }
+
+  get(id: string): Promise<Operation | undefined> {
+    return this.guarded(() => this.store.get(id));
+  }
+
+  query(query: OperationQuery = {}): Promise<Operation[]> {
+    return this.guarded(() => this.store.query(query));
+  }
+
+  /** Operations that failed in the last `minutes`. */
+  recentFailures(minutes: number, limit = 100): Promise<Operation[]> {
+    return this.query({ status: 'failed', finishedSince: this.now() - minutes * 60_000, limit });
+  }
+
+  /**
+   * Turns running operations whose lease expired into `failed` with OPERATION_ABANDONED. Each is
+   * compare-and-set on the lease it saw, so a worker that renewed in between keeps its operation.
+   */
+  async sweep(limit = 1000): Promise<number> {
+    const now = this.now();
+    const expired = await this.guarded(() => this.store.expiredLeases(now, limit));
+    let swept = 0;
+    for (const row of expired) {
+      const error = Errors.operationAbandoned({ message: `Lease of ${row.leaseOwner ?? 'unknown'} expired at ${new Date(row.leaseExpiresAt ?? now).toISOString()}.` });
+      const done = await this.transition(row.id, { from: ['running'], leaseOwner: row.leaseOwner ?? '' }, 'failed', {
+        errorCategory: error.category,
+        errorCode: error.code,
+        errorMessage: error.message,
+        finishedAt: now,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+      });
+      if (done) swept++;
+    }
+    return swept;
+  }
+
+  /** Sweeps now and then every `intervalMs` (an unref'd timer). Returns a function that stops it. */
+  startSweeper(intervalMs = Math.max(1_000, Math.floor(this.leaseMs / 2)), onError?: (error: BreakwaterError) => void): () => void {
+    const tick = (): void => {
+      this.sweep().catch((error: unknown) => onError?.(classify(error)));
+    };
+    tick();
+    const timer = setInterval(tick, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  health(): JournalHealth {
+    return { status: this.lastError && this.now() - this.lastError.at < 60_000 ? 'fail' : 'pass', store: this.store.name, ...(this.lastError ? { lastError: this.lastError } : {}) };
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+
+  /**
+   * Store failures are classified like any dependency's and reported as JOURNAL_UNAVAILABLE; an
+   * error thrown by a joined write is the caller's and passes through as it is.
+   */
+  private async guarded<T>(write: () => Promise<T>, hasJoin = false): Promise<T> {
+    try {
+      return await write();
+    } catch (thrown) {
+      if (hasJoin && isJoinError(thrown)) throw (thrown as { cause: unknown }).cause;
+      if (isBreakwaterError(thrown) && thrown.code.startsWith('JOURNAL_')) throw thrown;
+      const cause = classify(thrown, { dependency: `journal:${this.store.name}` });
+      this.lastError = { code: cause.code, category: cause.category, at: this.now() };
+      throw Errors.journalUnavailable({ message: `Journal store ${this.store.name} failed: ${cause.message}`, cause, dependency: `journal:${this.store.name}` });
+    }
+  }
+}
+
+function isJoinError(value: unknown): boolean {
+  return value instanceof JoinedWriteError;
+}

@@ -1,0 +1,103 @@
+import { JoinedWriteError } from './joined-write-error.js';
+import type { JournalStore } from './journal-store.js';
+import type { NewOperation, Operation, OperationQuery, OperationStatus, TransitionGuard, TransitionPatch } from './operation.js';
+
+/** For tests and single-process tools: the same contract as the durable stores, nothing persisted. */
+export class MemoryJournalStore implements JournalStore<undefined> {
+  readonly name = 'memory';
+  private readonly rows = new Map<string, Operation>();
+  private readonly byKey = new Map<string, string>();
+
+  async create(input: NewOperation & { id: string; createdAt: number }): Promise<{ operation: Operation; created: boolean }> {
+    if (input.idempotencyKey !== undefined) {
+      const existing = this.byKey.get(idempotencyIndex(input.kind, input.idempotencyKey));
+      if (existing) return { operation: structuredClone(this.rows.get(existing)!), created: false };
+    }
+    const operation: Operation = {
+      id: input.id,
+      kind: input.kind,
+      idempotencyKey: input.idempotencyKey ?? null,
+      status: 'pending',
+      attempts: 0,
+      errorCategory: null,
+      errorCode: null,
+      errorMessage: null,
+      correlationId: input.correlationId ?? null,
+      sessionId: input.sessionId ?? null,
+      metadata: input.metadata ?? null,
+      result: null,
+      createdAt: input.createdAt,
+      startedAt: null,
+      finishedAt: null,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+    };
+    this.rows.set(operation.id, operation);
+    if (input.idempotencyKey !== undefined) this.byKey.set(idempotencyIndex(input.kind, input.idempotencyKey), operation.id);
+    return { operation: structuredClone(operation), created: true };
+  }
+
+  async transition(
+    id: string,
+    guard: TransitionGuard,
+    to: OperationStatus,
+    patch: TransitionPatch,
+    join?: (tx: undefined) => unknown,
+  ): Promise<Operation | undefined> {
+    const row = this.rows.get(id);
+    const matches = (): boolean =>
+      row !== undefined && guard.from.includes(row.status) && (guard.leaseOwner === undefined || row.leaseOwner === guard.leaseOwner);
+    if (!matches()) return undefined;
+    if (join) {
+      // The joined write runs first: if it throws, nothing is written (as a rolled-back transaction).
+      try {
+        await join(undefined);
+      } catch (error) {
+        throw new JoinedWriteError(error);
+      }
+      if (!matches()) return undefined;
+    }
+    // Check and write with no await in between: this is the compare-and-set.
+    Object.assign(row!, patch, { status: to });
+    return structuredClone(row!);
+  }
+
+  async get(id: string): Promise<Operation | undefined> {
+    const row = this.rows.get(id);
+    return row && structuredClone(row);
+  }
+
+  async findByIdempotencyKey(kind: string, key: string): Promise<Operation | undefined> {
+    const id = this.byKey.get(idempotencyIndex(kind, key));
+    return id === undefined ? undefined : this.get(id);
+  }
+
+  async query(query: OperationQuery): Promise<Operation[]> {
+    return [...this.rows.values()]
+      .filter(
+        (row) =>
+          (query.status === undefined || row.status === query.status) &&
+          (query.kind === undefined || row.kind === query.kind) &&
+          (query.correlationId === undefined || row.correlationId === query.correlationId) &&
+          (query.createdSince === undefined || row.createdAt >= query.createdSince) &&
+          (query.finishedSince === undefined || (row.finishedAt !== null && row.finishedAt >= query.finishedSince)),
+      )
+      .sort((a, b) => (a.id < b.id ? 1 : -1))
+      .slice(0, query.limit ?? 100)
+      .map((row) => structuredClone(row));
+  }
+
+  async expiredLeases(now: number, limit: number): Promise<Operation[]> {
+    return [...this.rows.values()]
+      .filter((row) => row.status === 'running' && row.leaseExpiresAt !== null && row.leaseExpiresAt < now)
+      .sort((a, b) => a.leaseExpiresAt! - b.leaseExpiresAt!)
+      .slice(0, limit)
+      .map((row) => structuredClone(row));
+  }
+
+  async close(): Promise<void> {}
+}
+
+function idempotencyIndex(kind: string, key: string): string {
+  return `${kind}\u0000${key}`;
+}

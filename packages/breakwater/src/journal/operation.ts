@@ -1,0 +1,82 @@
+/** The life of an operation. Terminal states are written once and never change. */
+export const OPERATION_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+export type TerminalStatus = 'succeeded' | 'failed' | 'cancelled';
+
+export const TERMINAL: ReadonlySet<OperationStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** Which status may follow which. Anything else is refused (`JOURNAL_ILLEGAL_TRANSITION`). */
+export const ALLOWED_TRANSITIONS: Readonly<Record<OperationStatus, readonly OperationStatus[]>> = {
+  pending: ['running', 'cancelled', 'failed'],
+  // running → running is a new attempt or a lease takeover, still compare-and-set on the owner.
+  running: ['running', 'succeeded', 'failed', 'cancelled', 'pending'],
+  succeeded: [],
+  failed: [],
+  cancelled: [],
+};
+
+export interface Operation {
+  /** Sortable by creation time (UUIDv7). */
+  id: string;
+  kind: string;
+  idempotencyKey: string | null;
+  status: OperationStatus;
+  attempts: number;
+  errorCategory: string | null;
+  errorCode: string | null;
+  /** Redacted before it is written. */
+  errorMessage: string | null;
+  correlationId: string | null;
+  sessionId: string | null;
+  metadata: Record<string, unknown> | null;
+  /** The outcome of a succeeded operation (or the partial output of a failed one), JSON. */
+  result: unknown;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+}
+
+export interface NewOperation {
+  kind: string;
+  idempotencyKey?: string;
+  correlationId?: string;
+  sessionId?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** What a transition writes besides the status. */
+export interface TransitionPatch {
+  attempts?: number;
+  errorCategory?: string | null;
+  errorCode?: string | null;
+  errorMessage?: string | null;
+  result?: unknown;
+  startedAt?: number | null;
+  finishedAt?: number | null;
+  leaseOwner?: string | null;
+  leaseExpiresAt?: number | null;
+}
+
+/** Compare-and-set condition: the transition applies only if the row still matches. */
+export interface TransitionGuard {
+  from: readonly OperationStatus[];
+  /** Required current lease owner (for running operations). */
+  leaseOwner?: string;
+}
+
+export interface OperationQuery {
+  status?: OperationStatus;
+  kind?: string;
+  correlationId?: string;
+  /** Only operations created at or after this time (ms since epoch). */
+  createdSince?: number;
+  /** Only operations finished at or after this time (ms since epoch). */
+  finishedSince?: number;
+  limit?: number;
+}
+
+export function isTerminal(status: OperationStatus): status is TerminalStatus {
+  return TERMINAL.has(status);
+}

@@ -1,0 +1,139 @@
+import type { Pool, PoolClient } from 'pg';
+import { JoinedWriteError } from '../joined-write-error.js';
+import type { JournalStore } from '../journal-store.js';
+import type { NewOperation, Operation, OperationQuery, OperationStatus, TransitionGuard, TransitionPatch } from '../operation.js';
+import { checkIdentifier, fromRow, patchEntries, type OperationRow } from '../sql-rows.js';
+
+/** pg parses jsonb columns itself. */
+const fromPg = (row: OperationRow): Operation => fromRow(row, false);
+
+export interface PostgresJournalOptions {
+  /** Table name. Default `breakwater_operations`. */
+  table?: string;
+}
+
+/**
+ * The journal for several instances: the same compare-and-set semantics on Postgres. `join`
+ * receives the transaction's PoolClient, so the caller's writes commit or roll back with the
+ * operation's terminal state. Call `migrate()` once at start-up.
+ */
+export class PostgresJournalStore implements JournalStore<PoolClient> {
+  readonly name = 'postgres';
+  private readonly table: string;
+
+  constructor(
+    readonly pool: Pool,
+    options: PostgresJournalOptions = {},
+  ) {
+    this.table = checkIdentifier(options.table ?? 'breakwater_operations');
+  }
+
+  async migrate(): Promise<void> {
+    const t = this.table;
+    await this.pool.query(`
+      CREATE TABLE IF NOT EXISTS ${t} (
+        id text PRIMARY KEY,
+        kind text NOT NULL,
+        idempotency_key text,
+        status text NOT NULL CHECK (status IN ('pending','running','succeeded','failed','cancelled')),
+        attempts integer NOT NULL DEFAULT 0,
+        error_category text, error_code text, error_message text,
+        correlation_id text, session_id text, metadata jsonb, result jsonb,
+        created_at bigint NOT NULL, started_at bigint, finished_at bigint,
+        lease_owner text, lease_expires_at bigint
+      );
+      CREATE UNIQUE INDEX IF NOT EXISTS ${t}_idempotency ON ${t} (kind, idempotency_key) WHERE idempotency_key IS NOT NULL;
+      CREATE INDEX IF NOT EXISTS ${t}_lease ON ${t} (status, lease_expires_at);
+      CREATE INDEX IF NOT EXISTS ${t}_status_created ON ${t} (status, created_at);
+      CREATE INDEX IF NOT EXISTS ${t}_correlation ON ${t} (correlation_id);
+      CREATE INDEX IF NOT EXISTS ${t}_kind_created ON ${t} (kind, created_at);
+    `);
+  }
+
+  async create(input: NewOperation & { id: string; createdAt: number }): Promise<{ operation: Operation; created: boolean }> {
+    const inserted = await this.pool.query<OperationRow>(
+      `INSERT INTO ${this.table} (id, kind, idempotency_key, status, attempts, correlation_id, session_id, metadata, created_at)
+       VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING *`,
+      [input.id, input.kind, input.idempotencyKey ?? null, input.correlationId ?? null, input.sessionId ?? null, input.metadata === undefined ? null : JSON.stringify(input.metadata), input.createdAt],
+    );
+    if (inserted.rows[0]) return { operation: fromPg(inserted.rows[0]), created: true };
+    const existing = await this.findByIdempotencyKey(input.kind, input.idempotencyKey ?? '');
+    if (!existing) throw new Error(`Insert of operation ${input.id} conflicted but no row was found.`);
+    return { operation: existing, created: false };
+  }
+
+  async transition(id: string, guard: TransitionGuard, to: OperationStatus, patch: TransitionPatch, join?: (tx: PoolClient) => unknown): Promise<Operation | undefined> {
+    const entries = patchEntries(patch);
+    const params: unknown[] = [to, ...entries.map(([, value]) => value), id, [...guard.from]];
+    const sets = ['status = $1', ...entries.map(([column], i) => `${column} = $${i + 2}`)].join(', ');
+    let sql = `UPDATE ${this.table} SET ${sets} WHERE id = $${entries.length + 2} AND status = ANY($${entries.length + 3}::text[])`;
+    if (guard.leaseOwner !== undefined) {
+      params.push(guard.leaseOwner);
+      sql += ` AND lease_owner = $${params.length}`;
+    }
+    sql += ' RETURNING *';
+    if (!join) {
+      const result = await this.pool.query<OperationRow>(sql, params);
+      return result.rows[0] && fromPg(result.rows[0]);
+    }
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await client.query<OperationRow>(sql, params);
+      const row = result.rows[0];
+      if (row) {
+        try {
+          await join(client);
+        } catch (error) {
+          throw new JoinedWriteError(error);
+        }
+      }
+      await client.query('COMMIT');
+      return row && fromPg(row);
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async get(id: string): Promise<Operation | undefined> {
+    const result = await this.pool.query<OperationRow>(`SELECT * FROM ${this.table} WHERE id = $1`, [id]);
+    return result.rows[0] && fromPg(result.rows[0]);
+  }
+
+  async findByIdempotencyKey(kind: string, key: string): Promise<Operation | undefined> {
+    const result = await this.pool.query<OperationRow>(`SELECT * FROM ${this.table} WHERE kind = $1 AND idempotency_key = $2`, [kind, key]);
+    return result.rows[0] && fromPg(result.rows[0]);
+  }
+
+  async query(query: OperationQuery): Promise<Operation[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (column: string, op: string, value: unknown): void => {
+      params.push(value);
+      where.push(`${column} ${op} $${params.length}`);
+    };
+    if (query.status !== undefined) add('status', '=', query.status);
+    if (query.kind !== undefined) add('kind', '=', query.kind);
+    if (query.correlationId !== undefined) add('correlation_id', '=', query.correlationId);
+    if (query.createdSince !== undefined) add('created_at', '>=', query.createdSince);
+    if (query.finishedSince !== undefined) add('finished_at', '>=', query.finishedSince);
+    params.push(query.limit ?? 100);
+    const sql = `SELECT * FROM ${this.table}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${params.length}`;
+    return (await this.pool.query<OperationRow>(sql, params)).rows.map((row) => fromPg(row));
+  }
+
+  async expiredLeases(now: number, limit: number): Promise<Operation[]> {
+    const result = await this.pool.query<OperationRow>(
+      `SELECT * FROM ${this.table} WHERE status = 'running' AND lease_expires_at < $1 ORDER BY lease_expires_at LIMIT $2`,
+      [now, limit],
+    );
+    return result.rows.map((row) => fromPg(row));
+  }
+
+  /** The pool belongs to the caller; closing the store does not end it. */
+  async close(): Promise<void> {}
+}
+

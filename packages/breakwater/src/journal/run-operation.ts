@@ -1,0 +1,164 @@
+import { BreakwaterError, isBreakwaterError } from '../errors/breakwater-error.js';
+import { isCategory } from '../errors/categories.js';
+import { Errors } from '../errors/codes.js';
+import { classify } from '../classify/classify.js';
+import type { Pipeline } from '../policies/pipeline.js';
+import type { CallContext } from '../policies/context.js';
+import type { Journal } from './journal.js';
+import type { Operation } from './operation.js';
+
+export interface OperationContext {
+  readonly operation: Operation;
+  /** Aborts when the caller aborts or this worker loses the operation's lease. */
+  readonly signal: AbortSignal;
+  /** The policy context of the current attempt, when a pipeline runs the work. */
+  readonly call: CallContext | undefined;
+  /** Output so far: kept on the row if the operation fails (e.g. a stream cut mid-way). */
+  partial: unknown;
+}
+
+export interface RunOperationOptions<T, Tx> {
+  idempotencyKey?: string;
+  correlationId?: string;
+  sessionId?: string;
+  metadata?: Record<string, unknown>;
+  /** Policies to run the work under (retry, breaker, timeout…); attempts are recorded. */
+  pipeline?: Pipeline;
+  /** Pipeline key (e.g. `openai:gpt-4o`). */
+  key?: string;
+  signal?: AbortSignal;
+  /**
+   * The caller's own writes, run in the same transaction as the `succeeded` transition: if either
+   * fails, neither is kept, and the operation is recorded failed.
+   */
+  join?: (tx: Tx, result: T) => unknown;
+}
+
+/**
+ * Runs `fn` as a journaled operation: creates it (or, with an idempotency key, finds it), claims
+ * it under a lease renewed while it runs, and records exactly one terminal outcome. A replay of a
+ * finished operation returns its recorded result (or throws its recorded error) without running.
+ */
+export async function runOperation<T, Tx>(
+  journal: Journal<Tx>,
+  kind: string,
+  fn: (op: OperationContext) => Promise<T> | T,
+  options: RunOperationOptions<T, Tx> = {},
+): Promise<T> {
+  const { operation, created } = await journal.create({
+    kind,
+    idempotencyKey: options.idempotencyKey,
+    correlationId: options.correlationId,
+    sessionId: options.sessionId,
+    metadata: options.metadata,
+  });
+  if (!created && operation.status !== 'pending') return replay<T>(operation, journal);
+  const claimed = await journal.claim(operation.id);
+  if (!claimed) return replay<T>((await journal.get(operation.id)) ?? operation, journal);
+
+  const lease = new LeaseKeeper(journal as unknown as Journal<unknown>, claimed.id, options.signal);
+  const context: OperationContext = { operation: claimed, signal: lease.signal, call: undefined, partial: undefined };
+  let attempts = 1;
+  try {
+    if (lease.signal.aborted) throw lease.signal.reason;
+    const result = options.pipeline
+      ? await options.pipeline.execute(
+          (call) => {
+            attempts = call.attempt;
+            (context as { call: CallContext | undefined }).call = call;
+            return fn(context);
+          },
+          { key: options.key ?? kind, signal: lease.signal, correlationId: options.correlationId },
+        )
+      : await fn(context);
+    lease.stop();
+    return await recordSuccess(journal, claimed.id, result, attempts, options.join);
+  } catch (thrown) {
+    lease.stop();
+    if (isBreakwaterError(thrown) && (thrown.code === 'JOURNAL_LEASE_LOST' || thrown.code === 'JOURNAL_UNAVAILABLE')) throw thrown;
+    const error = lease.lost ? Errors.journalLeaseLost({ message: `Lease on ${claimed.id} was lost while it ran.`, cause: thrown }) : classify(thrown, { correlationId: options.correlationId });
+    if (!lease.lost) await journal.fail(claimed.id, error, attempts, context.partial);
+    throw error;
+  }
+}
+
+async function recordSuccess<T, Tx>(journal: Journal<Tx>, id: string, result: T, attempts: number, join?: (tx: Tx, result: T) => unknown): Promise<T> {
+  let done: Operation | undefined;
+  try {
+    done = await journal.succeed(id, toJson(result), attempts, join && ((tx) => join(tx, result)));
+  } catch (thrown) {
+    if (isBreakwaterError(thrown) && thrown.code === 'JOURNAL_UNAVAILABLE') throw thrown;
+    // The caller's joined write failed: its transaction rolled back, so the work did not happen.
+    const error = classify(thrown);
+    await journal.fail(id, error, attempts);
+    throw error;
+  }
+  if (!done) throw Errors.journalLeaseLost({ message: `Operation ${id} was finished by someone else (its lease expired) before its success was recorded.` });
+  return result;
+}
+
+/** The recorded outcome of an operation that already ran (or is running elsewhere). */
+function replay<T>(operation: Operation, journal: Journal): T {
+  if (operation.status === 'succeeded') return operation.result as T;
+  if (operation.status === 'running' || operation.status === 'pending') {
+    const left = operation.leaseExpiresAt === null ? journal.leaseMs : Math.max(0, operation.leaseExpiresAt - journal.now());
+    throw Errors.operationInProgress({ message: `Operation ${operation.id} (${operation.kind}) is ${operation.status}.`, retryAfterMs: left, details: { operationId: operation.id } });
+  }
+  throw new BreakwaterError({
+    code: operation.errorCode ?? 'INTERNAL_ERROR',
+    category: isCategory(operation.errorCategory) ? operation.errorCategory : 'internal',
+    origin: 'self',
+    message: operation.errorMessage ?? `Operation ${operation.id} ${operation.status}.`,
+    details: { operationId: operation.id, replayed: true },
+  });
+}
+
+function toJson(value: unknown): unknown {
+  if (value === undefined) return null;
+  try {
+    return JSON.parse(JSON.stringify(value)) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** Renews the lease at a third of its length; aborts the work if the lease is lost. */
+class LeaseKeeper {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private readonly unlinkCaller: () => void;
+  lost = false;
+
+  constructor(
+    private readonly journal: Pick<Journal<unknown>, 'renew' | 'leaseMs'>,
+    private readonly id: string,
+    callerSignal: AbortSignal | undefined,
+  ) {
+    const onCallerAbort = (): void => this.controller.abort(callerSignal!.reason);
+    if (callerSignal?.aborted) this.controller.abort(callerSignal.reason);
+    else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+    this.unlinkCaller = () => callerSignal?.removeEventListener('abort', onCallerAbort);
+    this.timer = setInterval(() => void this.renew(), Math.max(10, Math.floor(journal.leaseMs / 3)));
+    this.timer.unref();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.unlinkCaller();
+  }
+
+  private async renew(): Promise<void> {
+    try {
+      if (await this.journal.renew(this.id)) return;
+      this.lost = true;
+      this.stop();
+      this.controller.abort(Errors.journalLeaseLost({ message: `Lost the lease on ${this.id}.` }));
+    } catch {
+      // A failed renewal is retried at the next tick; the lease only lapses if they keep failing.
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import type { Operation, TransitionPatch } from './operation.js';
+
+/** Column names of the operations table, shared by the SQL stores. */
+export const PATCH_COLUMNS: Readonly<Record<keyof TransitionPatch, string>> = {
+  attempts: 'attempts',
+  errorCategory: 'error_category',
+  errorCode: 'error_code',
+  errorMessage: 'error_message',
+  result: 'result',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  leaseOwner: 'lease_owner',
+  leaseExpiresAt: 'lease_expires_at',
+};
+
+/** JSON columns are stored as text (SQLite) or jsonb (Postgres): both go through this. */
+export const JSON_COLUMNS: ReadonlySet<string> = new Set(['result', 'metadata']);
+
+export interface OperationRow {
+  id: string;
+  kind: string;
+  idempotency_key: string | null;
+  status: Operation['status'];
+  attempts: number;
+  error_category: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  correlation_id: string | null;
+  session_id: string | null;
+  metadata: unknown;
+  result: unknown;
+  created_at: number | string;
+  started_at: number | string | null;
+  finished_at: number | string | null;
+  lease_owner: string | null;
+  lease_expires_at: number | string | null;
+}
+
+const num = (v: number | string | null): number | null => (v === null ? null : Number(v));
+const parse = (v: unknown): unknown => (typeof v === 'string' ? (JSON.parse(v) as unknown) : (v ?? null));
+
+/** A row as an Operation. `jsonIsText`: SQLite hands JSON columns back as text; pg parses jsonb itself. */
+export function fromRow(row: OperationRow, jsonIsText = true): Operation {
+  const json = jsonIsText ? parse : (v: unknown): unknown => v ?? null;
+  return {
+    id: row.id,
+    kind: row.kind,
+    idempotencyKey: row.idempotency_key,
+    status: row.status,
+    attempts: Number(row.attempts),
+    errorCategory: row.error_category,
+    errorCode: row.error_code,
+    errorMessage: row.error_message,
+    correlationId: row.correlation_id,
+    sessionId: row.session_id,
+    metadata: json(row.metadata) as Record<string, unknown> | null,
+    result: json(row.result),
+    createdAt: Number(row.created_at),
+    startedAt: num(row.started_at),
+    finishedAt: num(row.finished_at),
+    leaseOwner: row.lease_owner,
+    leaseExpiresAt: num(row.lease_expires_at),
+  };
+}
+
+/** The patch as [column, value] pairs in a stable order (statements are cached by their shape). */
+export function patchEntries(patch: TransitionPatch): Array<[string, unknown]> {
+  return (Object.keys(PATCH_COLUMNS) as Array<keyof TransitionPatch>)
+    .filter((key) => patch[key] !== undefined)
+    .map((key) => {
+      const column = PATCH_COLUMNS[key];
+      const value = patch[key];
+      return [column, JSON_COLUMNS.has(column) ? (value === null ? null : JSON.stringify(value)) : value];
+    });
+}
+
+/** Table names are interpolated into SQL: only plain identifiers are accepted. */
+export function checkIdentifier(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) throw new TypeError(`Expected \`table\` to be a plain SQL identifier, got ${JSON.stringify(name)}.`);
+  return name;
+}

@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { BreakwaterError, Journal, runOperation, type JournalStore } from 'breakwater';
+
+export interface ContractFixture<Tx> {
+  store: JournalStore<Tx>;
+  /** The caller's own write, done through the store's transaction handle. */
+  joinedWrite(tx: Tx, value: string): unknown;
+  joinedValues(): Promise<string[]>;
+  /** False for the memory store, which has no transactions to roll back. */
+  transactional: boolean;
+  /** Makes the store fail (closed file, dropped table) to check JOURNAL_UNAVAILABLE. */
+  breakStore?(): Promise<void>;
+  teardown(): Promise<void>;
+}
+
+const SECRET = 'sk-proj-contractSECRET0123456789';
+
+/** One contract, every store: the same behaviour on memory, SQLite and Postgres. */
+export function journalContract<Tx>(name: string, make: () => Promise<ContractFixture<Tx>>, skip: string | false = false): void {
+  describe(`journal contract: ${name}`, { skip }, () => {
+    let fixture: ContractFixture<Tx>;
+    let clockMs = 1_800_000_000_000;
+    let journal: Journal<Tx>;
+    const now = () => clockMs;
+
+    before(async () => {
+      fixture = await make();
+      journal = new Journal({ store: fixture.store, leaseMs: 1_000, owner: 'worker-a', now });
+    });
+    after(() => fixture?.teardown());
+
+    test('create is idempotent per kind and key; ids sort by creation', async () => {
+      const a = await journal.create({ kind: 'chat', idempotencyKey: 'k1', correlationId: 'c1', metadata: { model: 'x' } });
+      assert.equal(a.created, true);
+      assert.equal(a.operation.status, 'pending');
+      assert.deepEqual(a.operation.metadata, { model: 'x' });
+      const again = await journal.create({ kind: 'chat', idempotencyKey: 'k1' });
+      assert.equal(again.created, false);
+      assert.equal(again.operation.id, a.operation.id);
+      const other = await journal.create({ kind: 'embed', idempotencyKey: 'k1' });
+      assert.notEqual(other.operation.id, a.operation.id, 'keys are per kind');
+      clockMs += 1;
+      const later = await journal.create({ kind: 'chat' });
+      assert.ok(later.operation.id > a.operation.id);
+    });
+
+    test('claim, renew and finish are compare-and-set; terminal states are final', async () => {
+      const { operation } = await journal.create({ kind: 'task' });
+      const claimed = await journal.claim(operation.id);
+      assert.equal(claimed?.status, 'running');
+      assert.equal(claimed?.leaseOwner, 'worker-a');
+      assert.equal(claimed?.leaseExpiresAt, clockMs + 1_000);
+      assert.equal(await journal.claim(operation.id), undefined, 'a second claim loses');
+      const other = new Journal({ store: fixture.store, leaseMs: 1_000, owner: 'worker-b', now });
+      assert.equal(await other.renew(operation.id), false, 'only the lease owner renews');
+      assert.equal(await journal.renew(operation.id), true);
+      const done = await journal.succeed(operation.id, { answer: 42 }, 2);
+      assert.equal(done?.status, 'succeeded');
+      assert.deepEqual(done?.result, { answer: 42 });
+      assert.equal(done?.attempts, 2);
+      assert.equal(await journal.succeed(operation.id, 'again', 1), undefined, 'a terminal state is written once');
+      await assert.rejects(
+        journal.transition(operation.id, { from: ['succeeded'] }, 'running', {}),
+        (error: BreakwaterError) => error.code === 'JOURNAL_ILLEGAL_TRANSITION',
+      );
+      assert.equal((await journal.get(operation.id))?.status, 'succeeded');
+    });
+
+    test('many workers racing to finish one operation: exactly one terminal write', async () => {
+      const { operation } = await journal.create({ kind: 'race' });
+      await journal.claim(operation.id);
+      const error = new BreakwaterError({ code: 'T_X', category: 'timeout', origin: 'dependency' });
+      const outcomes = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => (i % 2 ? journal.succeed(operation.id, i, 1) : journal.fail(operation.id, error, 1))),
+      );
+      assert.equal(outcomes.filter((o) => o !== undefined).length, 1);
+      const row = await journal.get(operation.id);
+      assert.ok(row && (row.status === 'succeeded' || row.status === 'failed'));
+    });
+
+    test('the sweeper fails expired leases with OPERATION_ABANDONED and spares renewed ones', async () => {
+      const stale = (await journal.create({ kind: 'sweep' })).operation;
+      const live = (await journal.create({ kind: 'sweep' })).operation;
+      await journal.claim(stale.id);
+      await journal.claim(live.id);
+      clockMs += 900;
+      await journal.renew(live.id);
+      clockMs += 200;
+      assert.ok((await journal.sweep()) >= 1);
+      const swept = await journal.get(stale.id);
+      assert.equal(swept?.status, 'failed');
+      assert.equal(swept?.errorCode, 'OPERATION_ABANDONED');
+      assert.equal(swept?.leaseOwner, null);
+      assert.equal((await journal.get(live.id))?.status, 'running');
+      assert.equal(await journal.succeed(stale.id, 1, 1), undefined, 'the dead worker cannot finish it afterwards');
+      await journal.succeed(live.id, 1, 1);
+    });
+
+    test('runOperation records success, failures (redacted), and replays by idempotency key', async () => {
+      let runs = 0;
+      const value = await runOperation(journal, 'chat', async () => {
+        runs++;
+        return { text: 'hello' };
+      }, { idempotencyKey: 'req-1', correlationId: 'corr-1' });
+      assert.deepEqual(value, { text: 'hello' });
+      const replayed = await runOperation(journal, 'chat', async () => {
+        runs++;
+        return { text: 'other' };
+      }, { idempotencyKey: 'req-1' });
+      assert.deepEqual(replayed, { text: 'hello' }, 'the recorded result, not a second run');
+      assert.equal(runs, 1);
+
+      const failing = runOperation(journal, 'chat', async (op) => {
+        op.partial = { text: 'half an ans' };
+        throw Object.assign(new Error(`upstream rejected key ${SECRET}`), { status: 500, headers: {} });
+      }, { idempotencyKey: 'req-2', correlationId: 'corr-2' });
+      await assert.rejects(failing, (error: BreakwaterError) => error.code === 'UPSTREAM_SERVER_ERROR');
+      const [row] = await journal.query({ correlationId: 'corr-2' });
+      assert.equal(row?.status, 'failed');
+      assert.equal(row?.errorCategory, 'upstream_server');
+      assert.deepEqual(row?.result, { text: 'half an ans' }, 'partial output kept');
+      assert.ok(!JSON.stringify(row).includes(SECRET), 'no secret in the journal row');
+      await assert.rejects(runOperation(journal, 'chat', async () => 'x', { idempotencyKey: 'req-2' }), (error: BreakwaterError) => error.code === 'UPSTREAM_SERVER_ERROR');
+    });
+
+    test('an operation running elsewhere answers OPERATION_IN_PROGRESS with the lease time left', async () => {
+      const other = new Journal({ store: fixture.store, leaseMs: 1_000, owner: 'worker-b', now });
+      const { operation } = await other.create({ kind: 'busy', idempotencyKey: 'b1' });
+      await other.claim(operation.id);
+      clockMs += 300;
+      await assert.rejects(
+        runOperation(journal, 'busy', async () => 'x', { idempotencyKey: 'b1' }),
+        (error: BreakwaterError) => error.code === 'OPERATION_IN_PROGRESS' && error.retryAfterMs === 700,
+      );
+    });
+
+    test('cancellation is recorded as cancelled', async () => {
+      const controller = new AbortController();
+      const run = runOperation(journal, 'cancel', (op) => new Promise((_, reject) => {
+        if (op.signal.aborted) reject(op.signal.reason);
+        op.signal.addEventListener('abort', () => reject(op.signal.reason));
+      }), {
+        signal: controller.signal,
+        correlationId: 'corr-cancel',
+      });
+      setImmediate(() => controller.abort());
+      await assert.rejects(run, (error: BreakwaterError) => error.category === 'cancelled');
+      const [row] = await journal.query({ correlationId: 'corr-cancel' });
+      assert.equal(row?.status, 'cancelled');
+    });
+
+    test('the caller\'s joined write commits with the success, and a failing one rolls back with it', async () => {
+      await runOperation(journal, 'joined', async () => 'a', { join: (tx, result) => fixture.joinedWrite(tx, `ok:${result}`), correlationId: 'j1' });
+      assert.ok((await fixture.joinedValues()).includes('ok:a'));
+      assert.equal((await journal.query({ correlationId: 'j1' }))[0]?.status, 'succeeded');
+      const failing = runOperation(journal, 'joined', async () => 'b', {
+        correlationId: 'j2',
+        join: (tx) => {
+          void fixture.joinedWrite(tx, 'partial:b');
+          throw new Error('constraint failed in the caller\'s write');
+        },
+      });
+      await assert.rejects(failing);
+      const [row] = await journal.query({ correlationId: 'j2' });
+      assert.equal(row?.status, 'failed', 'the operation is failed, not succeeded');
+      if (fixture.transactional) assert.ok(!(await fixture.joinedValues()).includes('partial:b'), 'the joined write was rolled back');
+    });
+
+    test('queries: by status, kind, correlation id, recent failures', async () => {
+      const failed = await journal.query({ status: 'failed', limit: 500 });
+      assert.ok(failed.length >= 2 && failed.every((o) => o.status === 'failed'));
+      assert.ok((await journal.query({ kind: 'chat' })).every((o) => o.kind === 'chat'));
+      assert.equal((await journal.query({ correlationId: 'corr-1' })).length, 1);
+      assert.ok((await journal.recentFailures(5)).length >= 1);
+      assert.equal((await journal.query({ status: 'running', limit: 500 })).filter((o) => o.kind === 'chat').length, 0);
+    });
+
+    test('a failing store is classified as JOURNAL_UNAVAILABLE and shows in health', { skip: name === 'memory' ? 'the memory store cannot fail' : false }, async () => {
+      if (!fixture.breakStore) return;
+      await fixture.breakStore();
+      await assert.rejects(journal.create({ kind: 'x' }), (error: BreakwaterError) => error.code === 'JOURNAL_UNAVAILABLE' && error.status === 503);
+      assert.equal(journal.health().status, 'fail');
+    });
+  });
+}
