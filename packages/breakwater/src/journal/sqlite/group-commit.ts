@@ -1,5 +1,10 @@
 import type { Database } from 'better-sqlite3';
 
+interface Outcome {
+  ok: boolean;
+  value: unknown;
+}
+
 interface Pending {
   write: () => unknown;
   resolve: (value: unknown) => void;
@@ -15,11 +20,26 @@ export class GroupCommit {
   private queue: Pending[] = [];
   private scheduled = false;
   batches = 0;
+  /** Made once: better-sqlite3's transaction() wrapper is costly to create per write. */
+  private readonly commitBatch: { immediate(batch: Pending[], outcomes: Outcome[]): void };
+  private readonly inSavepoint: (write: () => unknown) => unknown;
 
   constructor(
-    private readonly db: Database,
+    db: Database,
     private readonly maxBatch = 2_000,
-  ) {}
+  ) {
+    // Called inside the batch transaction, a better-sqlite3 transaction function runs as a savepoint.
+    this.inSavepoint = db.transaction((write: () => unknown) => write());
+    this.commitBatch = db.transaction((batch: Pending[], outcomes: Outcome[]) => {
+      for (const item of batch) {
+        try {
+          outcomes.push({ ok: true, value: this.inSavepoint(item.write) });
+        } catch (error) {
+          outcomes.push({ ok: false, value: error });
+        }
+      }
+    });
+  }
 
   run<T>(write: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -38,17 +58,9 @@ export class GroupCommit {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
-    const outcomes: Array<{ ok: boolean; value: unknown }> = [];
+    const outcomes: Outcome[] = [];
     try {
-      this.db.transaction(() => {
-        for (const item of batch) {
-          try {
-            outcomes.push({ ok: true, value: this.db.transaction(item.write)() });
-          } catch (error) {
-            outcomes.push({ ok: false, value: error });
-          }
-        }
-      }).immediate();
+      this.commitBatch.immediate(batch, outcomes);
       this.batches++;
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing in the batch was written.

@@ -24,6 +24,8 @@ export class SqliteJournalStore implements JournalStore<Database> {
   private readonly table: string;
   private readonly writer: GroupCommit | undefined;
   private readonly statements = new Map<string, Statement>();
+  /** One transaction per write, when group commit is off. */
+  private readonly single: { immediate(work: () => unknown): unknown };
 
   constructor(
     readonly db: Database,
@@ -35,6 +37,7 @@ export class SqliteJournalStore implements JournalStore<Database> {
     db.pragma('busy_timeout = 5000');
     this.migrate();
     this.writer = options.groupCommit === false ? undefined : new GroupCommit(db);
+    this.single = db.transaction((work: () => unknown) => work());
   }
 
   get batches(): number {
@@ -66,7 +69,7 @@ export class SqliteJournalStore implements JournalStore<Database> {
   private write<T>(work: () => T): Promise<T> {
     if (this.writer) return this.writer.run(work);
     try {
-      return Promise.resolve(this.db.transaction(work).immediate());
+      return Promise.resolve(this.single.immediate(work) as T);
     } catch (error) {
       return Promise.reject(error);
     }
