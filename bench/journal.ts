@@ -40,7 +40,12 @@ try {
     const store = new SqliteJournalStore(db, { groupCommit, synchronous: 'FULL' });
     const rate = await transitionsPerSecond(store);
     const settings = `journal_mode=${db.pragma('journal_mode', { simple: true })}, synchronous=${db.pragma('synchronous', { simple: true })} (2 = FULL)`;
-    rows.push({ store: `sqlite ${groupCommit ? 'group commit' : 'one transaction per write'}`, transitions_per_s: round(rate, 0), settings, batches: store.batches });
+    rows.push({
+      store: `sqlite ${groupCommit ? 'group commit' : 'one transaction per write'}`,
+      transitions_per_s: round(rate, 0),
+      settings,
+      batches: store.batches,
+    });
     results[groupCommit ? 'sqlite_group_commit_per_s' : 'sqlite_autocommit_per_s'] = round(rate, 0);
     await store.close();
   }
@@ -51,8 +56,13 @@ try {
     const store = new PostgresJournalStore(pool, { table });
     await store.migrate();
     const rate = await transitionsPerSecond(store);
-    const sync = (await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]?.synchronous_commit;
-    rows.push({ store: 'postgres', transitions_per_s: round(rate, 0), settings: `synchronous_commit=${sync}, pool 16` });
+    const sync = (await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]
+      ?.synchronous_commit;
+    rows.push({
+      store: 'postgres',
+      transitions_per_s: round(rate, 0),
+      settings: `synchronous_commit=${sync}, pool 16`,
+    });
     results['postgres_per_s'] = round(rate, 0);
     await pool.query(`DROP TABLE ${table}`);
   } catch (error) {
@@ -64,7 +74,10 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 table(rows);
-results['group_commit_speedup'] = round(Number(results['sqlite_group_commit_per_s']) / Number(results['sqlite_autocommit_per_s']), 1);
+results['group_commit_speedup'] = round(
+  Number(results['sqlite_group_commit_per_s']) / Number(results['sqlite_autocommit_per_s']),
+  1,
+);
 results['concurrency'] = CONCURRENCY;
 results['seconds'] = SECONDS;
 console.log(JSON.stringify(results));

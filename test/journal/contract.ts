@@ -17,7 +17,11 @@ export interface ContractFixture<Tx> {
 const SECRET = 'sk-proj-contractSECRET0123456789';
 
 /** One contract, every store: the same behaviour on memory, SQLite and Postgres. */
-export function journalContract<Tx>(name: string, make: () => Promise<ContractFixture<Tx>>, skip: string | false = false): void {
+export function journalContract<Tx>(
+  name: string,
+  make: () => Promise<ContractFixture<Tx>>,
+  { skip = false, breakable = true }: { skip?: string | false; breakable?: boolean } = {},
+): void {
   describe(`journal contract: ${name}`, { skip }, () => {
     let fixture: ContractFixture<Tx>;
     let clockMs = 1_800_000_000_000;
@@ -31,7 +35,12 @@ export function journalContract<Tx>(name: string, make: () => Promise<ContractFi
     after(() => fixture?.teardown());
 
     test('create is idempotent per kind and key; ids sort by creation', async () => {
-      const a = await journal.create({ kind: 'chat', idempotencyKey: 'k1', correlationId: 'c1', metadata: { model: 'x' } });
+      const a = await journal.create({
+        kind: 'chat',
+        idempotencyKey: 'k1',
+        correlationId: 'c1',
+        metadata: { model: 'x' },
+      });
       assert.equal(a.created, true);
       assert.equal(a.operation.status, 'pending');
       assert.deepEqual(a.operation.metadata, { model: 'x' });
@@ -72,7 +81,9 @@ export function journalContract<Tx>(name: string, make: () => Promise<ContractFi
       await journal.claim(operation.id);
       const error = new BreakwaterError({ code: 'T_X', category: 'timeout', origin: 'dependency' });
       const outcomes = await Promise.all(
-        Array.from({ length: 24 }, (_, i) => (i % 2 ? journal.succeed(operation.id, i, 1) : journal.fail(operation.id, error, 1))),
+        Array.from({ length: 24 }, (_, i) =>
+          i % 2 ? journal.succeed(operation.id, i, 1) : journal.fail(operation.id, error, 1),
+        ),
       );
       assert.equal(outcomes.filter((o) => o !== undefined).length, 1);
       const row = await journal.get(operation.id);
@@ -99,29 +110,47 @@ export function journalContract<Tx>(name: string, make: () => Promise<ContractFi
 
     test('runOperation records success, failures (redacted), and replays by idempotency key', async () => {
       let runs = 0;
-      const value = await runOperation(journal, 'chat', async () => {
-        runs++;
-        return { text: 'hello' };
-      }, { idempotencyKey: 'req-1', correlationId: 'corr-1' });
+      const value = await runOperation(
+        journal,
+        'chat',
+        async () => {
+          runs++;
+          return { text: 'hello' };
+        },
+        { idempotencyKey: 'req-1', correlationId: 'corr-1' },
+      );
       assert.deepEqual(value, { text: 'hello' });
-      const replayed = await runOperation(journal, 'chat', async () => {
-        runs++;
-        return { text: 'other' };
-      }, { idempotencyKey: 'req-1' });
+      const replayed = await runOperation(
+        journal,
+        'chat',
+        async () => {
+          runs++;
+          return { text: 'other' };
+        },
+        { idempotencyKey: 'req-1' },
+      );
       assert.deepEqual(replayed, { text: 'hello' }, 'the recorded result, not a second run');
       assert.equal(runs, 1);
 
-      const failing = runOperation(journal, 'chat', async (op) => {
-        op.partial = { text: 'half an ans' };
-        throw Object.assign(new Error(`upstream rejected key ${SECRET}`), { status: 500, headers: {} });
-      }, { idempotencyKey: 'req-2', correlationId: 'corr-2' });
+      const failing = runOperation(
+        journal,
+        'chat',
+        async (op) => {
+          op.partial = { text: 'half an ans' };
+          throw Object.assign(new Error(`upstream rejected key ${SECRET}`), { status: 500, headers: {} });
+        },
+        { idempotencyKey: 'req-2', correlationId: 'corr-2' },
+      );
       await assert.rejects(failing, (error: BreakwaterError) => error.code === 'UPSTREAM_SERVER_ERROR');
       const [row] = await journal.query({ correlationId: 'corr-2' });
       assert.equal(row?.status, 'failed');
       assert.equal(row?.errorCategory, 'upstream_server');
       assert.deepEqual(row?.result, { text: 'half an ans' }, 'partial output kept');
       assert.ok(!JSON.stringify(row).includes(SECRET), 'no secret in the journal row');
-      await assert.rejects(runOperation(journal, 'chat', async () => 'x', { idempotencyKey: 'req-2' }), (error: BreakwaterError) => error.code === 'UPSTREAM_SERVER_ERROR');
+      await assert.rejects(
+        runOperation(journal, 'chat', async () => 'x', { idempotencyKey: 'req-2' }),
+        (error: BreakwaterError) => error.code === 'UPSTREAM_SERVER_ERROR',
+      );
     });
 
     test('an operation running elsewhere answers OPERATION_IN_PROGRESS with the lease time left', async () => {
@@ -137,34 +166,44 @@ export function journalContract<Tx>(name: string, make: () => Promise<ContractFi
 
     test('cancellation is recorded as cancelled', async () => {
       const controller = new AbortController();
-      const run = runOperation(journal, 'cancel', (op) => new Promise((_, reject) => {
-        if (op.signal.aborted) reject(op.signal.reason);
-        op.signal.addEventListener('abort', () => reject(op.signal.reason));
-      }), {
-        signal: controller.signal,
-        correlationId: 'corr-cancel',
-      });
+      const run = runOperation(
+        journal,
+        'cancel',
+        (op) =>
+          new Promise((_, reject) => {
+            if (op.signal.aborted) reject(op.signal.reason);
+            op.signal.addEventListener('abort', () => reject(op.signal.reason));
+          }),
+        {
+          signal: controller.signal,
+          correlationId: 'corr-cancel',
+        },
+      );
       setImmediate(() => controller.abort());
       await assert.rejects(run, (error: BreakwaterError) => error.category === 'cancelled');
       const [row] = await journal.query({ correlationId: 'corr-cancel' });
       assert.equal(row?.status, 'cancelled');
     });
 
-    test('the caller\'s joined write commits with the success, and a failing one rolls back with it', async () => {
-      await runOperation(journal, 'joined', async () => 'a', { join: (tx, result) => fixture.joinedWrite(tx, `ok:${result}`), correlationId: 'j1' });
+    test("the caller's joined write commits with the success, and a failing one rolls back with it", async () => {
+      await runOperation(journal, 'joined', async () => 'a', {
+        join: (tx, result) => fixture.joinedWrite(tx, `ok:${result}`),
+        correlationId: 'j1',
+      });
       assert.ok((await fixture.joinedValues()).includes('ok:a'));
       assert.equal((await journal.query({ correlationId: 'j1' }))[0]?.status, 'succeeded');
       const failing = runOperation(journal, 'joined', async () => 'b', {
         correlationId: 'j2',
         join: (tx) => {
           void fixture.joinedWrite(tx, 'partial:b');
-          throw new Error('constraint failed in the caller\'s write');
+          throw new Error("constraint failed in the caller's write");
         },
       });
       await assert.rejects(failing);
       const [row] = await journal.query({ correlationId: 'j2' });
       assert.equal(row?.status, 'failed', 'the operation is failed, not succeeded');
-      if (fixture.transactional) assert.ok(!(await fixture.joinedValues()).includes('partial:b'), 'the joined write was rolled back');
+      if (fixture.transactional)
+        assert.ok(!(await fixture.joinedValues()).includes('partial:b'), 'the joined write was rolled back');
     });
 
     test('queries: by status, kind, correlation id, recent failures', async () => {
@@ -176,11 +215,16 @@ export function journalContract<Tx>(name: string, make: () => Promise<ContractFi
       assert.equal((await journal.query({ status: 'running', limit: 500 })).filter((o) => o.kind === 'chat').length, 0);
     });
 
-    test('a failing store is classified as JOURNAL_UNAVAILABLE and shows in health', { skip: name === 'memory' ? 'the memory store cannot fail' : false }, async () => {
-      if (!fixture.breakStore) return;
-      await fixture.breakStore();
-      await assert.rejects(journal.create({ kind: 'x' }), (error: BreakwaterError) => error.code === 'JOURNAL_UNAVAILABLE' && error.status === 503);
-      assert.equal(journal.health().status, 'fail');
-    });
+    if (breakable) {
+      test('a failing store is classified as JOURNAL_UNAVAILABLE and shows in health', async () => {
+        assert.ok(fixture.breakStore, 'a breakable store fixture says how to break it');
+        await fixture.breakStore();
+        await assert.rejects(
+          journal.create({ kind: 'x' }),
+          (error: BreakwaterError) => error.code === 'JOURNAL_UNAVAILABLE' && error.status === 503,
+        );
+        assert.equal(journal.health().status, 'fail');
+      });
+    }
   });
 }

@@ -14,7 +14,9 @@ const ROUNDS = 8;
 
 /** Starts a worker, waits until it is doing work, lets it run a random while, then SIGKILLs it. */
 async function runAndKill(path: string): Promise<void> {
-  const child = spawn(process.execPath, ['--conditions=breakwater-source', '--import', 'tsx', WORKER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--conditions=breakwater-source', '--import', 'tsx', WORKER, path], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
     child.once('exit', (code) => reject(new Error(`worker exited early (${code})`)));
@@ -41,7 +43,12 @@ test('workers killed with SIGKILL at random moments leave every operation in one
 
     const db = new BetterSqlite3(path, { readonly: true });
     const counts = Object.fromEntries(
-      (db.prepare('SELECT status, count(*) AS n FROM breakwater_operations GROUP BY status').all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n]),
+      (
+        db.prepare('SELECT status, count(*) AS n FROM breakwater_operations GROUP BY status').all() as Array<{
+          status: string;
+          n: number;
+        }>
+      ).map((r) => [r.status, r.n]),
     );
     assert.equal(counts['running'] ?? 0, 0, 'nothing is left running');
     assert.ok((counts['succeeded'] ?? 0) > ROUNDS * 10, `work got done: ${JSON.stringify(counts)}`);
@@ -53,9 +60,15 @@ test('workers killed with SIGKILL at random moments leave every operation in one
       )
       .all();
     assert.deepEqual(mismatched, [], 'a joined write exists exactly for each succeeded operation');
-    const abandoned = db.prepare(`SELECT count(*) AS n FROM breakwater_operations WHERE error_code = 'OPERATION_ABANDONED'`).get() as { n: number };
+    const abandoned = db
+      .prepare(`SELECT count(*) AS n FROM breakwater_operations WHERE error_code = 'OPERATION_ABANDONED'`)
+      .get() as { n: number };
     assert.ok(abandoned.n > 0, 'killed workers left abandoned operations for the sweeper');
-    const badFailures = db.prepare(`SELECT count(*) AS n FROM breakwater_operations WHERE status = 'failed' AND (error_code IS NULL OR finished_at IS NULL)`).get() as { n: number };
+    const badFailures = db
+      .prepare(
+        `SELECT count(*) AS n FROM breakwater_operations WHERE status = 'failed' AND (error_code IS NULL OR finished_at IS NULL)`,
+      )
+      .get() as { n: number };
     assert.equal(badFailures.n, 0, 'every failure says why and when');
     db.close();
   } finally {

@@ -18,8 +18,10 @@ journalContract(
     return {
       store,
       transactional: true,
-      joinedWrite: (tx: pg.PoolClient, value: string) => tx.query(`INSERT INTO ${userTable} (value) VALUES ($1)`, [value]),
-      joinedValues: async () => (await pool.query<{ value: string }>(`SELECT value FROM ${userTable}`)).rows.map((r) => r.value),
+      joinedWrite: (tx: pg.PoolClient, value: string) =>
+        tx.query(`INSERT INTO ${userTable} (value) VALUES ($1)`, [value]),
+      joinedValues: async () =>
+        (await pool.query<{ value: string }>(`SELECT value FROM ${userTable}`)).rows.map((r) => r.value),
       breakStore: async () => void (await pool.query(`ALTER TABLE ${table} RENAME TO ${table}_gone`)),
       teardown: async () => {
         await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_gone, ${userTable}`);
@@ -27,5 +29,5 @@ journalContract(
       },
     };
   },
-  skip,
+  { skip },
 );

@@ -15,7 +15,8 @@ for (const groupCommit of [true, false]) {
       store,
       transactional: true,
       joinedWrite: (tx: Database, value: string) => tx.prepare('INSERT INTO user_writes (value) VALUES (?)').run(value),
-      joinedValues: async () => (db.prepare('SELECT value FROM user_writes').all() as Array<{ value: string }>).map((r) => r.value),
+      joinedValues: async () =>
+        (db.prepare('SELECT value FROM user_writes').all() as Array<{ value: string }>).map((r) => r.value),
       breakStore: async () => void db.close(),
       teardown: async () => {
         if (db.open) db.close();

@@ -98,7 +98,7 @@ export { chaos, ChaosPolicy, type ChaosOptions } from './policies/chaos.js';
 export { seededRandom } from './policies/random.js';
 
 // journal: operations with one terminal state each
-export { Journal, type JournalOptions, type JournalHealth } from './journal/journal.js';
+export { Journal, type JournalOptions, type JournalHealth, type DeferredOutcome } from './journal/journal.js';
 export { runOperation, type RunOperationOptions, type OperationContext } from './journal/run-operation.js';
 export { MemoryJournalStore } from './journal/memory-store.js';
 export type { JournalStore } from './journal/journal-store.js';

@@ -111,7 +111,8 @@ export const Errors = {
     code: 'OPERATION_ABANDONED',
     category: 'internal',
     origin: 'self',
-    description: 'The worker running the operation stopped renewing its lease (it crashed or was killed); the sweeper marked it failed.',
+    description:
+      'The worker running the operation stopped renewing its lease (it crashed or was killed); the sweeper marked it failed.',
     howToSolve: 'Run the operation again (with the same idempotency key if it has one); check why the worker died.',
   }),
   operationInProgress: defineError({
@@ -133,7 +134,8 @@ export const Errors = {
     code: 'JOURNAL_LEASE_LOST',
     category: 'conflict',
     origin: 'self',
-    description: 'The operation was finished or taken over by someone else (its lease expired) before this worker could record its outcome.',
+    description:
+      'The operation was finished or taken over by someone else (its lease expired) before this worker could record its outcome.',
     howToSolve: 'Renew leases more often than they expire, or give long operations a longer lease.',
   }),
   journalUnavailable: defineError({
@@ -142,7 +144,8 @@ export const Errors = {
     origin: 'dependency',
     status: 503,
     retryable: true,
-    description: 'The operations journal could not be written (its store failed); in fail-closed mode the work was not started.',
+    description:
+      'The operations journal could not be written (its store failed); in fail-closed mode the work was not started.',
     howToSolve: 'Check the journal store (disk, Postgres); or use degrade mode to keep serving and record later.',
   }),
   internal: defineError({

@@ -1,4 +1,11 @@
-import type { NewOperation, Operation, OperationQuery, TransitionGuard, TransitionPatch, OperationStatus } from './operation.js';
+import type {
+  NewOperation,
+  Operation,
+  OperationQuery,
+  TransitionGuard,
+  TransitionPatch,
+  OperationStatus,
+} from './operation.js';
 
 /**
  * Where operations live. Every write is compare-and-set: `transition` applies only while the row
@@ -8,7 +15,9 @@ import type { NewOperation, Operation, OperationQuery, TransitionGuard, Transiti
 export interface JournalStore<Tx = unknown> {
   readonly name: string;
   /** Creates the operation, or returns the existing one with the same (kind, idempotency key). */
-  create(operation: NewOperation & { id: string; createdAt: number }): Promise<{ operation: Operation; created: boolean }>;
+  create(
+    operation: NewOperation & { id: string; createdAt: number },
+  ): Promise<{ operation: Operation; created: boolean }>;
   transition(
     id: string,
     guard: TransitionGuard,

@@ -29,10 +29,28 @@ export interface JournalOptions<Tx = unknown> {
 }
 
 export interface JournalHealth {
-  status: 'pass' | 'fail';
+  /** `fail`: the store failed in the last minute; `warn`: outcomes are waiting in the outbox. */
+  status: 'pass' | 'warn' | 'fail';
   store: string;
   lastError?: { code: string; category: string; at: number };
+  /** Outcomes recorded while the store was down (degrade mode), not yet written. */
+  deferred: number;
+  /** Deferred outcomes dropped because the outbox was full. */
+  dropped: number;
 }
+
+/** An outcome that could not be written when it happened (degrade mode). */
+export interface DeferredOutcome {
+  /** Set when the operation row exists (only its terminal write failed). */
+  id?: string;
+  input: NewOperation;
+  status: 'succeeded' | 'failed' | 'cancelled';
+  attempts: number;
+  result: unknown;
+  error?: { category: string; code: string; message: string };
+}
+
+const OUTBOX_LIMIT = 10_000;
 
 /**
  * The operations journal: every transition compare-and-set through the store, terminal states
@@ -46,11 +64,14 @@ export class Journal<Tx = unknown> {
   readonly now: () => number;
   private readonly redactor: Redactor;
   private lastError: JournalHealth['lastError'];
+  private readonly outbox: DeferredOutcome[] = [];
+  private dropped = 0;
 
   constructor(options: JournalOptions<Tx>) {
     this.store = options.store;
     this.leaseMs = options.leaseMs ?? 30_000;
-    if (!(this.leaseMs > 0)) throw new TypeError(`Expected \`leaseMs\` to be a positive number, got ${options.leaseMs}.`);
+    if (!(this.leaseMs > 0))
+      throw new TypeError(`Expected \`leaseMs\` to be a positive number, got ${options.leaseMs}.`);
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.now = options.now ?? Date.now;
     this.redactor = options.redactor ?? defaultRedactor;
@@ -58,7 +79,8 @@ export class Journal<Tx = unknown> {
 
   /** Creates an operation, or returns the existing one with the same kind and idempotency key. */
   create(input: NewOperation): Promise<{ operation: Operation; created: boolean }> {
-    if (typeof input.kind !== 'string' || input.kind.length === 0) throw new TypeError('Expected `kind` to be a non-empty string.');
+    if (typeof input.kind !== 'string' || input.kind.length === 0)
+      throw new TypeError('Expected `kind` to be a non-empty string.');
     const now = this.now();
     return this.guarded(() => this.store.create({ ...input, id: uuidv7(now), createdAt: now }));
   }
@@ -128,11 +150,20 @@ export class Journal<Tx = unknown> {
    * Compare-and-set transition. Refuses (throws) a transition the state machine does not allow;
    * returns undefined when the row no longer matches the guard (someone else won the race).
    */
-  transition(id: string, guard: TransitionGuard, to: OperationStatus, patch: TransitionPatch, join?: (tx: Tx) => unknown): Promise<Operation | undefined> {
+  transition(
+    id: string,
+    guard: TransitionGuard,
+    to: OperationStatus,
+    patch: TransitionPatch,
+    join?: (tx: Tx) => unknown,
+  ): Promise<Operation | undefined> {
     const illegal = guard.from.filter((from) => !ALLOWED_TRANSITIONS[from].includes(to));
     if (illegal.length > 0) {
       return Promise.reject(
-        Errors.journalIllegalTransition({ message: `Illegal transition ${illegal.join('|')} → ${to} for operation ${id}.`, details: { id, from: illegal, to } }),
+        Errors.journalIllegalTransition({
+          message: `Illegal transition ${illegal.join('|')} → ${to} for operation ${id}.`,
+          details: { id, from: illegal, to },
+        }),
       );
     }
     return this.guarded(() => this.store.transition(id, guard, to, patch, join), join !== undefined);
@@ -160,7 +191,9 @@ export class Journal<Tx = unknown> {
     const expired = await this.guarded(() => this.store.expiredLeases(now, limit));
     let swept = 0;
     for (const row of expired) {
-      const error = Errors.operationAbandoned({ message: `Lease of ${row.leaseOwner ?? 'unknown'} expired at ${new Date(row.leaseExpiresAt ?? now).toISOString()}.` });
+      const error = Errors.operationAbandoned({
+        message: `Lease of ${row.leaseOwner ?? 'unknown'} expired at ${new Date(row.leaseExpiresAt ?? now).toISOString()}.`,
+      });
       const done = await this.transition(row.id, { from: ['running'], leaseOwner: row.leaseOwner ?? '' }, 'failed', {
         errorCategory: error.category,
         errorCode: error.code,
@@ -175,9 +208,14 @@ export class Journal<Tx = unknown> {
   }
 
   /** Sweeps now and then every `intervalMs` (an unref'd timer). Returns a function that stops it. */
-  startSweeper(intervalMs = Math.max(1_000, Math.floor(this.leaseMs / 2)), onError?: (error: BreakwaterError) => void): () => void {
+  startSweeper(
+    intervalMs = Math.max(1_000, Math.floor(this.leaseMs / 2)),
+    onError?: (error: BreakwaterError) => void,
+  ): () => void {
     const tick = (): void => {
-      this.sweep().catch((error: unknown) => onError?.(classify(error)));
+      this.flushOutbox()
+        .then(() => this.sweep())
+        .catch((error: unknown) => onError?.(classify(error)));
     };
     tick();
     const timer = setInterval(tick, intervalMs);
@@ -186,7 +224,68 @@ export class Journal<Tx = unknown> {
   }
 
   health(): JournalHealth {
-    return { status: this.lastError && this.now() - this.lastError.at < 60_000 ? 'fail' : 'pass', store: this.store.name, ...(this.lastError ? { lastError: this.lastError } : {}) };
+    const failing = this.lastError !== undefined && this.now() - this.lastError.at < 60_000;
+    return {
+      status: failing ? 'fail' : this.outbox.length > 0 ? 'warn' : 'pass',
+      store: this.store.name,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+      deferred: this.outbox.length,
+      dropped: this.dropped,
+    };
+  }
+
+  /**
+   * Keeps an outcome that could not be written (the store was down, degrade mode) to write later.
+   * Bounded: past 10,000 waiting outcomes the oldest are dropped and counted.
+   */
+  defer(outcome: DeferredOutcome): void {
+    this.outbox.push({
+      ...outcome,
+      ...(outcome.error ? { error: { ...outcome.error, message: this.redactor.string(outcome.error.message) } } : {}),
+    });
+    if (this.outbox.length > OUTBOX_LIMIT) {
+      this.outbox.shift();
+      this.dropped++;
+    }
+  }
+
+  /** Writes deferred outcomes; stops at the first store failure. Returns how many were written. */
+  async flushOutbox(): Promise<number> {
+    let written = 0;
+    while (this.outbox.length > 0) {
+      const outcome = this.outbox[0]!;
+      try {
+        await this.writeDeferred(outcome);
+      } catch {
+        break;
+      }
+      this.outbox.shift();
+      written++;
+    }
+    return written;
+  }
+
+  private async writeDeferred(outcome: DeferredOutcome): Promise<void> {
+    const id = outcome.id ?? (await this.create(outcome.input)).operation.id;
+    const row = await this.get(id);
+    if (!row || row.status === 'succeeded' || row.status === 'failed' || row.status === 'cancelled') return;
+    const now = this.now();
+    if (row.status === 'pending')
+      await this.transition(id, { from: ['pending'] }, 'running', {
+        startedAt: now,
+        leaseOwner: this.owner,
+        leaseExpiresAt: now + this.leaseMs,
+      });
+    await this.transition(id, { from: ['running'] }, outcome.status, {
+      attempts: outcome.attempts,
+      result: outcome.result ?? null,
+      errorCategory: outcome.error?.category ?? null,
+      errorCode: outcome.error?.code ?? null,
+      errorMessage: outcome.error?.message ?? null,
+      finishedAt: now,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+    });
   }
 
   close(): Promise<void> {
@@ -205,7 +304,11 @@ export class Journal<Tx = unknown> {
       if (isBreakwaterError(thrown) && thrown.code.startsWith('JOURNAL_')) throw thrown;
       const cause = classify(thrown, { dependency: `journal:${this.store.name}` });
       this.lastError = { code: cause.code, category: cause.category, at: this.now() };
-      throw Errors.journalUnavailable({ message: `Journal store ${this.store.name} failed: ${cause.message}`, cause, dependency: `journal:${this.store.name}` });
+      throw Errors.journalUnavailable({
+        message: `Journal store ${this.store.name} failed: ${cause.message}`,
+        cause,
+        dependency: `journal:${this.store.name}`,
+      });
     }
   }
 }

@@ -1,6 +1,13 @@
 import { JoinedWriteError } from './joined-write-error.js';
 import type { JournalStore } from './journal-store.js';
-import type { NewOperation, Operation, OperationQuery, OperationStatus, TransitionGuard, TransitionPatch } from './operation.js';
+import type {
+  NewOperation,
+  Operation,
+  OperationQuery,
+  OperationStatus,
+  TransitionGuard,
+  TransitionPatch,
+} from './operation.js';
 
 /** For tests and single-process tools: the same contract as the durable stores, nothing persisted. */
 export class MemoryJournalStore implements JournalStore<undefined> {
@@ -8,7 +15,9 @@ export class MemoryJournalStore implements JournalStore<undefined> {
   private readonly rows = new Map<string, Operation>();
   private readonly byKey = new Map<string, string>();
 
-  async create(input: NewOperation & { id: string; createdAt: number }): Promise<{ operation: Operation; created: boolean }> {
+  async create(
+    input: NewOperation & { id: string; createdAt: number },
+  ): Promise<{ operation: Operation; created: boolean }> {
     if (input.idempotencyKey !== undefined) {
       const existing = this.byKey.get(idempotencyIndex(input.kind, input.idempotencyKey));
       if (existing) return { operation: structuredClone(this.rows.get(existing)!), created: false };
@@ -33,7 +42,8 @@ export class MemoryJournalStore implements JournalStore<undefined> {
       leaseExpiresAt: null,
     };
     this.rows.set(operation.id, operation);
-    if (input.idempotencyKey !== undefined) this.byKey.set(idempotencyIndex(input.kind, input.idempotencyKey), operation.id);
+    if (input.idempotencyKey !== undefined)
+      this.byKey.set(idempotencyIndex(input.kind, input.idempotencyKey), operation.id);
     return { operation: structuredClone(operation), created: true };
   }
 
@@ -46,7 +56,9 @@ export class MemoryJournalStore implements JournalStore<undefined> {
   ): Promise<Operation | undefined> {
     const row = this.rows.get(id);
     const matches = (): boolean =>
-      row !== undefined && guard.from.includes(row.status) && (guard.leaseOwner === undefined || row.leaseOwner === guard.leaseOwner);
+      row !== undefined &&
+      guard.from.includes(row.status) &&
+      (guard.leaseOwner === undefined || row.leaseOwner === guard.leaseOwner);
     if (!matches()) return undefined;
     if (join) {
       // The joined write runs first: if it throws, nothing is written (as a rolled-back transaction).

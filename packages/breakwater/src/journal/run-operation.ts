@@ -32,6 +32,13 @@ export interface RunOperationOptions<T, Tx> {
    * fails, neither is kept, and the operation is recorded failed.
    */
   join?: (tx: Tx, result: T) => unknown;
+  /**
+   * When the journal store is down: `fail-closed` (default) throws JOURNAL_UNAVAILABLE and does not
+   * run the work; `degrade` runs it anyway and keeps the outcome in the journal's outbox, written by
+   * the sweeper once the store is back (health says `warn` meanwhile). A call with `join` is always
+   * fail-closed: its atomicity cannot be kept without the store.
+   */
+  onJournalUnavailable?: 'fail-closed' | 'degrade';
 }
 
 /**
@@ -45,13 +52,22 @@ export async function runOperation<T, Tx>(
   fn: (op: OperationContext) => Promise<T> | T,
   options: RunOperationOptions<T, Tx> = {},
 ): Promise<T> {
-  const { operation, created } = await journal.create({
+  const input = {
     kind,
     idempotencyKey: options.idempotencyKey,
     correlationId: options.correlationId,
     sessionId: options.sessionId,
     metadata: options.metadata,
-  });
+  };
+  const degrade = options.onJournalUnavailable === 'degrade' && options.join === undefined;
+  let started: { operation: Operation; created: boolean };
+  try {
+    started = await journal.create(input);
+  } catch (error) {
+    if (!degrade || !isUnavailable(error)) throw error;
+    return runUnjournaled(journal, input, fn, options);
+  }
+  const { operation, created } = started;
   if (!created && operation.status !== 'pending') return replay<T>(operation, journal);
   const claimed = await journal.claim(operation.id);
   if (!claimed) return replay<T>((await journal.get(operation.id)) ?? operation, journal);
@@ -75,14 +91,86 @@ export async function runOperation<T, Tx>(
     return await recordSuccess(journal, claimed.id, result, attempts, options.join);
   } catch (thrown) {
     lease.stop();
-    if (isBreakwaterError(thrown) && (thrown.code === 'JOURNAL_LEASE_LOST' || thrown.code === 'JOURNAL_UNAVAILABLE')) throw thrown;
-    const error = lease.lost ? Errors.journalLeaseLost({ message: `Lease on ${claimed.id} was lost while it ran.`, cause: thrown }) : classify(thrown, { correlationId: options.correlationId });
+    if (isBreakwaterError(thrown) && (thrown.code === 'JOURNAL_LEASE_LOST' || thrown.code === 'JOURNAL_UNAVAILABLE'))
+      throw thrown;
+    const error = lease.lost
+      ? Errors.journalLeaseLost({ message: `Lease on ${claimed.id} was lost while it ran.`, cause: thrown })
+      : classify(thrown, { correlationId: options.correlationId });
     if (!lease.lost) await journal.fail(claimed.id, error, attempts, context.partial);
     throw error;
   }
 }
 
-async function recordSuccess<T, Tx>(journal: Journal<Tx>, id: string, result: T, attempts: number, join?: (tx: Tx, result: T) => unknown): Promise<T> {
+function isUnavailable(error: unknown): boolean {
+  return isBreakwaterError(error) && error.code === 'JOURNAL_UNAVAILABLE';
+}
+
+/** Degrade mode with the store down: run the work, keep the outcome for later. */
+async function runUnjournaled<T, Tx>(
+  journal: Journal<Tx>,
+  input: Parameters<Journal<Tx>['create']>[0],
+  fn: (op: OperationContext) => Promise<T> | T,
+  options: RunOperationOptions<T, Tx>,
+): Promise<T> {
+  const now = journal.now();
+  const placeholder: Operation = {
+    id: '',
+    kind: input.kind,
+    idempotencyKey: input.idempotencyKey ?? null,
+    status: 'running',
+    attempts: 1,
+    errorCategory: null,
+    errorCode: null,
+    errorMessage: null,
+    correlationId: input.correlationId ?? null,
+    sessionId: input.sessionId ?? null,
+    metadata: input.metadata ?? null,
+    result: null,
+    createdAt: now,
+    startedAt: now,
+    finishedAt: null,
+    leaseOwner: journal.owner,
+    leaseExpiresAt: null,
+  };
+  const context: OperationContext = {
+    operation: placeholder,
+    signal: options.signal ?? new AbortController().signal,
+    call: undefined,
+    partial: undefined,
+  };
+  let attempts = 1;
+  try {
+    const result = options.pipeline
+      ? await options.pipeline.execute(
+          (call) => {
+            attempts = call.attempt;
+            return fn(context);
+          },
+          { key: options.key ?? input.kind, signal: options.signal, correlationId: options.correlationId },
+        )
+      : await fn(context);
+    journal.defer({ input, status: 'succeeded', attempts, result: toJson(result) });
+    return result;
+  } catch (thrown) {
+    const error = classify(thrown, { correlationId: options.correlationId });
+    journal.defer({
+      input,
+      status: error.category === 'cancelled' ? 'cancelled' : 'failed',
+      attempts,
+      result: toJson(context.partial),
+      error: { category: error.category, code: error.code, message: error.message },
+    });
+    throw error;
+  }
+}
+
+async function recordSuccess<T, Tx>(
+  journal: Journal<Tx>,
+  id: string,
+  result: T,
+  attempts: number,
+  join?: (tx: Tx, result: T) => unknown,
+): Promise<T> {
   let done: Operation | undefined;
   try {
     done = await journal.succeed(id, toJson(result), attempts, join && ((tx) => join(tx, result)));
@@ -93,7 +181,10 @@ async function recordSuccess<T, Tx>(journal: Journal<Tx>, id: string, result: T,
     await journal.fail(id, error, attempts);
     throw error;
   }
-  if (!done) throw Errors.journalLeaseLost({ message: `Operation ${id} was finished by someone else (its lease expired) before its success was recorded.` });
+  if (!done)
+    throw Errors.journalLeaseLost({
+      message: `Operation ${id} was finished by someone else (its lease expired) before its success was recorded.`,
+    });
   return result;
 }
 
@@ -101,8 +192,13 @@ async function recordSuccess<T, Tx>(journal: Journal<Tx>, id: string, result: T,
 function replay<T>(operation: Operation, journal: Journal): T {
   if (operation.status === 'succeeded') return operation.result as T;
   if (operation.status === 'running' || operation.status === 'pending') {
-    const left = operation.leaseExpiresAt === null ? journal.leaseMs : Math.max(0, operation.leaseExpiresAt - journal.now());
-    throw Errors.operationInProgress({ message: `Operation ${operation.id} (${operation.kind}) is ${operation.status}.`, retryAfterMs: left, details: { operationId: operation.id } });
+    const left =
+      operation.leaseExpiresAt === null ? journal.leaseMs : Math.max(0, operation.leaseExpiresAt - journal.now());
+    throw Errors.operationInProgress({
+      message: `Operation ${operation.id} (${operation.kind}) is ${operation.status}.`,
+      retryAfterMs: left,
+      details: { operationId: operation.id },
+    });
   }
   throw new BreakwaterError({
     code: operation.errorCode ?? 'INTERNAL_ERROR',

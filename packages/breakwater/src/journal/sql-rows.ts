@@ -76,6 +76,7 @@ export function patchEntries(patch: TransitionPatch): Array<[string, unknown]> {
 
 /** Table names are interpolated into SQL: only plain identifiers are accepted. */
 export function checkIdentifier(name: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) throw new TypeError(`Expected \`table\` to be a plain SQL identifier, got ${JSON.stringify(name)}.`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name))
+    throw new TypeError(`Expected \`table\` to be a plain SQL identifier, got ${JSON.stringify(name)}.`);
   return name;
 }

@@ -1,7 +1,14 @@
 import type { Pool, PoolClient } from 'pg';
 import { JoinedWriteError } from '../joined-write-error.js';
 import type { JournalStore } from '../journal-store.js';
-import type { NewOperation, Operation, OperationQuery, OperationStatus, TransitionGuard, TransitionPatch } from '../operation.js';
+import type {
+  NewOperation,
+  Operation,
+  OperationQuery,
+  OperationStatus,
+  TransitionGuard,
+  TransitionPatch,
+} from '../operation.js';
 import { checkIdentifier, fromRow, patchEntries, type OperationRow } from '../sql-rows.js';
 
 /** pg parses jsonb columns itself. */
@@ -50,11 +57,21 @@ export class PostgresJournalStore implements JournalStore<PoolClient> {
     `);
   }
 
-  async create(input: NewOperation & { id: string; createdAt: number }): Promise<{ operation: Operation; created: boolean }> {
+  async create(
+    input: NewOperation & { id: string; createdAt: number },
+  ): Promise<{ operation: Operation; created: boolean }> {
     const inserted = await this.pool.query<OperationRow>(
       `INSERT INTO ${this.table} (id, kind, idempotency_key, status, attempts, correlation_id, session_id, metadata, created_at)
        VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING *`,
-      [input.id, input.kind, input.idempotencyKey ?? null, input.correlationId ?? null, input.sessionId ?? null, input.metadata === undefined ? null : JSON.stringify(input.metadata), input.createdAt],
+      [
+        input.id,
+        input.kind,
+        input.idempotencyKey ?? null,
+        input.correlationId ?? null,
+        input.sessionId ?? null,
+        input.metadata === undefined ? null : JSON.stringify(input.metadata),
+        input.createdAt,
+      ],
     );
     if (inserted.rows[0]) return { operation: fromPg(inserted.rows[0]), created: true };
     const existing = await this.findByIdempotencyKey(input.kind, input.idempotencyKey ?? '');
@@ -62,7 +79,13 @@ export class PostgresJournalStore implements JournalStore<PoolClient> {
     return { operation: existing, created: false };
   }
 
-  async transition(id: string, guard: TransitionGuard, to: OperationStatus, patch: TransitionPatch, join?: (tx: PoolClient) => unknown): Promise<Operation | undefined> {
+  async transition(
+    id: string,
+    guard: TransitionGuard,
+    to: OperationStatus,
+    patch: TransitionPatch,
+    join?: (tx: PoolClient) => unknown,
+  ): Promise<Operation | undefined> {
     const entries = patchEntries(patch);
     const params: unknown[] = [to, ...entries.map(([, value]) => value), id, [...guard.from]];
     const sets = ['status = $1', ...entries.map(([column], i) => `${column} = $${i + 2}`)].join(', ');
@@ -104,7 +127,10 @@ export class PostgresJournalStore implements JournalStore<PoolClient> {
   }
 
   async findByIdempotencyKey(kind: string, key: string): Promise<Operation | undefined> {
-    const result = await this.pool.query<OperationRow>(`SELECT * FROM ${this.table} WHERE kind = $1 AND idempotency_key = $2`, [kind, key]);
+    const result = await this.pool.query<OperationRow>(
+      `SELECT * FROM ${this.table} WHERE kind = $1 AND idempotency_key = $2`,
+      [kind, key],
+    );
     return result.rows[0] && fromPg(result.rows[0]);
   }
 
@@ -136,4 +162,3 @@ export class PostgresJournalStore implements JournalStore<PoolClient> {
   /** The pool belongs to the caller; closing the store does not end it. */
   async close(): Promise<void> {}
 }
-

@@ -1,7 +1,14 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { JoinedWriteError } from '../joined-write-error.js';
 import type { JournalStore } from '../journal-store.js';
-import type { NewOperation, Operation, OperationQuery, OperationStatus, TransitionGuard, TransitionPatch } from '../operation.js';
+import type {
+  NewOperation,
+  Operation,
+  OperationQuery,
+  OperationStatus,
+  TransitionGuard,
+  TransitionPatch,
+} from '../operation.js';
 import { checkIdentifier, fromRow, patchEntries, type OperationRow } from '../sql-rows.js';
 import { GroupCommit } from './group-commit.js';
 
@@ -96,21 +103,34 @@ export class SqliteJournalStore implements JournalStore<Database> {
         input.createdAt,
       ) as OperationRow | undefined;
       if (inserted) return { operation: fromRow(inserted), created: true };
-      const existing = this.statement(`SELECT * FROM ${this.table} WHERE kind = ? AND idempotency_key = ?`).get(input.kind, input.idempotencyKey ?? null) as
-        | OperationRow
-        | undefined;
+      const existing = this.statement(`SELECT * FROM ${this.table} WHERE kind = ? AND idempotency_key = ?`).get(
+        input.kind,
+        input.idempotencyKey ?? null,
+      ) as OperationRow | undefined;
       if (!existing) throw new Error(`Insert of operation ${input.id} conflicted but no row was found.`);
       return { operation: fromRow(existing), created: false };
     });
   }
 
-  transition(id: string, guard: TransitionGuard, to: OperationStatus, patch: TransitionPatch, join?: (tx: Database) => unknown): Promise<Operation | undefined> {
+  transition(
+    id: string,
+    guard: TransitionGuard,
+    to: OperationStatus,
+    patch: TransitionPatch,
+    join?: (tx: Database) => unknown,
+  ): Promise<Operation | undefined> {
     const entries = patchEntries(patch);
     const sets = ['status = ?', ...entries.map(([column]) => `${column} = ?`)].join(', ');
     const statuses = guard.from.map(() => '?').join(', ');
     const ownerClause = guard.leaseOwner === undefined ? '' : ' AND lease_owner = ?';
     const sql = `UPDATE ${this.table} SET ${sets} WHERE id = ? AND status IN (${statuses})${ownerClause} RETURNING *`;
-    const params = [to, ...entries.map(([, value]) => value), id, ...guard.from, ...(guard.leaseOwner === undefined ? [] : [guard.leaseOwner])];
+    const params = [
+      to,
+      ...entries.map(([, value]) => value),
+      id,
+      ...guard.from,
+      ...(guard.leaseOwner === undefined ? [] : [guard.leaseOwner]),
+    ];
     return this.write(() => {
       const row = this.statement(sql).get(...params) as OperationRow | undefined;
       if (row && join) {
@@ -122,7 +142,9 @@ export class SqliteJournalStore implements JournalStore<Database> {
         }
         if (typeof (outcome as PromiseLike<unknown> | undefined)?.then === 'function') {
           // better-sqlite3 is synchronous: an async joined write would land after the commit.
-          throw new JoinedWriteError(new TypeError('A joined write on the SQLite journal must be synchronous (it returned a promise).'));
+          throw new JoinedWriteError(
+            new TypeError('A joined write on the SQLite journal must be synchronous (it returned a promise).'),
+          );
         }
       }
       return row && fromRow(row);
@@ -135,7 +157,8 @@ export class SqliteJournalStore implements JournalStore<Database> {
   }
 
   async findByIdempotencyKey(kind: string, key: string): Promise<Operation | undefined> {
-    const row = this.statement(`SELECT * FROM ${this.table} WHERE kind = ? AND idempotency_key = ?`).get(kind, key) as OperationRow | undefined;
+    const row = this.statement(`SELECT * FROM ${this.table} WHERE kind = ? AND idempotency_key = ?`).get(kind, key) as
+      OperationRow | undefined;
     return row && fromRow(row);
   }
 
@@ -168,9 +191,11 @@ export class SqliteJournalStore implements JournalStore<Database> {
   }
 }
 
-
 /** Opens (or creates) a SQLite journal file. */
-export async function openSqliteJournalStore(path: string, options?: SqliteJournalOptions): Promise<SqliteJournalStore> {
+export async function openSqliteJournalStore(
+  path: string,
+  options?: SqliteJournalOptions,
+): Promise<SqliteJournalStore> {
   const { default: BetterSqlite3 } = await import('better-sqlite3');
   return new SqliteJournalStore(new BetterSqlite3(path), options);
 }
