@@ -115,3 +115,23 @@ export {
   type TransitionPatch,
 } from './journal/operation.js';
 export { uuidv7 } from './journal/ids.js';
+
+// agent and batch helpers
+export {
+  defineTool,
+  type Tool,
+  type ToolDefinition,
+  type ToolResult,
+  type ToolEvents,
+  type InputSchema,
+} from './agent/tool.js';
+export { runOpenAIToolCalls, type OpenAIToolCall, type ToolMessage } from './agent/openai-tool-calls.js';
+export { messageForModel, adviceFor } from './agent/model-message.js';
+export { DEGRADED_HEADER, degradationSignals } from './agent/degraded.js';
+export {
+  runBatch,
+  type BatchOptions,
+  type BatchResult,
+  type BatchSuccess,
+  type BatchFailure,
+} from './batch/run-batch.js';
