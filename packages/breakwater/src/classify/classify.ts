@@ -2,6 +2,7 @@ import { BreakwaterError, isBreakwaterError, type Origin } from '../errors/break
 import { dependencyCode, Errors } from '../errors/codes.js';
 import { fromZodError } from '../errors/validation.js';
 import { redact } from '../redact/redactor.js';
+import { currentCorrelationId } from '../correlation/correlation.js';
 import { defineRules, NO_DELAY, type Signal } from './rule.js';
 import { causeChain, readString } from './walk.js';
 import { classifyAbort } from './sources/abort.js';
@@ -130,7 +131,8 @@ export function fromSignal(signal: Signal, value: unknown, options: ClassifyOpti
     details: signal.details,
     message: messageOf(value),
     cause: value,
-    correlationId: options.correlationId,
+    // Inside a request, the error carries its correlation id even when the caller did not pass it.
+    correlationId: options.correlationId ?? currentCorrelationId(),
     rule: rule.id,
   });
 }

@@ -72,6 +72,14 @@ export const Errors = {
     description: 'The request body is larger than the configured limit.',
     howToSolve: 'Send a smaller body.',
   }),
+  unsupportedMediaType: defineError({
+    code: 'VALIDATION_UNSUPPORTED_MEDIA_TYPE',
+    category: 'validation',
+    origin: 'caller',
+    status: 415,
+    description: 'The request body has a content type (or encoding) the endpoint does not accept.',
+    howToSolve: 'Send `content-type: application/json`.',
+  }),
   cancelled: defineError({
     code: 'REQUEST_CANCELLED',
     category: 'cancelled',

@@ -5,6 +5,7 @@ import { isBreakwaterError, type BreakwaterError } from '../errors/breakwater-er
 import { Errors } from '../errors/codes.js';
 import { redact as defaultRedactor, type Redactor } from '../redact/redactor.js';
 import { uuidv7 } from './ids.js';
+import { currentCorrelationId } from '../correlation/correlation.js';
 import { JoinedWriteError } from './joined-write-error.js';
 import type { JournalStore } from './journal-store.js';
 import {
@@ -82,7 +83,8 @@ export class Journal<Tx = unknown> {
     if (typeof input.kind !== 'string' || input.kind.length === 0)
       throw new TypeError('Expected `kind` to be a non-empty string.');
     const now = this.now();
-    return this.guarded(() => this.store.create({ ...input, id: uuidv7(now), createdAt: now }));
+    const correlationId = input.correlationId ?? currentCorrelationId();
+    return this.guarded(() => this.store.create({ ...input, ...(correlationId ? { correlationId } : {}), id: uuidv7(now), createdAt: now }));
   }
 
   /** pending → running under this worker's lease. Undefined when someone else got there first. */
