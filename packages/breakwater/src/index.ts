@@ -137,8 +137,22 @@ export {
 } from './batch/run-batch.js';
 
 // correlation, observability and HTTP (framework integrations live behind their own subpaths)
-export { runWithCorrelation, currentCorrelationId, currentRequestScope, requestScopeFrom, type RequestScope } from './correlation/correlation.js';
-export { createHealth, HEALTH_CONTENT_TYPE, type Health, type HealthOptions, type HealthReport, type HealthStatus, type DependencyCheck } from './observe/health.js';
+export {
+  runWithCorrelation,
+  currentCorrelationId,
+  currentRequestScope,
+  requestScopeFrom,
+  type RequestScope,
+} from './correlation/correlation.js';
+export {
+  createHealth,
+  HEALTH_CONTENT_TYPE,
+  type Health,
+  type HealthOptions,
+  type HealthReport,
+  type HealthStatus,
+  type DependencyCheck,
+} from './observe/health.js';
 export { errorResponse, type ErrorResponse, type ErrorFormat, type HttpErrorOptions } from './http/error-response.js';
 export { toHttpError } from './http/framework-errors.js';
 export { allowedMethods } from './http/route-methods.js';

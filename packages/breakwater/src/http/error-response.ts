@@ -32,11 +32,16 @@ export function errorResponse(
     // A broken logger must not turn an error response into a crash.
   }
   const envelope = options.format === 'envelope';
-  const body = envelope ? toEnvelope(error) : toProblemDetails(error, { instance: request.path, ...(options.typeBase ? { typeBase: options.typeBase } : {}) });
+  const body = envelope
+    ? toEnvelope(error)
+    : toProblemDetails(error, { instance: request.path, ...(options.typeBase ? { typeBase: options.typeBase } : {}) });
   return {
     error,
     status: error.status,
-    headers: { 'content-type': envelope ? 'application/json; charset=utf-8' : PROBLEM_CONTENT_TYPE, ...errorHeaders(error) },
+    headers: {
+      'content-type': envelope ? 'application/json; charset=utf-8' : PROBLEM_CONTENT_TYPE,
+      ...errorHeaders(error),
+    },
     body: JSON.stringify(body),
   };
 }

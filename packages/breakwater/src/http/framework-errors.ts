@@ -22,21 +22,33 @@ function requestError(thrown: unknown): BreakwaterError | undefined {
   if (Array.isArray(fastifyValidation) && readString(thrown, 'code') === 'FST_ERR_VALIDATION') {
     const context = readString(thrown, 'validationContext') ?? 'body';
     return validationError(
-      fastifyValidation.map((v: { instancePath?: string; message?: string; keyword?: string; params?: { missingProperty?: string } }) => ({
-        path: [context, ...(v.instancePath ?? '').split('/').filter(Boolean), ...(v.params?.missingProperty ? [v.params.missingProperty] : [])].join('.'),
-        message: v.message ?? 'is invalid',
-        code: v.keyword ?? 'invalid',
-      })),
+      fastifyValidation.map(
+        (v: { instancePath?: string; message?: string; keyword?: string; params?: { missingProperty?: string } }) => ({
+          path: [
+            context,
+            ...(v.instancePath ?? '').split('/').filter(Boolean),
+            ...(v.params?.missingProperty ? [v.params.missingProperty] : []),
+          ].join('.'),
+          message: v.message ?? 'is invalid',
+          code: v.keyword ?? 'invalid',
+        }),
+      ),
     );
   }
   const status = readNumber(thrown, 'statusCode') ?? readNumber(thrown, 'status');
   const code = readString(thrown, 'code') ?? '';
   const type = readString(thrown, 'type') ?? ''; // body-parser (Express)
   const name = readString(thrown, 'name') ?? '';
-  const fromFramework = code.startsWith('FST_ERR_') || type.startsWith('entity.') || type.endsWith('.unsupported') || name === 'HTTPException' || type === 'request.aborted';
+  const fromFramework =
+    code.startsWith('FST_ERR_') ||
+    type.startsWith('entity.') ||
+    type.endsWith('.unsupported') ||
+    name === 'HTTPException' ||
+    type === 'request.aborted';
   if (!fromFramework || status === undefined) {
     // fastify and body-parser both raise a SyntaxError with a 400 status for malformed JSON.
-    if (name === 'SyntaxError' && status === 400) return Errors.malformedBody({ message: readString(thrown, 'message'), cause: thrown });
+    if (name === 'SyntaxError' && status === 400)
+      return Errors.malformedBody({ message: readString(thrown, 'message'), cause: thrown });
     return undefined;
   }
   if (type === 'request.aborted') return Errors.cancelled({ cause: thrown });
@@ -46,6 +58,7 @@ function requestError(thrown: unknown): BreakwaterError | undefined {
   if (status === 405) return Errors.methodNotAllowed({ cause: thrown });
   if (status === 401) return Errors.unauthenticated({ cause: thrown });
   if (status === 403) return Errors.forbidden({ cause: thrown });
-  if (status >= 400 && status < 500) return Errors.malformedBody({ message: readString(thrown, 'message'), cause: thrown });
+  if (status >= 400 && status < 500)
+    return Errors.malformedBody({ message: readString(thrown, 'message'), cause: thrown });
   return undefined;
 }

@@ -16,7 +16,11 @@ export const CORRELATION_HEADER = 'x-request-id';
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 /** True when a request carries a body whose content type is not JSON. */
-export function isNonJsonBody(method: string, contentType: string | undefined, contentLength: string | undefined): boolean {
+export function isNonJsonBody(
+  method: string,
+  contentType: string | undefined,
+  contentLength: string | undefined,
+): boolean {
   if (!BODY_METHODS.has(method.toUpperCase())) return false;
   if (contentLength === '0') return false;
   if (contentType === undefined) return contentLength !== undefined;

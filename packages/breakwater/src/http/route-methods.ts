@@ -4,7 +4,8 @@
  */
 export function allowedMethods(routes: ReadonlyArray<{ method: string; path: string }>, path: string): string[] {
   const methods = new Set<string>();
-  for (const route of routes) if (route.method !== 'ALL' && patternOf(route.path).test(path)) methods.add(route.method.toUpperCase());
+  for (const route of routes)
+    if (route.method !== 'ALL' && patternOf(route.path).test(path)) methods.add(route.method.toUpperCase());
   if (methods.has('GET')) methods.add('HEAD');
   return [...methods].sort();
 }
@@ -18,7 +19,8 @@ function patternOf(path: string): RegExp {
       .split('/')
       .map((segment) => {
         if (segment === '*' || segment.startsWith('*')) return '.*';
-        if (segment.startsWith(':') || (segment.startsWith('{') && segment.endsWith('}'))) return segment.endsWith('?') ? '[^/]*' : '[^/]+';
+        if (segment.startsWith(':') || (segment.startsWith('{') && segment.endsWith('}')))
+          return segment.endsWith('?') ? '[^/]*' : '[^/]+';
         return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       })
       .join('/');

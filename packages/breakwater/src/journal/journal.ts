@@ -84,7 +84,9 @@ export class Journal<Tx = unknown> {
       throw new TypeError('Expected `kind` to be a non-empty string.');
     const now = this.now();
     const correlationId = input.correlationId ?? currentCorrelationId();
-    return this.guarded(() => this.store.create({ ...input, ...(correlationId ? { correlationId } : {}), id: uuidv7(now), createdAt: now }));
+    return this.guarded(() =>
+      this.store.create({ ...input, ...(correlationId ? { correlationId } : {}), id: uuidv7(now), createdAt: now }),
+    );
   }
 
   /** pending → running under this worker's lease. Undefined when someone else got there first. */

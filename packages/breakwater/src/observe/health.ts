@@ -29,7 +29,19 @@ export interface HealthReport {
   status: HealthStatus;
   serviceId?: string;
   version?: string;
-  checks: Record<string, Array<{ status: HealthStatus; componentType?: string; observedValue?: number; observedUnit?: string; time: string; output?: string; breaker?: string; lastErrorCategory?: string }>>;
+  checks: Record<
+    string,
+    Array<{
+      status: HealthStatus;
+      componentType?: string;
+      observedValue?: number;
+      observedUnit?: string;
+      time: string;
+      output?: string;
+      breaker?: string;
+      lastErrorCategory?: string;
+    }>
+  >;
 }
 
 export const HEALTH_CONTENT_TYPE = 'application/health+json';
@@ -37,9 +49,14 @@ export const HEALTH_CONTENT_TYPE = 'application/health+json';
 /** Liveness says the process runs; readiness asks every dependency, in parallel, with a time limit. */
 export function createHealth(options: HealthOptions = {}) {
   const timeoutMs = options.timeoutMs ?? 2_000;
-  const meta = { ...(options.serviceId ? { serviceId: options.serviceId } : {}), ...(options.version ? { version: options.version } : {}) };
+  const meta = {
+    ...(options.serviceId ? { serviceId: options.serviceId } : {}),
+    ...(options.version ? { version: options.version } : {}),
+  };
 
-  const probe = async (dependency: DependencyCheck): Promise<[string, HealthReport['checks'][string][number], boolean]> => {
+  const probe = async (
+    dependency: DependencyCheck,
+  ): Promise<[string, HealthReport['checks'][string][number], boolean]> => {
     const started = performance.now();
     const time = new Date().toISOString();
     const breaker = dependency.breaker?.policy.snapshot(dependency.breaker.key);
@@ -54,7 +71,8 @@ export function createHealth(options: HealthOptions = {}) {
       output = `${error.code}: ${error.userMessage}`;
       lastErrorCategory = error.category;
     }
-    if (status === 'pass' && breaker && breaker.state !== 'closed') status = breaker.state === 'half_open' ? 'warn' : 'fail';
+    if (status === 'pass' && breaker && breaker.state !== 'closed')
+      status = breaker.state === 'half_open' ? 'warn' : 'fail';
     const entry = {
       status,
       componentType: 'component',
@@ -70,7 +88,20 @@ export function createHealth(options: HealthOptions = {}) {
 
   return {
     liveness(): HealthReport {
-      return { status: 'pass', ...meta, checks: { 'process:uptime': [{ status: 'pass', observedValue: Math.round(process.uptime()), observedUnit: 's', time: new Date().toISOString() }] } };
+      return {
+        status: 'pass',
+        ...meta,
+        checks: {
+          'process:uptime': [
+            {
+              status: 'pass',
+              observedValue: Math.round(process.uptime()),
+              observedUnit: 's',
+              time: new Date().toISOString(),
+            },
+          ],
+        },
+      };
     },
     async readiness(): Promise<HealthReport> {
       const results = await Promise.all((options.dependencies ?? []).map(probe));

@@ -94,7 +94,8 @@ export const PG_RULES = defineRules('pg', 'pg (Postgres SQLSTATE)', {
     delay: NO_DELAY,
   },
   client_connection_lost: {
-    signal: "pg client 'Connection terminated unexpectedly', 'Connection terminated', 'Client has encountered a connection error and is not queryable', 'Client was closed and is not queryable' (no code: message)",
+    signal:
+      "pg client 'Connection terminated unexpectedly', 'Connection terminated', 'Client has encountered a connection error and is not queryable', 'Client was closed and is not queryable' (no code: message)",
     category: 'network',
     retryable: true,
     delay: BACKOFF,
@@ -138,7 +139,10 @@ const CLIENT_MESSAGES: ReadonlyArray<[RegExp, Rule]> = [
     /^(Query read timeout|timeout exceeded when trying to connect|Connection terminated due to connection timeout)$/,
     PG_RULES.client_timeout,
   ],
-  [/^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/, PG_RULES.client_connection_lost],
+  [
+    /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/,
+    PG_RULES.client_connection_lost,
+  ],
 ];
 
 export function ruleForSqlState(code: string): Rule {

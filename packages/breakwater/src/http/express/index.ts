@@ -14,8 +14,19 @@ import { allowedMethods } from '../route-methods.js';
  */
 export function breakwaterExpress(options: HttpIntegrationOptions = {}) {
   const send = (request: Request, response: Response, thrown: unknown, extra: Record<string, string> = {}): void => {
-    const rendered = errorResponse(thrown, { method: request.method, path: request.path, correlationId: response.locals['correlationId'] as string | undefined }, options);
-    response.status(rendered.status).set({ ...rendered.headers, ...extra }).send(rendered.body);
+    const rendered = errorResponse(
+      thrown,
+      {
+        method: request.method,
+        path: request.path,
+        correlationId: response.locals['correlationId'] as string | undefined,
+      },
+      options,
+    );
+    response
+      .status(rendered.status)
+      .set({ ...rendered.headers, ...extra })
+      .send(rendered.body);
   };
 
   return {
@@ -23,7 +34,10 @@ export function breakwaterExpress(options: HttpIntegrationOptions = {}) {
       const scope = requestScopeFrom(request.headers);
       response.locals['correlationId'] = scope.correlationId;
       response.setHeader(CORRELATION_HEADER, scope.correlationId);
-      if (options.jsonOnly !== false && isNonJsonBody(request.method, request.headers['content-type'], request.headers['content-length'])) {
+      if (
+        options.jsonOnly !== false &&
+        isNonJsonBody(request.method, request.headers['content-type'], request.headers['content-length'])
+      ) {
         send(request, response, Errors.unsupportedMediaType());
         return;
       }
@@ -32,7 +46,8 @@ export function breakwaterExpress(options: HttpIntegrationOptions = {}) {
     notFound(request: Request, response: Response): void {
       const app = request.app as Express & { router?: Router; _router?: Router };
       const allow = allowedMethods(routeTable(app.router ?? app._router), request.path);
-      if (allow.length > 0) send(request, response, Errors.methodNotAllowed({ details: { allow } }), { allow: allow.join(', ') });
+      if (allow.length > 0)
+        send(request, response, Errors.methodNotAllowed({ details: { allow } }), { allow: allow.join(', ') });
       else send(request, response, Errors.notFound({ details: { path: request.path } }));
     },
     // Express recognises error middleware by its four parameters.
@@ -43,11 +58,17 @@ export function breakwaterExpress(options: HttpIntegrationOptions = {}) {
     routes(app: Express, healthPath = options.healthPath ?? '/health'): void {
       const { health, metrics } = options;
       if (health) {
-        app.get(`${healthPath}/live`, (_request, response) => void response.type(HEALTH_CONTENT_TYPE).send(JSON.stringify(health.liveness())));
+        app.get(
+          `${healthPath}/live`,
+          (_request, response) => void response.type(HEALTH_CONTENT_TYPE).send(JSON.stringify(health.liveness())),
+        );
         app.get(`${healthPath}/ready`, (_request, response, next) => {
           health
             .readiness()
-            .then((report) => void response.status(health.httpStatus(report)).type(HEALTH_CONTENT_TYPE).send(JSON.stringify(report)))
+            .then(
+              (report) =>
+                void response.status(health.httpStatus(report)).type(HEALTH_CONTENT_TYPE).send(JSON.stringify(report)),
+            )
             .catch(next);
         });
       }
@@ -70,7 +91,11 @@ function routeTable(router: Router | undefined): Array<{ method: string; path: s
   const stack = ((router as unknown as { stack?: Layer[] })?.stack ?? []) as Layer[];
   return stack.flatMap((layer) =>
     layer.route
-      ? [layer.route.path].flat().flatMap((path) => Object.keys(layer.route!.methods).filter((m) => m !== '_all').map((method) => ({ method: method.toUpperCase(), path })))
+      ? [layer.route.path].flat().flatMap((path) =>
+          Object.keys(layer.route!.methods)
+            .filter((m) => m !== '_all')
+            .map((method) => ({ method: method.toUpperCase(), path })),
+        )
       : [],
   );
 }

@@ -4,7 +4,7 @@ import { Errors } from '../../errors/codes.js';
 import { HEALTH_CONTENT_TYPE } from '../../observe/health.js';
 import { requestScopeFrom, runWithCorrelation } from '../../correlation/correlation.js';
 import { errorResponse } from '../error-response.js';
-import { CORRELATION_HEADER, type HttpIntegrationOptions } from '../options.js';
+import { CORRELATION_HEADER, isNonJsonBody, type HttpIntegrationOptions } from '../options.js';
 import { allowedMethods } from '../route-methods.js';
 
 declare module 'fastify' {
@@ -23,29 +23,46 @@ export async function breakwaterFastify(app: FastifyInstance, options: HttpInteg
     for (const method of [route.method].flat()) routes.push({ method: String(method), path: route.url });
   });
   app.decorateRequest('correlationId', '');
+  const send = (reply: FastifyReply, request: FastifyRequest, thrown: unknown, extra: Record<string, string> = {}) => {
+    const response = errorResponse(
+      thrown,
+      { method: request.method, path: request.url.split('?')[0]!, correlationId: request.correlationId },
+      options,
+    );
+    return reply
+      .code(response.status)
+      .headers({ ...response.headers, ...extra })
+      .send(response.body);
+  };
   app.addHook('onRequest', (request, reply, done) => {
     const scope = requestScopeFrom(request.headers);
     request.correlationId = scope.correlationId;
     void reply.header(CORRELATION_HEADER, scope.correlationId);
+    // fastify parses text/plain by default; an endpoint of ours takes JSON or nothing.
+    if (
+      options.jsonOnly !== false &&
+      isNonJsonBody(request.method, request.headers['content-type'], request.headers['content-length'])
+    ) {
+      void send(reply, request, Errors.unsupportedMediaType());
+      return;
+    }
     runWithCorrelation(scope, () => done());
   });
-
-  const send = (reply: FastifyReply, request: FastifyRequest, thrown: unknown, extra: Record<string, string> = {}) => {
-    const response = errorResponse(thrown, { method: request.method, path: request.url.split('?')[0]!, correlationId: request.correlationId }, options);
-    return reply.code(response.status).headers({ ...response.headers, ...extra }).send(response.body);
-  };
   app.setErrorHandler((error, request, reply) => send(reply, request, error));
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
     const allow = allowedMethods(routes, path);
-    if (allow.length > 0) return send(reply, request, Errors.methodNotAllowed({ details: { allow } }), { allow: allow.join(', ') });
+    if (allow.length > 0)
+      return send(reply, request, Errors.methodNotAllowed({ details: { allow } }), { allow: allow.join(', ') });
     return send(reply, request, Errors.notFound({ details: { path } }));
   });
 
   const healthPath = options.healthPath ?? '/health';
   if (options.health) {
     const health = options.health;
-    app.get(`${healthPath}/live`, async (_request, reply) => reply.type(HEALTH_CONTENT_TYPE).send(JSON.stringify(health.liveness())));
+    app.get(`${healthPath}/live`, async (_request, reply) =>
+      reply.type(HEALTH_CONTENT_TYPE).send(JSON.stringify(health.liveness())),
+    );
     app.get(`${healthPath}/ready`, async (_request, reply) => {
       const report = await health.readiness();
       return reply.code(health.httpStatus(report)).type(HEALTH_CONTENT_TYPE).send(JSON.stringify(report));

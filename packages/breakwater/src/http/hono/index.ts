@@ -16,13 +16,23 @@ type Env = { Variables: { correlationId: string } };
 export function breakwaterHono<E extends Env>(app: Hono<E>, options: HttpIntegrationOptions = {}): void {
   const render = (c: Context, thrown: unknown, extra: Record<string, string> = {}): Response => {
     const correlationId = (c.get('correlationId') as string | undefined) ?? undefined;
-    const rendered = errorResponse(thrown, { method: c.req.method, path: c.req.path, ...(correlationId ? { correlationId } : {}) }, options);
-    return new Response(rendered.body, { status: rendered.status, headers: { ...rendered.headers, ...extra, ...(correlationId ? { [CORRELATION_HEADER]: correlationId } : {}) } });
+    const rendered = errorResponse(
+      thrown,
+      { method: c.req.method, path: c.req.path, ...(correlationId ? { correlationId } : {}) },
+      options,
+    );
+    return new Response(rendered.body, {
+      status: rendered.status,
+      headers: { ...rendered.headers, ...extra, ...(correlationId ? { [CORRELATION_HEADER]: correlationId } : {}) },
+    });
   };
   const requestContext: MiddlewareHandler<E> = async (c, next) => {
     const scope = requestScopeFrom(c.req.raw.headers);
     c.set('correlationId', scope.correlationId);
-    if (options.jsonOnly !== false && isNonJsonBody(c.req.method, c.req.header('content-type'), c.req.header('content-length'))) {
+    if (
+      options.jsonOnly !== false &&
+      isNonJsonBody(c.req.method, c.req.header('content-type'), c.req.header('content-length'))
+    ) {
       return render(c, Errors.unsupportedMediaType());
     }
     await runWithCorrelation(scope, () => next());
@@ -34,13 +44,16 @@ export function breakwaterHono<E extends Env>(app: Hono<E>, options: HttpIntegra
   app.notFound((c) => {
     const routes = app.routes.filter((r) => r.method !== 'ALL');
     const allow = allowedMethods(routes, c.req.path);
-    if (allow.length > 0) return render(c, Errors.methodNotAllowed({ details: { allow } }), { allow: allow.join(', ') });
+    if (allow.length > 0)
+      return render(c, Errors.methodNotAllowed({ details: { allow } }), { allow: allow.join(', ') });
     return render(c, Errors.notFound({ details: { path: c.req.path } }));
   });
   const healthPath = options.healthPath ?? '/health';
   const { health, metrics } = options;
   if (health) {
-    app.get(`${healthPath}/live`, (c) => c.body(JSON.stringify(health.liveness()), 200, { 'content-type': HEALTH_CONTENT_TYPE }));
+    app.get(`${healthPath}/live`, (c) =>
+      c.body(JSON.stringify(health.liveness()), 200, { 'content-type': HEALTH_CONTENT_TYPE }),
+    );
     app.get(`${healthPath}/ready`, async (c) => {
       const report = await health.readiness();
       return c.body(JSON.stringify(report), health.httpStatus(report) as 200, { 'content-type': HEALTH_CONTENT_TYPE });
