@@ -157,3 +157,5 @@ export { errorResponse, type ErrorResponse, type ErrorFormat, type HttpErrorOpti
 export { toHttpError } from './http/framework-errors.js';
 export { allowedMethods } from './http/route-methods.js';
 export { CORRELATION_HEADER, type HttpIntegrationOptions } from './http/options.js';
+export { instrument, type TelemetrySink } from './observe/telemetry.js';
+export type { PipelineEvents } from './policies/pipeline.js';

@@ -4,12 +4,26 @@ import { Errors } from '../errors/codes.js';
 import { systemClock, type Clock } from './clock.js';
 import { CallContext, type CallOptions } from './context.js';
 import type { Callee, Next, Policy } from './policy.js';
+import type { Degradation } from './context.js';
+import { Emitter } from './events.js';
 
 export interface PipelineOptions {
   clock?: Clock;
 }
 
+export interface PipelineEvents extends Record<string, unknown> {
+  /** One finished call (all attempts), for duration histograms and error counters. */
+  call: {
+    key: string;
+    durationMs: number;
+    attempts: number;
+    error: BreakwaterError | undefined;
+    degraded: Degradation | undefined;
+  };
+}
+
 export interface Pipeline {
+  readonly events: Emitter<PipelineEvents>;
   /** Runs `fn` under every policy. Rejects only with a classified BreakwaterError. */
   execute<T>(fn: Callee<T>, options?: CallOptions): Promise<T>;
   /** Like execute, and also returns the context: attempts taken, degradation by a fallback. */
@@ -39,13 +53,37 @@ export function pipeline(...args: Array<Policy | PipelineOptions>): Pipeline {
   // pipeline needs no extra promise to do it.
   const classified = policies[0]?.classifies === true;
 
+  const events = new Emitter<PipelineEvents>();
   const run = <T>(fn: Callee<T>, ctx: CallContext): Promise<T> => {
     ctx.callee = fn;
     const result = head(ctx) as Promise<T>;
-    return classified ? result : result.then(undefined, (thrown: unknown) => Promise.reject(classifyFor(thrown, ctx)));
+    const settled = classified
+      ? result
+      : result.then(undefined, (thrown: unknown) => Promise.reject(classifyFor(thrown, ctx)));
+    return events.hasListeners('call') ? timed(settled, ctx) : settled;
+  };
+  // Only when someone listens: two clock readings and one more promise per call.
+  const timed = <T>(work: Promise<T>, ctx: CallContext): Promise<T> => {
+    const started = clock.now();
+    const report = (error: BreakwaterError | undefined): void =>
+      events.emit('call', {
+        key: ctx.key,
+        durationMs: clock.now() - started,
+        attempts: ctx.attempt,
+        error,
+        degraded: ctx.degraded,
+      });
+    return work.then(
+      (value) => (report(undefined), value),
+      (error: BreakwaterError) => {
+        report(error);
+        throw error;
+      },
+    );
   };
 
   return {
+    events,
     policies,
     clock,
     execute: (fn, callOptions) => run(fn, new CallContext(clock, callOptions)),

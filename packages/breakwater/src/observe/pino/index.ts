@@ -1,0 +1,87 @@
+// breakwater/pino: JSON logs from breakwater's events, levels by category, correlation ids, and
+// redaction of every field, message, cause and stack before pino writes it (peer: pino).
+import type { Logger, LoggerOptions } from 'pino';
+import { isBreakwaterError } from '../../errors/breakwater-error.js';
+import { currentCorrelationId } from '../../correlation/correlation.js';
+import { redact as defaultRedactor, type Redactor } from '../../redact/redactor.js';
+import type { TelemetrySink } from '../telemetry.js';
+
+/**
+ * Options to spread into `pino({...})`: the request's correlation id on every line, an `err`
+ * serializer that writes classified errors safely, and a hook that redacts every argument.
+ */
+export function breakwaterPinoOptions(
+  redactor: Redactor = defaultRedactor,
+): Pick<LoggerOptions, 'mixin' | 'serializers' | 'hooks'> {
+  const serializeError = (value: unknown): unknown =>
+    isBreakwaterError(value) ? value.toJSON() : redactor.value(value);
+  return {
+    mixin: () => {
+      const correlationId = currentCorrelationId();
+      return correlationId ? { correlation_id: correlationId } : {};
+    },
+    serializers: { err: serializeError, error: serializeError },
+    hooks: {
+      logMethod(args, method) {
+        const safe = args.map((arg) => {
+          if (typeof arg === 'string') return redactor.string(arg);
+          if (arg instanceof Error) return { err: serializeError(arg) };
+          if (arg === null || typeof arg !== 'object') return arg;
+          // Errors under err/error keep their codes (toJSON) before the whole object is redacted.
+          const copy: Record<string, unknown> = { ...(arg as Record<string, unknown>) };
+          for (const key of ['err', 'error']) if (copy[key] instanceof Error) copy[key] = serializeError(copy[key]);
+          return redactor.value(copy);
+        });
+        return method.apply(this, safe as Parameters<typeof method>);
+      },
+    },
+  };
+}
+
+/** Logs breakwater's events: failures at the level their category calls for, retries with attempt, delay and reason. */
+export function pinoTelemetry(logger: Logger): TelemetrySink {
+  return {
+    call: ({ key, durationMs, attempts, error, degraded }) => {
+      if (error)
+        logger[error.logLevel](
+          { event: 'call_failed', key, attempts, durationMs: Math.round(durationMs), err: error },
+          `${key} failed: ${error.code}`,
+        );
+      else if (degraded)
+        logger.warn(
+          { event: 'call_degraded', key, attempts, degraded },
+          `${key} answered by a fallback (${degraded.reason})`,
+        );
+    },
+    retry: ({ key, attempt, delayMs, reason, error }) =>
+      logger.warn(
+        {
+          event: 'retry',
+          key,
+          attempt,
+          delayMs: Math.round(delayMs),
+          reason,
+          code: error.code,
+          category: error.category,
+        },
+        `retrying ${key} in ${Math.round(delayMs)} ms (${error.code})`,
+      ),
+    budgetExhausted: ({ key, error }) =>
+      logger.warn({ event: 'retry_budget_exhausted', key, code: error.code }, `retry budget exhausted for ${key}`),
+    breakerStateChange: ({ key, from, to }) =>
+      logger[to === 'open' || to === 'isolated' ? 'error' : 'warn'](
+        { event: 'breaker_state', key, from, to },
+        `circuit ${key}: ${from} → ${to}`,
+      ),
+    timeout: ({ key, ms, attempt }) =>
+      logger.warn({ event: 'timeout', key, ms, attempt }, `${key} timed out after ${ms} ms`),
+    fallback: ({ key, reason, error }) =>
+      logger.warn({ event: 'fallback', key, reason, code: error.code }, `${key} falling back (${reason})`),
+    hedge: ({ key, attempt }) => logger.info({ event: 'hedge', key, attempt }, `hedging ${key}`),
+    toolError: ({ tool, error, durationMs }) =>
+      logger[error.logLevel](
+        { event: 'tool_failed', tool, durationMs, err: error },
+        `tool ${tool} failed: ${error.code}`,
+      ),
+  };
+}

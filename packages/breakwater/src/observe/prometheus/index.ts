@@ -1,0 +1,103 @@
+// breakwater/prometheus: metrics from breakwater's events (peer: prom-client).
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { redact } from '../../redact/redactor.js';
+import type { TelemetrySink } from '../telemetry.js';
+
+export interface PrometheusOptions {
+  registry?: Registry;
+  /** Metric name prefix. Default `breakwater_`. */
+  prefix?: string;
+  /** Call duration buckets (seconds). */
+  buckets?: number[];
+}
+
+const BREAKER_STATE = { closed: 0, half_open: 1, open: 2, isolated: 3 } as const;
+// Label values are user-controlled (keys, dependency names): redacted and bounded in length.
+const label = (value: string | undefined): string => redact.string(value ?? '').slice(0, 100);
+
+/**
+ * Errors by category/code/dependency, attempts, retries, budget exhaustion, breaker state per key,
+ * call durations, fallbacks. `metrics()` is what an HTTP integration's `metrics` option wants.
+ */
+export function prometheusTelemetry(
+  options: PrometheusOptions = {},
+): TelemetrySink & { registry: Registry; metrics(): Promise<{ contentType: string; body: string }> } {
+  const registry = options.registry ?? new Registry();
+  const p = options.prefix ?? 'breakwater_';
+  const errors = new Counter({
+    name: `${p}errors_total`,
+    help: 'Failed calls by error category, code and dependency.',
+    labelNames: ['category', 'code', 'dependency'],
+    registers: [registry],
+  });
+  const calls = new Counter({
+    name: `${p}calls_total`,
+    help: 'Finished calls by key and outcome.',
+    labelNames: ['key', 'outcome'],
+    registers: [registry],
+  });
+  const attempts = new Counter({
+    name: `${p}attempts_total`,
+    help: 'Attempts made (first calls and retries) by key.',
+    labelNames: ['key'],
+    registers: [registry],
+  });
+  const retries = new Counter({
+    name: `${p}retries_total`,
+    help: 'Retries scheduled by key and reason.',
+    labelNames: ['key', 'reason'],
+    registers: [registry],
+  });
+  const budget = new Counter({
+    name: `${p}retry_budget_exhausted_total`,
+    help: 'Retries refused by the retry budget.',
+    labelNames: ['key'],
+    registers: [registry],
+  });
+  const breaker = new Gauge({
+    name: `${p}breaker_state`,
+    help: 'Circuit state per key: 0 closed, 1 half-open, 2 open, 3 isolated.',
+    labelNames: ['key'],
+    registers: [registry],
+  });
+  const rejections = new Counter({
+    name: `${p}rejections_total`,
+    help: 'Calls rejected by a policy (breaker, bulkhead, rate limiter).',
+    labelNames: ['key', 'policy'],
+    registers: [registry],
+  });
+  const fallbacks = new Counter({
+    name: `${p}fallbacks_total`,
+    help: 'Results produced by a fallback (degraded), by key and reason.',
+    labelNames: ['key', 'reason'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: `${p}call_duration_seconds`,
+    help: 'Call duration including retries, by key and outcome.',
+    labelNames: ['key', 'outcome'],
+    buckets: options.buckets ?? [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    call: ({ key, durationMs, attempts: n, error, degraded }) => {
+      const outcome = error ? 'failure' : degraded ? 'degraded' : 'success';
+      calls.inc({ key: label(key), outcome });
+      attempts.inc({ key: label(key) }, n);
+      duration.observe({ key: label(key), outcome }, durationMs / 1000);
+      if (error) errors.inc({ category: error.category, code: error.code, dependency: label(error.dependency ?? key) });
+    },
+    retry: ({ key, reason }) => retries.inc({ key: label(key), reason }),
+    budgetExhausted: ({ key }) => budget.inc({ key: label(key) }),
+    breakerStateChange: ({ key, to }) => breaker.set({ key: label(key) }, BREAKER_STATE[to]),
+    breakerRejected: ({ key }) => rejections.inc({ key: label(key), policy: 'circuit_breaker' }),
+    bulkheadRejected: ({ key }) => rejections.inc({ key: label(key), policy: 'bulkhead' }),
+    rateLimited: ({ key }) => rejections.inc({ key: label(key), policy: 'rate_limiter' }),
+    fallback: ({ key, reason }) => fallbacks.inc({ key: label(key), reason: label(reason) }),
+    toolError: ({ tool, error }) =>
+      errors.inc({ category: error.category, code: error.code, dependency: label(`tool:${tool}`) }),
+  };
+}

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import pino from 'pino';
+import {
+  BreakwaterError,
+  circuitBreaker,
+  constantBackoff,
+  consecutiveFailures,
+  instrument,
+  pipeline,
+  retry,
+  runWithCorrelation,
+} from 'breakwater';
+import { tracing } from 'breakwater/otel';
+import { breakwaterPinoOptions, pinoTelemetry } from 'breakwater/pino';
+import { prometheusTelemetry } from 'breakwater/prometheus';
+
+const upstream = (status: number, body: unknown = {}) =>
+  Object.assign(new Error(`upstream ${status}`), {
+    status,
+    headers: status === 429 ? { 'retry-after-ms': '5' } : {},
+    error: body,
+  });
+
+function capture() {
+  const lines: Array<Record<string, any>> = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: pino({ ...breakwaterPinoOptions(), level: 'debug' }, stream), lines };
+}
+
+test('pino: retries logged with attempt, delay and reason; failures at the level of their category; correlation id on every line', async () => {
+  const { logger, lines } = capture();
+  const run = pipeline(retry({ maxAttempts: 2, backoff: constantBackoff(1) }));
+  instrument(run, pinoTelemetry(logger));
+  let calls = 0;
+  await runWithCorrelation({ correlationId: 'corr-logs-1' }, () =>
+    run
+      .execute(
+        async () => {
+          calls++;
+          throw upstream(calls === 1 ? 429 : 400);
+        },
+        { key: 'openai' },
+      )
+      .catch(() => undefined),
+  );
+  await run
+    .execute(
+      async () => {
+        throw new BreakwaterError({ code: 'LLM_QUOTA_EXCEEDED', category: 'quota_exceeded', origin: 'dependency' });
+      },
+      { key: 'openai' },
+    )
+    .catch(() => undefined);
+  const retryLine = lines.find((l) => l['event'] === 'retry')!;
+  assert.equal(retryLine['attempt'], 1);
+  assert.equal(retryLine['delayMs'], 5);
+  assert.equal(retryLine['reason'], 'retry_after');
+  assert.equal(retryLine['correlation_id'], 'corr-logs-1');
+  const failures = lines.filter((l) => l['event'] === 'call_failed');
+  assert.equal(failures[0]!['level'], 30, 'validation logs at info');
+  assert.equal(failures[0]!['err'].code, 'UPSTREAM_BAD_REQUEST');
+  assert.equal(failures[1]!['level'], 50, 'quota exhausted logs at error');
+});
+
+test('pino options redact secrets in messages, fields, errors and stacks whatever is logged', () => {
+  const { logger, lines } = capture();
+  const secret = 'sk-proj-pinoSECRET0123456789';
+  logger.info({ headers: { authorization: 'Bearer abcdefghijkl' }, note: `key ${secret}` }, `calling with ${secret}`);
+  logger.error(new Error(`failed with ${secret}`));
+  logger.warn({ err: new Error('nested', { cause: new Error(`cause ${secret}`) }) }, 'x');
+  const text = JSON.stringify(lines);
+  assert.ok(!text.includes(secret), text);
+  assert.ok(!text.includes('abcdefghijkl'));
+});
+
+test('prometheus: errors by category/code/dependency, attempts, retries, breaker state, durations', async () => {
+  const metrics = prometheusTelemetry();
+  const run = pipeline(
+    retry({ maxAttempts: 2, backoff: constantBackoff(0) }),
+    circuitBreaker({ strategy: consecutiveFailures(2) }),
+  );
+  instrument(run, metrics);
+  for (let i = 0; i < 2; i++)
+    await run
+      .execute(
+        async () => {
+          throw upstream(503);
+        },
+        { key: 'anthropic' },
+      )
+      .catch(() => undefined);
+  await run.execute(async () => 'ok', { key: 'openai' });
+  const { contentType, body } = await metrics.metrics();
+  assert.match(contentType, /text\/plain/);
+  assert.match(
+    body,
+    /breakwater_errors_total\{category="(overloaded|circuit_open)",code="(UPSTREAM_OVERLOADED|CIRCUIT_OPEN)",dependency="anthropic"\} \d/,
+  );
+  assert.match(body, /breakwater_breaker_state\{key="anthropic"\} 2/);
+  assert.match(body, /breakwater_retries_total\{key="anthropic",reason="backoff"\} 1/);
+  assert.match(body, /breakwater_attempts_total\{key="anthropic"\} 3/);
+  assert.match(body, /breakwater_call_duration_seconds_count\{key="openai",outcome="success"\} 1/);
+  assert.match(body, /breakwater_rejections_total\{key="anthropic",policy="circuit_breaker"\} 1/);
+});
+
+test('otel: a span per call with error.type set to the breakwater code', async () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const run = pipeline(
+    tracing({ tracer: provider.getTracer('test') }),
+    retry({ maxAttempts: 2, backoff: constantBackoff(0) }),
+  );
+  await run.execute(async () => 'ok', { key: 'openai' });
+  await run
+    .execute(
+      async () => {
+        throw upstream(404);
+      },
+      { key: 'openai' },
+    )
+    .catch(() => undefined);
+  const [ok, failed] = exporter.getFinishedSpans();
+  assert.equal(ok!.name, 'breakwater openai');
+  assert.equal(ok!.status.code, 0);
+  assert.equal(failed!.attributes['error.type'], 'UPSTREAM_NOT_FOUND');
+  assert.equal(failed!.attributes['breakwater.category'], 'not_found');
+  assert.equal(failed!.status.code, 2);
+});
