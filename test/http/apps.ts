@@ -5,9 +5,9 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { createHealth, type HttpIntegrationOptions } from 'breakwater';
+import { createHealth, installClientErrorHandler, type HttpIntegrationOptions } from 'breakwater';
 import { breakwaterExpress } from 'breakwater/express';
-import { breakwaterFastify } from 'breakwater/fastify';
+import { breakwaterFastify, breakwaterFastifyServerOptions } from 'breakwater/fastify';
 import { breakwaterHono, jsonBody } from 'breakwater/hono';
 
 export const SECRETS = {
@@ -47,7 +47,7 @@ export interface RunningApp {
 const BODY_LIMIT = 16 * 1024;
 
 export async function startFastify(options: HttpIntegrationOptions): Promise<RunningApp> {
-  const app = Fastify({ bodyLimit: BODY_LIMIT });
+  const app = Fastify({ bodyLimit: BODY_LIMIT, ...breakwaterFastifyServerOptions(options) });
   await app.register(breakwaterFastify, options);
   app.get('/ok', async () => handlers.ok());
   app.post('/orders', async (request) => handlers.order(request.body));
@@ -101,6 +101,7 @@ export async function startExpress(options: HttpIntegrationOptions): Promise<Run
   app.use(bw.notFound, bw.errorHandler);
   const server = await new Promise<import('node:http').Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    installClientErrorHandler(s, options);
   });
   return {
     name: 'express',
@@ -128,6 +129,7 @@ export async function startHono(options: HttpIntegrationOptions): Promise<Runnin
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
       resolve(s as import('node:http').Server),
     );
+    installClientErrorHandler(s as import('node:http').Server, options);
   });
   return {
     name: 'hono',

@@ -42,15 +42,58 @@ const SECRETS = {
 };
 
 const SCENARIOS: Record<string, Scripted | 'closed' | 'crash'> = {
-  authentication: { status: 401, body: { error: { message: `Incorrect API key provided: ${SECRETS.providerKey}`, type: 'invalid_request_error', code: 'invalid_api_key' } } },
-  permission: { status: 403, body: { error: { message: `Key ${SECRETS.providerKey} lacks scope`, type: 'permission_error' } } },
-  not_found: { status: 404, body: { error: { message: `model not found for ${SECRETS.providerKey}`, type: 'invalid_request_error' } } },
-  rate_limited: { status: 429, headers: { 'retry-after': '1' }, body: { error: { message: `Rate limit for key ${SECRETS.providerKey}`, type: 'requests' } } },
-  quota_exceeded: { status: 429, body: { error: { message: `quota exceeded (${SECRETS.awsKey})`, type: 'insufficient_quota', code: 'insufficient_quota' } } },
-  context_length: { status: 400, body: { error: { message: `too long ${SECRETS.providerKey}`, type: 'invalid_request_error', code: 'context_length_exceeded' } } },
-  content_filtered: { status: 400, body: { error: { message: `filtered ${SECRETS.envKey}`, type: 'invalid_request_error', code: 'content_filter' } } },
-  overloaded: { status: 503, headers: { 'retry-after': '2' }, body: { error: { message: `busy ${SECRETS.awsKey}`, type: 'server_error' } } },
-  upstream_server: { status: 500, body: { error: { message: `internal ${SECRETS.providerKey} ${SECRETS.urlKey}`, type: 'server_error' } } },
+  authentication: {
+    status: 401,
+    body: {
+      error: {
+        message: `Incorrect API key provided: ${SECRETS.providerKey}`,
+        type: 'invalid_request_error',
+        code: 'invalid_api_key',
+      },
+    },
+  },
+  permission: {
+    status: 403,
+    body: { error: { message: `Key ${SECRETS.providerKey} lacks scope`, type: 'permission_error' } },
+  },
+  not_found: {
+    status: 404,
+    body: { error: { message: `model not found for ${SECRETS.providerKey}`, type: 'invalid_request_error' } },
+  },
+  rate_limited: {
+    status: 429,
+    headers: { 'retry-after': '1' },
+    body: { error: { message: `Rate limit for key ${SECRETS.providerKey}`, type: 'requests' } },
+  },
+  quota_exceeded: {
+    status: 429,
+    body: {
+      error: { message: `quota exceeded (${SECRETS.awsKey})`, type: 'insufficient_quota', code: 'insufficient_quota' },
+    },
+  },
+  context_length: {
+    status: 400,
+    body: {
+      error: {
+        message: `too long ${SECRETS.providerKey}`,
+        type: 'invalid_request_error',
+        code: 'context_length_exceeded',
+      },
+    },
+  },
+  content_filtered: {
+    status: 400,
+    body: { error: { message: `filtered ${SECRETS.envKey}`, type: 'invalid_request_error', code: 'content_filter' } },
+  },
+  overloaded: {
+    status: 503,
+    headers: { 'retry-after': '2' },
+    body: { error: { message: `busy ${SECRETS.awsKey}`, type: 'server_error' } },
+  },
+  upstream_server: {
+    status: 500,
+    body: { error: { message: `internal ${SECRETS.providerKey} ${SECRETS.urlKey}`, type: 'server_error' } },
+  },
   invalid_response: { status: 200, body: `{"choices": [ ${SECRETS.providerKey}` },
   timeout: { hang: true },
   network: 'closed',
@@ -80,33 +123,44 @@ before(async () => {
     },
   });
   const logger = pino({ ...breakwaterPinoOptions(redactor), level: 'debug' }, sink);
-  const calls = pipeline(retry({ maxAttempts: 2, backoff: constantBackoff(1) }), circuitBreaker({ strategy: consecutiveFailures(50) }), timeout(300));
+  const calls = pipeline(
+    retry({ maxAttempts: 2, backoff: constantBackoff(1) }),
+    circuitBreaker({ strategy: consecutiveFailures(50) }),
+    timeout(300),
+  );
   instrument(calls, pinoTelemetry(logger), metrics);
 
   app = Fastify({ logger: false });
-  await app.register(breakwaterFastify, { onError: (error: BreakwaterError) => logger[error.logLevel]({ err: error }, 'request failed'), metrics: metrics.metrics });
+  await app.register(breakwaterFastify, {
+    onError: (error: BreakwaterError) => logger[error.logLevel]({ err: error }, 'request failed'),
+    metrics: metrics.metrics,
+  });
   const Chat = z.object({ scenario: z.string(), api_key: z.string(), prompt: z.string().min(1) });
   app.post('/chat', async (request) => {
     logger.info({ body: request.body, headers: request.headers }, 'chat request');
     const { scenario } = Chat.parse(request.body);
     const target = SCENARIOS[scenario];
     return runOperation(journal, 'chat', () =>
-      calls.execute(async (ctx) => {
-        if (target === 'crash') throw new TypeError(`pool failed: postgres://app:${SECRETS.dbPassword}@db.internal/app ${SECRETS.envKey}`);
-        upstream.script(target as Scripted);
-        const base = target === 'closed' ? `http://127.0.0.1:${closedPort}` : upstream.url;
-        const res = await fetch(`${base}/v1/chat?key=${SECRETS.urlKey}`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${SECRETS.providerKey}`, 'content-type': 'application/json' },
-          body: '{}',
-          signal: ctx.signal,
-        });
-        const text = await res.text();
-        const body = JSON.parse(text) as unknown;
-        const error = classifyResponse({ status: res.status, headers: res.headers, url: res.url, body });
-        if (error) throw error;
-        return body;
-      }, { key: `openai/v1/chat?key=${SECRETS.urlKey}` }),
+      calls.execute(
+        async (ctx) => {
+          if (target === 'crash')
+            throw new TypeError(`pool failed: postgres://app:${SECRETS.dbPassword}@db.internal/app ${SECRETS.envKey}`);
+          upstream.script(target as Scripted);
+          const base = target === 'closed' ? `http://127.0.0.1:${closedPort}` : upstream.url;
+          const res = await fetch(`${base}/v1/chat?key=${SECRETS.urlKey}`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${SECRETS.providerKey}`, 'content-type': 'application/json' },
+            body: '{}',
+            signal: ctx.signal,
+          });
+          const text = await res.text();
+          const body = JSON.parse(text) as unknown;
+          const error = classifyResponse({ status: res.status, headers: res.headers, url: res.url, body });
+          if (error) throw error;
+          return body;
+        },
+        { key: `openai/v1/chat?key=${SECRETS.urlKey}` },
+      ),
     );
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -126,8 +180,16 @@ test('no seeded secret appears in logs, responses, journal rows or metrics, for 
   for (const scenario of scenarios) {
     const res = await fetch(`${baseUrl}/chat?token=${SECRETS.bodyKey}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRETS.jwt}`, 'x-api-key': SECRETS.bodyKey },
-      body: JSON.stringify({ scenario, api_key: SECRETS.bodyKey, prompt: scenario === 'validation' ? '' : `use ${SECRETS.envKey}` }),
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${SECRETS.jwt}`,
+        'x-api-key': SECRETS.bodyKey,
+      },
+      body: JSON.stringify({
+        scenario,
+        api_key: SECRETS.bodyKey,
+        prompt: scenario === 'validation' ? '' : `use ${SECRETS.envKey}`,
+      }),
     });
     const text = await res.text();
     responses.push(`${res.status} ${JSON.stringify([...res.headers])} ${text}`);
@@ -137,10 +199,21 @@ test('no seeded secret appears in logs, responses, journal rows or metrics, for 
 
   const journalRows = JSON.stringify(db.prepare('SELECT * FROM breakwater_operations').all());
   const metricsText = (await metrics.metrics()).body;
-  const places = { logs: logLines.join('\n'), responses: responses.join('\n'), journal: journalRows, metrics: metricsText };
-  assert.ok(places.logs.includes('UPSTREAM_AUTH_FAILED') || places.logs.includes('LLM_AUTH_FAILED'), 'the logs did record the failures');
+  const places = {
+    logs: logLines.join('\n'),
+    responses: responses.join('\n'),
+    journal: journalRows,
+    metrics: metricsText,
+  };
+  assert.ok(
+    places.logs.includes('UPSTREAM_AUTH_FAILED') || places.logs.includes('LLM_AUTH_FAILED'),
+    'the logs did record the failures',
+  );
   assert.ok(journalRows.includes('"failed"'), 'the journal did record the failures');
-  assert.ok(places.logs.includes('[REDACTED]') && journalRows.includes('[REDACTED]'), 'secrets reached the redactor (the test is not vacuous)');
+  assert.ok(
+    places.logs.includes('[REDACTED]') && journalRows.includes('[REDACTED]'),
+    'secrets reached the redactor (the test is not vacuous)',
+  );
   for (const [place, text] of Object.entries(places)) {
     for (const [name, secret] of Object.entries(SECRETS)) {
       assert.ok(!text.includes(secret), `${name} leaked into ${place}`);

@@ -159,3 +159,4 @@ export { allowedMethods } from './http/route-methods.js';
 export { CORRELATION_HEADER, type HttpIntegrationOptions } from './http/options.js';
 export { instrument, type TelemetrySink } from './observe/telemetry.js';
 export type { PipelineEvents } from './policies/pipeline.js';
+export { writeClientError, installClientErrorHandler } from './http/client-error.js';

@@ -1,5 +1,7 @@
 // breakwater/fastify: error handler, 404/405, correlation ids, health and metrics (peer: fastify).
+import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { writeClientError } from '../client-error.js';
 import { Errors } from '../../errors/codes.js';
 import { HEALTH_CONTENT_TYPE } from '../../observe/health.js';
 import { requestScopeFrom, runWithCorrelation } from '../../correlation/correlation.js';
@@ -78,3 +80,26 @@ export async function breakwaterFastify(app: FastifyInstance, options: HttpInteg
 }
 
 (breakwaterFastify as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+
+/**
+ * Options for the Fastify constructor: errors fastify raises before any hook runs (a malformed URL,
+ * a bad content-type header) and errors of the HTTP parser itself, in the same format.
+ * `Fastify({ ...breakwaterFastifyServerOptions(options) })`.
+ */
+export function breakwaterFastifyServerOptions(options: HttpIntegrationOptions = {}) {
+  return {
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      const scope = requestScopeFrom(request.headers);
+      const response = errorResponse(
+        error,
+        { method: request.method, path: request.url.split('?')[0]!, correlationId: scope.correlationId },
+        options,
+      );
+      void reply
+        .code(response.status)
+        .headers({ ...response.headers, [CORRELATION_HEADER]: scope.correlationId })
+        .send(response.body);
+    },
+    clientErrorHandler: (error: Error, socket: Socket) => writeClientError(error, socket, options),
+  };
+}
