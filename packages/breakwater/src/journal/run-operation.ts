@@ -15,6 +15,8 @@ export interface OperationContext {
   readonly call: CallContext | undefined;
   /** Output so far: kept on the row if the operation fails (e.g. a stream cut mid-way). */
   partial: unknown;
+  /** Attempts made, recorded on the row; set by the `pipeline` option, or by your own policies. */
+  attempts: number;
 }
 
 export interface RunOperationOptions<T, Tx> {
@@ -73,14 +75,19 @@ export async function runOperation<T, Tx>(
   if (!claimed) return replay<T>((await journal.get(operation.id)) ?? operation, journal);
 
   const lease = new LeaseKeeper(journal as unknown as Journal<unknown>, claimed.id, options.signal);
-  const context: OperationContext = { operation: claimed, signal: lease.signal, call: undefined, partial: undefined };
-  let attempts = 1;
+  const context: OperationContext = {
+    operation: claimed,
+    signal: lease.signal,
+    call: undefined,
+    partial: undefined,
+    attempts: 1,
+  };
   try {
     if (lease.signal.aborted) throw lease.signal.reason;
     const result = options.pipeline
       ? await options.pipeline.execute(
           (call) => {
-            attempts = call.attempt;
+            context.attempts = call.attempt;
             (context as { call: CallContext | undefined }).call = call;
             return fn(context);
           },
@@ -88,7 +95,7 @@ export async function runOperation<T, Tx>(
         )
       : await fn(context);
     lease.stop();
-    return await recordSuccess(journal, claimed.id, result, attempts, options.join);
+    return await recordSuccess(journal, claimed.id, result, context.attempts, options.join);
   } catch (thrown) {
     lease.stop();
     if (isBreakwaterError(thrown) && (thrown.code === 'JOURNAL_LEASE_LOST' || thrown.code === 'JOURNAL_UNAVAILABLE'))
@@ -96,7 +103,7 @@ export async function runOperation<T, Tx>(
     const error = lease.lost
       ? Errors.journalLeaseLost({ message: `Lease on ${claimed.id} was lost while it ran.`, cause: thrown })
       : classify(thrown, { correlationId: options.correlationId });
-    if (!lease.lost) await journal.fail(claimed.id, error, attempts, context.partial);
+    if (!lease.lost) await journal.fail(claimed.id, error, context.attempts, context.partial);
     throw error;
   }
 }
@@ -137,26 +144,26 @@ async function runUnjournaled<T, Tx>(
     signal: options.signal ?? new AbortController().signal,
     call: undefined,
     partial: undefined,
+    attempts: 1,
   };
-  let attempts = 1;
   try {
     const result = options.pipeline
       ? await options.pipeline.execute(
           (call) => {
-            attempts = call.attempt;
+            context.attempts = call.attempt;
             return fn(context);
           },
           { key: options.key ?? input.kind, signal: options.signal, correlationId: options.correlationId },
         )
       : await fn(context);
-    journal.defer({ input, status: 'succeeded', attempts, result: toJson(result) });
+    journal.defer({ input, status: 'succeeded', attempts: context.attempts, result: toJson(result) });
     return result;
   } catch (thrown) {
     const error = classify(thrown, { correlationId: options.correlationId });
     journal.defer({
       input,
       status: error.category === 'cancelled' ? 'cancelled' : 'failed',
-      attempts,
+      attempts: context.attempts,
       result: toJson(context.partial),
       error: { category: error.category, code: error.code, message: error.message },
     });
