@@ -41,7 +41,7 @@ const SECRETS = {
   envKey: 'literal-from-env-LEAKMATRIX-31337', // a literal key known at start-up, appearing raw
 };
 
-const SCENARIOS: Record<string, Scripted | 'closed' | 'crash'> = {
+const SCENARIOS: Record<string, Scripted | 'closed' | 'crash' | 'isolated' | 'aborted'> = {
   authentication: {
     status: 401,
     body: {
@@ -95,9 +95,15 @@ const SCENARIOS: Record<string, Scripted | 'closed' | 'crash'> = {
     body: { error: { message: `internal ${SECRETS.providerKey} ${SECRETS.urlKey}`, type: 'server_error' } },
   },
   invalid_response: { status: 200, body: `{"choices": [ ${SECRETS.providerKey}` },
+  conflict: {
+    status: 409,
+    body: { error: { message: `conflict on ${SECRETS.providerKey}`, type: 'invalid_request_error' } },
+  },
   timeout: { hang: true },
   network: 'closed',
   internal: 'crash',
+  circuit_open: 'isolated',
+  cancelled: 'aborted',
 };
 
 let upstream: ScriptedServer;
@@ -123,11 +129,9 @@ before(async () => {
     },
   });
   const logger = pino({ ...breakwaterPinoOptions(redactor), level: 'debug' }, sink);
-  const calls = pipeline(
-    retry({ maxAttempts: 2, backoff: constantBackoff(1) }),
-    circuitBreaker({ strategy: consecutiveFailures(50) }),
-    timeout(300),
-  );
+  const breaker = circuitBreaker({ strategy: consecutiveFailures(50) });
+  breaker.isolate(`isolated?key=${SECRETS.urlKey}`);
+  const calls = pipeline(retry({ maxAttempts: 2, backoff: constantBackoff(1) }), breaker, timeout(300));
   instrument(calls, pinoTelemetry(logger), metrics);
 
   app = Fastify({ logger: false });
@@ -159,7 +163,12 @@ before(async () => {
           if (error) throw error;
           return body;
         },
-        { key: `openai/v1/chat?key=${SECRETS.urlKey}` },
+        {
+          key: target === 'isolated' ? `isolated?key=${SECRETS.urlKey}` : `openai/v1/chat?key=${SECRETS.urlKey}`,
+          ...(target === 'aborted'
+            ? { signal: AbortSignal.abort(new DOMException(`client went away ${SECRETS.providerKey}`, 'AbortError')) }
+            : {}),
+        },
       ),
     );
   });
@@ -193,7 +202,7 @@ test('no seeded secret appears in logs, responses, journal rows or metrics, for 
     });
     const text = await res.text();
     responses.push(`${res.status} ${JSON.stringify([...res.headers])} ${text}`);
-    seen.add((JSON.parse(text) as { category?: string }).category ?? 'none');
+    seen.add((JSON.parse(text) as { category?: string }).category ?? `none:${scenario}:${res.status}`);
   }
   assert.deepEqual([...seen].sort(), [...scenarios].sort(), 'every category was driven through the service');
 

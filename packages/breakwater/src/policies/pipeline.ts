@@ -55,6 +55,8 @@ export function pipeline(...args: Array<Policy | PipelineOptions>): Pipeline {
 
   const events = new Emitter<PipelineEvents>();
   const run = <T>(fn: Callee<T>, ctx: CallContext): Promise<T> => {
+    // A caller that has already given up gets its cancellation at once: no work is started.
+    if (ctx.cancelledByCaller) return Promise.reject(classifyFor(ctx.rootSignal!.reason, ctx));
     ctx.callee = fn;
     const result = head(ctx) as Promise<T>;
     const settled = classified
