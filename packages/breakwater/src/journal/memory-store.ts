@@ -1,12 +1,13 @@
 import { JoinedWriteError } from './joined-write-error.js';
 import type { JournalStore } from './journal-store.js';
-import type {
-  NewOperation,
-  Operation,
-  OperationQuery,
-  OperationStatus,
-  TransitionGuard,
-  TransitionPatch,
+import {
+  newOperationRecord,
+  type NewOperation,
+  type Operation,
+  type OperationQuery,
+  type OperationStatus,
+  type TransitionGuard,
+  type TransitionPatch,
 } from './operation.js';
 
 /** For tests and single-process tools: the same contract as the durable stores, nothing persisted. */
@@ -22,25 +23,7 @@ export class MemoryJournalStore implements JournalStore<undefined> {
       const existing = this.byKey.get(idempotencyIndex(input.kind, input.idempotencyKey));
       if (existing) return { operation: structuredClone(this.rows.get(existing)!), created: false };
     }
-    const operation: Operation = {
-      id: input.id,
-      kind: input.kind,
-      idempotencyKey: input.idempotencyKey ?? null,
-      status: 'pending',
-      attempts: 0,
-      errorCategory: null,
-      errorCode: null,
-      errorMessage: null,
-      correlationId: input.correlationId ?? null,
-      sessionId: input.sessionId ?? null,
-      metadata: input.metadata ?? null,
-      result: null,
-      createdAt: input.createdAt,
-      startedAt: null,
-      finishedAt: null,
-      leaseOwner: null,
-      leaseExpiresAt: null,
-    };
+    const operation = newOperationRecord(input);
     this.rows.set(operation.id, operation);
     if (input.idempotencyKey !== undefined)
       this.byKey.set(idempotencyIndex(input.kind, input.idempotencyKey), operation.id);

@@ -80,3 +80,29 @@ export interface OperationQuery {
 export function isTerminal(status: OperationStatus): status is TerminalStatus {
   return TERMINAL.has(status);
 }
+
+/** A fresh row for `input`, as every store creates it. */
+export function newOperationRecord(
+  input: NewOperation & { id: string; createdAt: number },
+  status: OperationStatus = 'pending',
+): Operation {
+  return {
+    id: input.id,
+    kind: input.kind,
+    idempotencyKey: input.idempotencyKey ?? null,
+    status,
+    attempts: 0,
+    errorCategory: null,
+    errorCode: null,
+    errorMessage: null,
+    correlationId: input.correlationId ?? null,
+    sessionId: input.sessionId ?? null,
+    metadata: input.metadata ?? null,
+    result: null,
+    createdAt: input.createdAt,
+    startedAt: null,
+    finishedAt: null,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+  };
+}

@@ -5,7 +5,7 @@ import { classify } from '../classify/classify.js';
 import type { Pipeline } from '../policies/pipeline.js';
 import type { CallContext } from '../policies/context.js';
 import type { Journal } from './journal.js';
-import type { Operation } from './operation.js';
+import { newOperationRecord, type Operation } from './operation.js';
 
 export interface OperationContext {
   readonly operation: Operation;
@@ -121,24 +121,12 @@ async function runUnjournaled<T, Tx>(
 ): Promise<T> {
   const now = journal.now();
   const placeholder: Operation = {
-    id: '',
-    kind: input.kind,
-    idempotencyKey: input.idempotencyKey ?? null,
-    status: 'running',
+    ...newOperationRecord({ ...input, id: '', createdAt: now }, 'running'),
     attempts: 1,
-    errorCategory: null,
-    errorCode: null,
-    errorMessage: null,
-    correlationId: input.correlationId ?? null,
-    sessionId: input.sessionId ?? null,
-    metadata: input.metadata ?? null,
-    result: null,
-    createdAt: now,
     startedAt: now,
-    finishedAt: null,
     leaseOwner: journal.owner,
-    leaseExpiresAt: null,
   };
+
   const context: OperationContext = {
     operation: placeholder,
     signal: options.signal ?? new AbortController().signal,

@@ -80,3 +80,28 @@ export function checkIdentifier(name: string): string {
     throw new TypeError(`Expected \`table\` to be a plain SQL identifier, got ${JSON.stringify(name)}.`);
   return name;
 }
+
+/** The operations table and its indexes, in either SQL dialect (only the column types differ). */
+export function schemaSql(table: string, dialect: 'sqlite' | 'postgres'): string {
+  const [text, int, big, json] =
+    dialect === 'sqlite' ? ['TEXT', 'INTEGER', 'INTEGER', 'TEXT'] : ['text', 'integer', 'bigint', 'jsonb'];
+  const t = checkIdentifier(table);
+  return `
+    CREATE TABLE IF NOT EXISTS ${t} (
+      id ${text} PRIMARY KEY,
+      kind ${text} NOT NULL,
+      idempotency_key ${text},
+      status ${text} NOT NULL CHECK (status IN ('pending','running','succeeded','failed','cancelled')),
+      attempts ${int} NOT NULL DEFAULT 0,
+      error_category ${text}, error_code ${text}, error_message ${text},
+      correlation_id ${text}, session_id ${text}, metadata ${json}, result ${json},
+      created_at ${big} NOT NULL, started_at ${big}, finished_at ${big},
+      lease_owner ${text}, lease_expires_at ${big}
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS ${t}_idempotency ON ${t} (kind, idempotency_key) WHERE idempotency_key IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS ${t}_lease ON ${t} (status, lease_expires_at);
+    CREATE INDEX IF NOT EXISTS ${t}_status_created ON ${t} (status, created_at);
+    CREATE INDEX IF NOT EXISTS ${t}_correlation ON ${t} (correlation_id);
+    CREATE INDEX IF NOT EXISTS ${t}_kind_created ON ${t} (kind, created_at);
+  `;
+}

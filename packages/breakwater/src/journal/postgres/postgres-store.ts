@@ -9,7 +9,7 @@ import type {
   TransitionGuard,
   TransitionPatch,
 } from '../operation.js';
-import { checkIdentifier, fromRow, patchEntries, type OperationRow } from '../sql-rows.js';
+import { checkIdentifier, fromRow, patchEntries, schemaSql, type OperationRow } from '../sql-rows.js';
 
 /** pg parses jsonb columns itself. */
 const fromPg = (row: OperationRow): Operation => fromRow(row, false);
@@ -36,25 +36,7 @@ export class PostgresJournalStore implements JournalStore<PoolClient> {
   }
 
   async migrate(): Promise<void> {
-    const t = this.table;
-    await this.pool.query(`
-      CREATE TABLE IF NOT EXISTS ${t} (
-        id text PRIMARY KEY,
-        kind text NOT NULL,
-        idempotency_key text,
-        status text NOT NULL CHECK (status IN ('pending','running','succeeded','failed','cancelled')),
-        attempts integer NOT NULL DEFAULT 0,
-        error_category text, error_code text, error_message text,
-        correlation_id text, session_id text, metadata jsonb, result jsonb,
-        created_at bigint NOT NULL, started_at bigint, finished_at bigint,
-        lease_owner text, lease_expires_at bigint
-      );
-      CREATE UNIQUE INDEX IF NOT EXISTS ${t}_idempotency ON ${t} (kind, idempotency_key) WHERE idempotency_key IS NOT NULL;
-      CREATE INDEX IF NOT EXISTS ${t}_lease ON ${t} (status, lease_expires_at);
-      CREATE INDEX IF NOT EXISTS ${t}_status_created ON ${t} (status, created_at);
-      CREATE INDEX IF NOT EXISTS ${t}_correlation ON ${t} (correlation_id);
-      CREATE INDEX IF NOT EXISTS ${t}_kind_created ON ${t} (kind, created_at);
-    `);
+    await this.pool.query(schemaSql(this.table, 'postgres'));
   }
 
   async create(

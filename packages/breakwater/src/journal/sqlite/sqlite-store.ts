@@ -9,7 +9,7 @@ import type {
   TransitionGuard,
   TransitionPatch,
 } from '../operation.js';
-import { checkIdentifier, fromRow, patchEntries, type OperationRow } from '../sql-rows.js';
+import { checkIdentifier, fromRow, patchEntries, schemaSql, type OperationRow } from '../sql-rows.js';
 import { GroupCommit } from './group-commit.js';
 
 export interface SqliteJournalOptions {
@@ -52,25 +52,7 @@ export class SqliteJournalStore implements JournalStore<Database> {
   }
 
   private migrate(): void {
-    const t = this.table;
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS ${t} (
-        id TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        idempotency_key TEXT,
-        status TEXT NOT NULL CHECK (status IN ('pending','running','succeeded','failed','cancelled')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        error_category TEXT, error_code TEXT, error_message TEXT,
-        correlation_id TEXT, session_id TEXT, metadata TEXT, result TEXT,
-        created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER,
-        lease_owner TEXT, lease_expires_at INTEGER
-      );
-      CREATE UNIQUE INDEX IF NOT EXISTS ${t}_idempotency ON ${t} (kind, idempotency_key) WHERE idempotency_key IS NOT NULL;
-      CREATE INDEX IF NOT EXISTS ${t}_lease ON ${t} (status, lease_expires_at);
-      CREATE INDEX IF NOT EXISTS ${t}_status_created ON ${t} (status, created_at);
-      CREATE INDEX IF NOT EXISTS ${t}_correlation ON ${t} (correlation_id);
-      CREATE INDEX IF NOT EXISTS ${t}_kind_created ON ${t} (kind, created_at);
-    `);
+    this.db.exec(schemaSql(this.table, 'sqlite'));
   }
 
   private write<T>(work: () => T): Promise<T> {
