@@ -202,23 +202,21 @@ async function startSimulatedProvider() {
           .writeHead(429, { 'content-type': 'application/json', 'retry-after-ms': '50' })
           .end(JSON.stringify({ error: { message: 'Rate limit reached', type: 'requests' } }));
       } else {
-        res
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(
-            JSON.stringify({
-              id: 'c',
-              object: 'chat.completion',
-              created: 1,
-              model: 'gpt-4o-mini',
-              choices: [
-                {
-                  index: 0,
-                  finish_reason: 'stop',
-                  message: { role: 'assistant', content: 'Classify once; decide by category.' },
-                },
-              ],
-            }),
-          );
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            id: 'c',
+            object: 'chat.completion',
+            created: 1,
+            model: 'gpt-4o-mini',
+            choices: [
+              {
+                index: 0,
+                finish_reason: 'stop',
+                message: { role: 'assistant', content: 'Classify once; decide by category.' },
+              },
+            ],
+          }),
+        );
       }
     });
   });

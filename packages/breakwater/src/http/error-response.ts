@@ -10,6 +10,8 @@ export interface HttpErrorOptions {
   typeBase?: string;
   /** Called with every error before it is rendered (logging, metrics). Must not throw. */
   onError?: (error: BreakwaterError, request: { method: string; path: string }) => void;
+  /** Your own wire format (e.g. OpenAI's error shape) instead of problem+json or the envelope. */
+  render?: (error: BreakwaterError) => { status: number; headers: Record<string, string>; body: unknown };
 }
 
 export interface ErrorResponse {
@@ -30,6 +32,15 @@ export function errorResponse(
     options.onError?.(error, request);
   } catch {
     // A broken logger must not turn an error response into a crash.
+  }
+  if (options.render) {
+    const custom = options.render(error);
+    return {
+      error,
+      status: custom.status,
+      headers: { 'content-type': 'application/json; charset=utf-8', ...custom.headers },
+      body: JSON.stringify(custom.body),
+    };
   }
   const envelope = options.format === 'envelope';
   const body = envelope

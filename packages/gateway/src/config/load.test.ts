@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, parseConfig } from './load.js';
+
+test('configuration errors name every path and say what to do', () => {
+  try {
+    parseConfig(
+      {
+        providers: { openai: { baseUrl: 'not a url', apiKey: 'sk-in-the-file' } },
+        routes: { fast: { targets: [{ provider: 'missing', model: 'x' }] } },
+        clients: [{ name: 'web', keySha256: 'plain-key' }],
+      },
+      'breakwater.yaml',
+    );
+    assert.fail('expected a ConfigError');
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    const text = error.message;
+    assert.match(text, /breakwater\.yaml/);
+    assert.match(text, /providers\.openai\.baseUrl: must be a full URL/);
+    assert.match(text, /providers\.openai: unknown key\(s\) "apiKey"/);
+    assert.match(text, /clients\.0\.keySha256: must be the hex SHA-256 of the key/);
+  }
+  assert.throws(
+    () =>
+      parseConfig({
+        providers: { openai: { baseUrl: 'https://api.openai.com/v1' } },
+        routes: { fast: { targets: [{ provider: 'missing', model: 'x' }] } },
+      }),
+    /routes\.fast\.targets\.0\.provider: "missing" is not a provider; define it under providers \(known: openai\)/,
+  );
+});
+
+test('defaults fill a minimal configuration', () => {
+  const config = parseConfig({
+    providers: { openai: { baseUrl: 'https://api.openai.com/v1', apiKeyEnv: 'OPENAI_API_KEY' } },
+    routes: { fast: { targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] } },
+  });
+  assert.equal(config.server.port, 8080);
+  assert.equal(config.routes['fast']!.retry.maxAttempts, 3);
+  assert.deepEqual(config.journal, { sqlite: 'breakwater.db' });
+});

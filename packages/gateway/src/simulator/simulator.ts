@@ -1,0 +1,238 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { seededRandom } from 'breakwater';
+import { ERROR_BODIES, FAULTS, isFault, type Fault } from './faults.js';
+
+export interface SimulatorOptions {
+  host?: string;
+  port?: number;
+  /** Probability of each fault per request (the rest answer normally). Seeded: the same run twice. */
+  faultRates?: Partial<Record<Fault, number>>;
+  seed?: number;
+  /** Retry-After sent with 429/503/529 (ms). Default 200. */
+  retryAfterMs?: number;
+  /** Delay between streamed tokens (ms). Default 2. */
+  tokenDelayMs?: number;
+  /** Delay for slow_headers / slow_body (ms). Default 1,500. */
+  slowMs?: number;
+  /** Chunks sent before cut_stream / stream_error. Default 3. */
+  chunksBeforeFault?: number;
+}
+
+export interface SimulatorStats {
+  received: number;
+  byFault: Partial<Record<Fault, number>>;
+  byPath: Record<string, number>;
+  /** Authorization headers seen (to prove which key the gateway used). */
+  authorizations: string[];
+  lastBodies: unknown[];
+}
+
+export interface Simulator {
+  url: string;
+  port: number;
+  /** Forces the next requests' faults, in order (tests); then the seeded rates apply again. */
+  script(...faults: Fault[]): void;
+  /** Drops faults scripted but not used yet. */
+  clearScript(): void;
+  stats(): SimulatorStats;
+  resetStats(): void;
+  close(): Promise<void>;
+}
+
+const REPLY = 'Breakwater classifies every failure once and decides by category.';
+
+/**
+ * An OpenAI-compatible upstream with seeded, scriptable faults: status codes with Retry-After,
+ * quota 429, 529, resets, hangs, slow headers, slow body, cut streams, malformed JSON, empty
+ * choices, errors inside a stream, and counters of what it received. A fault can also be forced
+ * per request with the `x-simulate-fault` header.
+ */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const random = seededRandom(options.seed ?? 42);
+  const queue: Fault[] = [];
+  const sockets = new Set<Socket>();
+  let stats = emptyStats();
+  const retryAfterMs = options.retryAfterMs ?? 200;
+
+  const pick = (req: IncomingMessage): Fault => {
+    const forced = req.headers['x-simulate-fault'];
+    if (isFault(forced)) return forced;
+    const scripted = queue.shift();
+    if (scripted) return scripted;
+    let roll = random();
+    for (const fault of FAULTS) {
+      const rate = options.faultRates?.[fault] ?? 0;
+      if (roll < rate) return fault;
+      roll -= rate;
+    }
+    return 'ok';
+  };
+
+  const server: Server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    req.on('end', () => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      if (path === '/_simulator/stats') return json(res, 200, stats);
+      const fault = pick(req);
+      stats.received++;
+      stats.byFault[fault] = (stats.byFault[fault] ?? 0) + 1;
+      stats.byPath[path] = (stats.byPath[path] ?? 0) + 1;
+      stats.authorizations.push(String(req.headers.authorization ?? ''));
+      let body: Record<string, unknown>;
+      try {
+        body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+      } catch {
+        return json(res, 400, {
+          error: {
+            message: 'We could not parse the JSON body of your request.',
+            type: 'invalid_request_error',
+            param: null,
+            code: null,
+          },
+        });
+      }
+      stats.lastBodies.push(body);
+      if (stats.lastBodies.length > 20) stats.lastBodies.shift();
+      void answer(req, res, path, body, fault);
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  const answer = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    body: Record<string, unknown>,
+    fault: Fault,
+  ): Promise<void> => {
+    const model = typeof body['model'] === 'string' ? body['model'] : 'sim-model';
+    if (path === '/v1/models' && req.method === 'GET') {
+      return json(res, 200, {
+        object: 'list',
+        data: [{ id: model, object: 'model', created: 1, owned_by: 'simulator' }],
+      });
+    }
+    const error = ERROR_BODIES[fault];
+    if (error) {
+      const headers: Record<string, string> =
+        error.status === 429 || error.status >= 503
+          ? { 'retry-after-ms': String(retryAfterMs), 'retry-after': String(Math.ceil(retryAfterMs / 1000)) }
+          : {};
+      return json(
+        res,
+        error.status,
+        { error: { message: error.message, type: error.type, param: null, code: error.code } },
+        headers,
+      );
+    }
+    if (fault === 'reset') return void req.socket.destroy();
+    if (fault === 'hang') return;
+    if (fault === 'slow_headers') await delay(options.slowMs ?? 1_500);
+    if (path === '/v1/embeddings') return json(res, 200, embeddings(model, body['input']));
+    if (path !== '/v1/chat/completions')
+      return json(res, 404, {
+        error: { message: `Unknown path ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' },
+      });
+    if (body['stream'] === true) return stream(res, model, fault);
+    if (fault === 'malformed_json')
+      return void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end('{"id":"chatcmpl-sim","choices":[{"message":');
+    const completion = {
+      id: `chatcmpl-sim-${stats.received}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model,
+      choices:
+        fault === 'empty_choices'
+          ? []
+          : [
+              {
+                index: 0,
+                message: { role: 'assistant', content: REPLY, refusal: null },
+                finish_reason: 'stop',
+                logprobs: null,
+              },
+            ],
+      usage: { prompt_tokens: 12, completion_tokens: 11, total_tokens: 23 },
+    };
+    if (fault === 'slow_body') {
+      const text = JSON.stringify(completion);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(text.slice(0, 10));
+      await delay(options.slowMs ?? 1_500);
+      return void res.end(text.slice(10));
+    }
+    json(res, 200, completion);
+  };
+
+  const stream = async (res: ServerResponse, model: string, fault: Fault): Promise<void> => {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const id = `chatcmpl-sim-${stats.received}`;
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    res.write(chunk({ role: 'assistant', content: '' }));
+    const words = REPLY.split(/(?<= )/);
+    const limit = fault === 'cut_stream' || fault === 'stream_error' ? (options.chunksBeforeFault ?? 3) : words.length;
+    for (let i = 0; i < limit; i++) {
+      await delay(fault === 'slow_body' ? (options.slowMs ?? 1_500) : (options.tokenDelayMs ?? 2));
+      if (res.destroyed) return;
+      res.write(chunk({ content: words[i] }));
+    }
+    if (fault === 'cut_stream') return void res.socket?.destroy();
+    if (fault === 'stream_error') {
+      res.write(
+        `data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })}\n\n`,
+      );
+      return void res.end();
+    }
+    res.write(chunk({}, 'stop'));
+    res.end('data: [DONE]\n\n');
+  };
+
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}/v1`,
+    port,
+    script: (...faults) => void queue.push(...faults),
+    clearScript: () => void queue.splice(0),
+    stats: () => structuredClone(stats),
+    resetStats: () => void (stats = emptyStats()),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function emptyStats(): SimulatorStats {
+  return { received: 0, byFault: {}, byPath: {}, authorizations: [], lastBodies: [] };
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function embeddings(model: string, input: unknown) {
+  const inputs = Array.isArray(input) ? input : [input];
+  return {
+    object: 'list',
+    data: inputs.map((text, index) => ({
+      object: 'embedding',
+      index,
+      embedding: Array.from({ length: 8 }, (_, i) => Math.sin(String(text).length + i)),
+    })),
+    model,
+    usage: { prompt_tokens: inputs.length, total_tokens: inputs.length },
+  };
+}
