@@ -76,6 +76,20 @@ export function journalContract<Tx>(
       assert.equal((await journal.get(operation.id))?.status, 'succeeded');
     });
 
+    test("createClaimed inserts the operation already running under this worker's lease, in one write", async () => {
+      const { operation, created } = await journal.createClaimed({ kind: 'claimed', idempotencyKey: 'c1' });
+      assert.equal(created, true);
+      assert.equal(operation.status, 'running');
+      assert.equal(operation.attempts, 1);
+      assert.equal(operation.leaseOwner, 'worker-a');
+      assert.equal(operation.leaseExpiresAt, clockMs + 1_000);
+      assert.equal(operation.startedAt, clockMs);
+      const again = await journal.createClaimed({ kind: 'claimed', idempotencyKey: 'c1' });
+      assert.equal(again.created, false);
+      assert.equal(again.operation.id, operation.id);
+      assert.equal((await journal.succeed(operation.id, 'done', 1))?.status, 'succeeded');
+    });
+
     test('many workers racing to finish one operation: exactly one terminal write', async () => {
       const { operation } = await journal.create({ kind: 'race' });
       await journal.claim(operation.id);

@@ -80,12 +80,31 @@ export class Journal<Tx = unknown> {
 
   /** Creates an operation, or returns the existing one with the same kind and idempotency key. */
   create(input: NewOperation): Promise<{ operation: Operation; created: boolean }> {
-    if (typeof input.kind !== 'string' || input.kind.length === 0)
+    return this.insert(input, false);
+  }
+
+  /**
+   * Creates the operation already running under this worker's lease — one durable write instead
+   * of create + claim. An existing operation (same idempotency key) is returned untouched.
+   */
+  createClaimed(input: NewOperation): Promise<{ operation: Operation; created: boolean }> {
+    return this.insert(input, true);
+  }
+
+  private insert(input: NewOperation, claimed: boolean): Promise<{ operation: Operation; created: boolean }> {
+    if (typeof input.kind !== 'string' || input.kind.length === 0) {
       throw new TypeError('Expected `kind` to be a non-empty string.');
+    }
     const now = this.now();
     const correlationId = input.correlationId ?? currentCorrelationId();
     return this.guarded(() =>
-      this.store.create({ ...input, ...(correlationId ? { correlationId } : {}), id: uuidv7(now), createdAt: now }),
+      this.store.create({
+        ...input,
+        ...(correlationId ? { correlationId } : {}),
+        id: uuidv7(now),
+        createdAt: now,
+        ...(claimed ? { claim: { owner: this.owner, leaseExpiresAt: now + this.leaseMs } } : {}),
+      }),
     );
   }
 

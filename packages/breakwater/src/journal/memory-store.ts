@@ -2,7 +2,7 @@ import { JoinedWriteError } from './joined-write-error.js';
 import type { JournalStore } from './journal-store.js';
 import {
   newOperationRecord,
-  type NewOperation,
+  type NewOperationRow,
   type Operation,
   type OperationQuery,
   type OperationStatus,
@@ -16,9 +16,7 @@ export class MemoryJournalStore implements JournalStore<undefined> {
   private readonly rows = new Map<string, Operation>();
   private readonly byKey = new Map<string, string>();
 
-  async create(
-    input: NewOperation & { id: string; createdAt: number },
-  ): Promise<{ operation: Operation; created: boolean }> {
+  async create(input: NewOperationRow): Promise<{ operation: Operation; created: boolean }> {
     if (input.idempotencyKey !== undefined) {
       const existing = this.byKey.get(idempotencyIndex(input.kind, input.idempotencyKey));
       if (existing) return { operation: structuredClone(this.rows.get(existing)!), created: false };

@@ -64,14 +64,16 @@ export async function runOperation<T, Tx>(
   const degrade = options.onJournalUnavailable === 'degrade' && options.join === undefined;
   let started: { operation: Operation; created: boolean };
   try {
-    started = await journal.create(input);
+    // Created already running under our lease: one durable write instead of create + claim.
+    started = await journal.createClaimed(input);
   } catch (error) {
     if (!degrade || !isUnavailable(error)) throw error;
     return runUnjournaled(journal, input, fn, options);
   }
   const { operation, created } = started;
   if (!created && operation.status !== 'pending') return replay<T>(operation, journal);
-  const claimed = await journal.claim(operation.id);
+  // A pending operation made by `journal.create` elsewhere (same idempotency key) is claimed here.
+  const claimed = created ? operation : await journal.claim(operation.id);
   if (!claimed) return replay<T>((await journal.get(operation.id)) ?? operation, journal);
 
   const lease = new LeaseKeeper(journal as unknown as Journal<unknown>, claimed.id, options.signal);
@@ -121,10 +123,12 @@ async function runUnjournaled<T, Tx>(
 ): Promise<T> {
   const now = journal.now();
   const placeholder: Operation = {
-    ...newOperationRecord({ ...input, id: '', createdAt: now }, 'running'),
-    attempts: 1,
-    startedAt: now,
-    leaseOwner: journal.owner,
+    ...newOperationRecord({
+      ...input,
+      id: '',
+      createdAt: now,
+      claim: { owner: journal.owner, leaseExpiresAt: now + journal.leaseMs },
+    }),
   };
 
   const context: OperationContext = {

@@ -1,13 +1,15 @@
 import type { Pool, PoolClient } from 'pg';
 import { JoinedWriteError } from '../joined-write-error.js';
 import type { JournalStore } from '../journal-store.js';
-import type {
-  NewOperation,
-  Operation,
-  OperationQuery,
-  OperationStatus,
-  TransitionGuard,
-  TransitionPatch,
+import {
+  INSERT_COLUMNS,
+  insertValues,
+  type NewOperationRow,
+  type Operation,
+  type OperationQuery,
+  type OperationStatus,
+  type TransitionGuard,
+  type TransitionPatch,
 } from '../operation.js';
 import { checkIdentifier, fromRow, patchEntries, schemaSql, type OperationRow } from '../sql-rows.js';
 
@@ -39,21 +41,10 @@ export class PostgresJournalStore implements JournalStore<PoolClient> {
     await this.pool.query(schemaSql(this.table, 'postgres'));
   }
 
-  async create(
-    input: NewOperation & { id: string; createdAt: number },
-  ): Promise<{ operation: Operation; created: boolean }> {
+  async create(input: NewOperationRow): Promise<{ operation: Operation; created: boolean }> {
     const inserted = await this.pool.query<OperationRow>(
-      `INSERT INTO ${this.table} (id, kind, idempotency_key, status, attempts, correlation_id, session_id, metadata, created_at)
-       VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING *`,
-      [
-        input.id,
-        input.kind,
-        input.idempotencyKey ?? null,
-        input.correlationId ?? null,
-        input.sessionId ?? null,
-        input.metadata === undefined ? null : JSON.stringify(input.metadata),
-        input.createdAt,
-      ],
+      `INSERT INTO ${this.table} (${INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING RETURNING *`,
+      insertValues(input),
     );
     if (inserted.rows[0]) return { operation: fromPg(inserted.rows[0]), created: true };
     const existing = await this.findByIdempotencyKey(input.kind, input.idempotencyKey ?? '');

@@ -1,13 +1,15 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { JoinedWriteError } from '../joined-write-error.js';
 import type { JournalStore } from '../journal-store.js';
-import type {
-  NewOperation,
-  Operation,
-  OperationQuery,
-  OperationStatus,
-  TransitionGuard,
-  TransitionPatch,
+import {
+  INSERT_COLUMNS,
+  insertValues,
+  type NewOperationRow,
+  type Operation,
+  type OperationQuery,
+  type OperationStatus,
+  type TransitionGuard,
+  type TransitionPatch,
 } from '../operation.js';
 import { checkIdentifier, fromRow, patchEntries, schemaSql, type OperationRow } from '../sql-rows.js';
 import { GroupCommit } from './group-commit.js';
@@ -70,20 +72,11 @@ export class SqliteJournalStore implements JournalStore<Database> {
     return statement;
   }
 
-  create(input: NewOperation & { id: string; createdAt: number }): Promise<{ operation: Operation; created: boolean }> {
+  create(input: NewOperationRow): Promise<{ operation: Operation; created: boolean }> {
     return this.write(() => {
       const inserted = this.statement(
-        `INSERT INTO ${this.table} (id, kind, idempotency_key, status, attempts, correlation_id, session_id, metadata, created_at)
-         VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *`,
-      ).get(
-        input.id,
-        input.kind,
-        input.idempotencyKey ?? null,
-        input.correlationId ?? null,
-        input.sessionId ?? null,
-        input.metadata === undefined ? null : JSON.stringify(input.metadata),
-        input.createdAt,
-      ) as OperationRow | undefined;
+        `INSERT INTO ${this.table} (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *`,
+      ).get(...insertValues(input)) as OperationRow | undefined;
       if (inserted) return { operation: fromRow(inserted), created: true };
       const existing = this.statement(`SELECT * FROM ${this.table} WHERE kind = ? AND idempotency_key = ?`).get(
         input.kind,
