@@ -14,7 +14,12 @@ let gateway: Gateway;
 let base: string;
 
 before(async () => {
-  simulator = await startSimulator({ seed: 3, faultRates: { rate_limit: 0.1, reset: 0.05, cut_stream: 0.1, malformed_json: 0.05 }, retryAfterMs: 5, tokenDelayMs: 0 });
+  simulator = await startSimulator({
+    seed: 3,
+    faultRates: { rate_limit: 0.1, reset: 0.05, cut_stream: 0.1, malformed_json: 0.05 },
+    retryAfterMs: 5,
+    tokenDelayMs: 0,
+  });
   const config = parseConfig({
     providers: { sim: { baseUrl: simulator.url } },
     routes: { m: { targets: [{ provider: 'sim', model: 'x' }], attemptTimeoutMs: 1_000 } },
@@ -29,12 +34,33 @@ after(async () => {
   await simulator.close();
 });
 
-const message = fc.record({ role: fc.oneof(fc.constantFrom('user', 'system', 'assistant'), fc.string()), content: fc.oneof(fc.string(), fc.anything()) }, { requiredKeys: [] });
+const message = fc.record(
+  {
+    role: fc.oneof(fc.constantFrom('user', 'system', 'assistant'), fc.string()),
+    content: fc.oneof(fc.string(), fc.anything()),
+  },
+  { requiredKeys: [] },
+);
 const chatBody = fc.oneof(
-  fc.record({ model: fc.oneof(fc.constant('m'), fc.string()), messages: fc.oneof(fc.array(message, { maxLength: 3 }), fc.anything()), stream: fc.oneof(fc.boolean(), fc.anything()) }, { requiredKeys: [] }).map((b) => JSON.stringify(b)),
+  fc
+    .record(
+      {
+        model: fc.oneof(fc.constant('m'), fc.string()),
+        messages: fc.oneof(fc.array(message, { maxLength: 3 }), fc.anything()),
+        stream: fc.oneof(fc.boolean(), fc.anything()),
+      },
+      { requiredKeys: [] },
+    )
+    .map((b) => JSON.stringify(b)),
   fc.json(),
   fc.string(),
-  fc.constantFrom('{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true}', '{"model":"m","messages":[{"role":"user","content":"x"}]}', '{', '[]', 'null'),
+  fc.constantFrom(
+    '{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true}',
+    '{"model":"m","messages":[{"role":"user","content":"x"}]}',
+    '{',
+    '[]',
+    'null',
+  ),
   fc.integer({ min: 1, max: 10_000 }).map((d) => `{"model":"m","messages":${'['.repeat(d)}${']'.repeat(d)}}`),
 );
 const path = fc.constantFrom('/v1/chat/completions', '/v1/embeddings', '/v1/models', '/v1/nope', '/admin/operations');
@@ -42,26 +68,35 @@ const contentType = fc.constantFrom('application/json', 'text/plain', 'applicati
 
 test('every answer is a success or an OpenAI-shaped error; the gateway survives; nothing is left running', async () => {
   await fc.assert(
-    fc.asyncProperty(path, chatBody, contentType, fc.string({ maxLength: 200 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')), async (p, body, type, requestId) => {
-      const res = await fetch(`${base}${p}`, {
-        method: p === '/v1/models' ? 'GET' : 'POST',
-        headers: { ...(type ? { 'content-type': type } : {}), 'x-request-id': requestId },
-        ...(p === '/v1/models' ? {} : { body }),
-      });
-      const text = await res.text();
-      assert.ok(res.status < 600);
-      if (res.status >= 400) {
-        const parsed = JSON.parse(text) as { error?: { message?: unknown; type?: unknown; code?: unknown } };
-        assert.equal(typeof parsed.error?.message, 'string', text);
-        assert.equal(typeof parsed.error?.type, 'string', text);
-        assert.match(String(parsed.error?.code), /^[A-Z][A-Z0-9_]+$/, text);
-        if (res.status >= 500) assert.ok(!/Error:| at |node_modules/.test(text), text);
-      }
-    }),
+    fc.asyncProperty(
+      path,
+      chatBody,
+      contentType,
+      fc.string({ maxLength: 200 }).map((s) => s.replace(/[^\x20-\x7e]/g, '')),
+      async (p, body, type, requestId) => {
+        const res = await fetch(`${base}${p}`, {
+          method: p === '/v1/models' ? 'GET' : 'POST',
+          headers: { ...(type ? { 'content-type': type } : {}), 'x-request-id': requestId },
+          ...(p === '/v1/models' ? {} : { body }),
+        });
+        const text = await res.text();
+        assert.ok(res.status < 600);
+        if (res.status >= 400) {
+          const parsed = JSON.parse(text) as { error?: { message?: unknown; type?: unknown; code?: unknown } };
+          assert.equal(typeof parsed.error?.message, 'string', text);
+          assert.equal(typeof parsed.error?.type, 'string', text);
+          assert.match(String(parsed.error?.code), /^[A-Z][A-Z0-9_]+$/, text);
+          if (res.status >= 500) assert.ok(!/Error:| at |node_modules/.test(text), text);
+        }
+      },
+    ),
     { numRuns: RUNS },
   );
   assert.equal((await fetch(`${base}/v1/models`)).status, 200, 'still serving');
   await new Promise((resolve) => setTimeout(resolve, 100));
-  const open = [...(await gateway.journal.query({ status: 'running', limit: 1000 })), ...(await gateway.journal.query({ status: 'pending', limit: 1000 }))];
+  const open = [
+    ...(await gateway.journal.query({ status: 'running', limit: 1000 })),
+    ...(await gateway.journal.query({ status: 'pending', limit: 1000 })),
+  ];
   assert.deepEqual(open, [], 'every journaled operation ended');
 });
