@@ -18,7 +18,7 @@ const logs: string[] = [];
 const messages = [{ role: 'user' as const, content: 'hello' }];
 
 before(async () => {
-  primary = await startSimulator({ retryAfterMs: 20, tokenDelayMs: 1 });
+  primary = await startSimulator({ retryAfterMs: 20, tokenDelayMs: 1, slowMs: 1_000 });
   backup = await startSimulator({ retryAfterMs: 20, tokenDelayMs: 1 });
   const route = (targets: unknown[], extra: Record<string, unknown> = {}) => ({
     targets,
@@ -125,6 +125,37 @@ describe('gateway end to end with the openai SDK', () => {
     assert.equal(error.status, 400);
     assert.equal(backup.stats().received, 0);
     assert.equal(primary.stats().received, 1);
+  });
+
+  test('slow headers past the attempt timeout and a 529 are retried; our key rejected upstream falls back', async () => {
+    for (const fault of ['slow_headers', 'overloaded'] as const) {
+      reset();
+      primary.script(fault);
+      const { response } = await withHeaders('solo');
+      assert.equal(response.headers.get('x-breakwater-attempts'), '2', fault);
+    }
+    reset();
+    primary.script('unauthorized');
+    const { response } = await withHeaders('chat');
+    assert.equal(
+      response.headers.get('x-breakwater-target'),
+      'backup:large',
+      "a 401 for our own key is not the caller's fault",
+    );
+  });
+
+  test('a stream that stalls past the idle timeout ends with a timeout error event', async () => {
+    reset();
+    primary.script('slow_body');
+    const stream = await client.chat.completions.create({ model: 'streamy', messages, stream: true });
+    const error = await failure(
+      (async () => {
+        for await (const _ of stream) void _;
+      })(),
+    );
+    assert.equal((error.error as { code?: string } | undefined)?.code, 'OPERATION_TIMEOUT');
+    const [row] = await gateway.journal.query({ kind: 'chat.completions', limit: 1 });
+    assert.equal(row?.errorCategory, 'timeout');
   });
 
   test('a provider down: retries then the backup; with no backup, a 503 with Retry-After and no SDK retries', async () => {
