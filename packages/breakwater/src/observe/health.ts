@@ -14,7 +14,8 @@ export interface DependencyCheck {
 }
 
 export interface HealthOptions {
-  dependencies?: DependencyCheck[];
+  /** The dependencies, or a function returning them (for a set that changes, e.g. on config reload). */
+  dependencies?: DependencyCheck[] | (() => DependencyCheck[]);
   /** Per-check time limit (ms). Default 2,000. */
   timeoutMs?: number;
   /** Extra conditions (e.g. the journal's own health). */
@@ -104,7 +105,9 @@ export function createHealth(options: HealthOptions = {}) {
       };
     },
     async readiness(): Promise<HealthReport> {
-      const results = await Promise.all((options.dependencies ?? []).map(probe));
+      const dependencies =
+        typeof options.dependencies === 'function' ? options.dependencies() : (options.dependencies ?? []);
+      const results = await Promise.all(dependencies.map(probe));
       const checks: HealthReport['checks'] = {};
       let status: HealthStatus = 'pass';
       for (const [name, entry, critical] of results) {

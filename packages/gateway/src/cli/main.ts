@@ -83,6 +83,7 @@ async function serve(): Promise<void> {
   if (values.port) config.server.port = port;
   const gateway = await createGateway(config);
   const address = await gateway.app.listen({ port: config.server.port, host: config.server.host });
+  console.log(`breakwater gateway listening on ${address}`);
   const stop = async (): Promise<void> => {
     await gateway.close();
     await flaky?.close();
@@ -90,14 +91,23 @@ async function serve(): Promise<void> {
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
+  if (file) {
+    // SIGHUP re-reads the file and swaps routes without dropping requests; a bad file keeps the old config.
+    process.on('SIGHUP', () => {
+      try {
+        const warnings = gateway.reload(loadConfig(file));
+        console.log(`configuration reloaded from ${file}${warnings.length ? ` (${warnings.join('; ')})` : ''}`);
+      } catch (error) {
+        console.error(`configuration NOT reloaded: ${(error as Error).message}`);
+      }
+    });
+  }
   if (demo) printDemo(address);
-  else console.log(`breakwater gateway listening on ${address}`);
 }
 
 function printDemo(address: string): void {
-  console.log(`breakwater gateway (demo) listening on ${address}
-
-No config and no provider key: requests go to a built-in simulated upstream that rate-limits,
+  console.log(`
+Demo mode. No config and no provider key: requests go to a built-in simulated upstream that rate-limits,
 answers 503, resets connections and cuts streams now and then, with a healthy backup behind it.
 Watch the x-breakwater-target and x-breakwater-attempts headers.
 

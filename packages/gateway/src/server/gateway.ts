@@ -42,7 +42,12 @@ export interface GatewayOptions {
 export interface Gateway {
   app: FastifyInstance;
   journal: Journal<unknown>;
-  routes: Map<string, Route>;
+  readonly routes: Map<string, Route>;
+  /**
+   * Swaps routes, providers, client keys and the retry budget without dropping requests (those in
+   * flight finish on the routes they started with). Returns warnings for settings that need a restart.
+   */
+  reload(config: GatewayConfig): string[];
   close(): Promise<void>;
 }
 
@@ -68,41 +73,20 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const journal = new Journal({ store: await openJournalStore(config), redactor });
   const stopSweeper = journal.startSweeper();
 
-  const budget = retryBudget({ ratio: config.retryBudget.ratio, minPerSecond: config.retryBudget.minPerSecond });
-  const routes = new Map<string, Route>();
-  const breakers: Array<ReturnType<typeof circuitBreaker>> = [];
-  for (const [alias, route] of Object.entries(config.routes)) {
-    const breaker = circuitBreaker({
-      strategy: consecutiveFailures(route.breaker.failures),
-      breakMs: route.breaker.breakMs,
-    });
-    breakers.push(breaker);
-    const targets: ResolvedTarget[] = route.targets.map((t) => {
-      const provider = config.providers[t.provider]!;
-      return {
-        ...t,
-        baseUrl: provider.baseUrl,
-        apiKey: provider.apiKeyEnv ? env[provider.apiKeyEnv] : undefined,
-        key: `${t.provider}:${t.model}`,
-      };
-    });
-    const pipelines = targets.map(() =>
-      pipeline(retry({ maxAttempts: route.retry.maxAttempts, budget }), breaker, timeout(route.attemptTimeoutMs)),
-    );
-    pipelines.forEach((p) => instrument(p, pinoTelemetry(logger), metrics));
-    routes.set(alias, { alias, config: route, targets, pipelines });
-  }
-
+  const telemetry = [pinoTelemetry(logger), metrics];
+  // Everything a config reload replaces; requests in flight keep the routes they started with.
+  let state = buildState(config, env, telemetry);
   const health = createHealth({
     serviceId: 'breakwater-gateway',
-    dependencies: [...routes.values()].flatMap((route, i) =>
-      route.targets.map((target) => ({
-        name: `${route.alias}/${target.key}`,
-        critical: false,
-        check: async () => undefined,
-        breaker: { policy: breakers[i]!, key: target.key },
-      })),
-    ),
+    dependencies: () =>
+      [...state.routes.values()].flatMap((route) =>
+        route.targets.map((target) => ({
+          name: `${route.alias}/${target.key}`,
+          critical: false,
+          check: async () => undefined,
+          breaker: { policy: route.breaker, key: target.key },
+        })),
+      ),
     extra: [() => ({ name: `journal:${journal.store.name}`, status: journal.health().status })],
   });
 
@@ -121,19 +105,18 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       ),
   });
 
-  const authenticate = clientAuthenticator(config);
   app.addHook('preHandler', async (request) => {
-    if (request.url.startsWith('/v1/')) authenticate(request);
+    if (request.url.startsWith('/v1/')) state.authenticate(request);
   });
 
   app.get('/v1/models', async () => ({
     object: 'list',
-    data: [...routes.keys()].map((id) => ({ id, object: 'model', created: 0, owned_by: 'breakwater' })),
+    data: [...state.routes.keys()].map((id) => ({ id, object: 'model', created: 0, owned_by: 'breakwater' })),
   }));
 
   app.post('/v1/chat/completions', async (request, reply) => {
     const body = ChatRequest.parse(request.body);
-    const route = routeFor(routes, body.model);
+    const route = routeFor(state.routes, body.model);
     const { signal, done } = requestSignal(request, reply, route.config.totalTimeoutMs);
     const progress = newProgress();
     if (body.stream) return streamChat({ request, reply, route, body, journal, signal, done, progress, logger });
@@ -166,7 +149,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
 
   app.post('/v1/embeddings', async (request, reply) => {
     const body = EmbeddingsRequest.parse(request.body);
-    const route = routeFor(routes, body.model);
+    const route = routeFor(state.routes, body.model);
     const { signal, done } = requestSignal(request, reply, route.config.totalTimeoutMs);
     const progress = newProgress();
     try {
@@ -194,12 +177,21 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     }
   });
 
-  if (config.admin) registerAdmin(app, config.admin.keySha256, journal, breakers);
+  if (config.admin)
+    registerAdmin(app, config.admin.keySha256, journal, () => [...state.routes.values()].map((r) => r.breaker));
 
   return {
     app,
     journal,
-    routes,
+    get routes() {
+      return state.routes;
+    },
+    reload(next: GatewayConfig): string[] {
+      const warnings = unreloadable(config, next);
+      state = buildState(next, env, telemetry);
+      logger.info({ event: 'config_reloaded', routes: [...state.routes.keys()], warnings }, 'configuration reloaded');
+      return warnings;
+    },
     close: async () => {
       stopSweeper();
       await app.close();
@@ -223,6 +215,45 @@ function summary(progress: RouteProgress, response: Record<string, unknown>) {
     fellBackFrom: progress.fellBackFrom,
     usage: response['usage'] ?? null,
   };
+}
+
+type TelemetrySinks = Parameters<typeof instrument>[1][];
+
+/** Routes with their pipelines and breakers, client authentication: what a reload rebuilds. */
+function buildState(config: GatewayConfig, env: Record<string, string | undefined>, telemetry: TelemetrySinks) {
+  const budget = retryBudget({ ratio: config.retryBudget.ratio, minPerSecond: config.retryBudget.minPerSecond });
+  const routes = new Map<string, Route>();
+  for (const [alias, route] of Object.entries(config.routes)) {
+    const breaker = circuitBreaker({
+      strategy: consecutiveFailures(route.breaker.failures),
+      breakMs: route.breaker.breakMs,
+    });
+    const targets: ResolvedTarget[] = route.targets.map((t) => {
+      const provider = config.providers[t.provider]!;
+      return {
+        ...t,
+        baseUrl: provider.baseUrl,
+        apiKey: provider.apiKeyEnv ? env[provider.apiKeyEnv] : undefined,
+        key: `${t.provider}:${t.model}`,
+      };
+    });
+    const pipelines = targets.map(() =>
+      pipeline(retry({ maxAttempts: route.retry.maxAttempts, budget }), breaker, timeout(route.attemptTimeoutMs)),
+    );
+    pipelines.forEach((p) => instrument(p, ...telemetry));
+    routes.set(alias, { alias, config: route, targets, pipelines, breaker });
+  }
+  return { routes, authenticate: clientAuthenticator(config) };
+}
+
+/** Settings a reload cannot change in a running process. */
+function unreloadable(current: GatewayConfig, next: GatewayConfig): string[] {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  return [
+    ...(same(current.server, next.server) ? [] : ['server: host, port and body limit change only on restart']),
+    ...(same(current.journal, next.journal) ? [] : ['journal: the store changes only on restart']),
+    ...(same(current.admin, next.admin) ? [] : ['admin: the admin key changes only on restart']),
+  ];
 }
 
 function routeFor(routes: Map<string, Route>, model: string): Route {
@@ -283,7 +314,7 @@ function registerAdmin(
   app: FastifyInstance,
   keySha256: string,
   journal: Journal<unknown>,
-  breakers: Array<ReturnType<typeof circuitBreaker>>,
+  breakers: () => Array<ReturnType<typeof circuitBreaker>>,
 ): void {
   const expected = Buffer.from(keySha256, 'hex');
   app.addHook('onRequest', async (request) => {
@@ -303,7 +334,7 @@ function registerAdmin(
     if (!operation) throw Errors.notFound({ userMessage: 'No such operation.' });
     return operation;
   });
-  app.get('/admin/breakers', async () => ({ data: breakers.flatMap((b) => b.snapshots()) }));
+  app.get('/admin/breakers', async () => ({ data: breakers().flatMap((b) => b.snapshots()) }));
 }
 
 async function openJournalStore(config: GatewayConfig): Promise<JournalStore<unknown>> {

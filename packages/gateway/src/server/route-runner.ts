@@ -1,4 +1,4 @@
-import { type BreakwaterError, type Category, type Pipeline } from 'breakwater';
+import { type BreakwaterError, type Category, type CircuitBreakerPolicy, type Pipeline } from 'breakwater';
 import type { RouteConfig } from '../config/schema.js';
 import type { ResolvedTarget } from '../upstream/call-target.js';
 
@@ -8,6 +8,7 @@ export interface Route {
   targets: ResolvedTarget[];
   /** One pipeline per target: retry (shared budget) → breaker (shared, per target key) → attempt timeout. */
   pipelines: Pipeline[];
+  breaker: CircuitBreakerPolicy;
 }
 
 /** What happened so far: read it after success or failure (for headers and the journal). */

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { parseConfig } from '../../packages/gateway/src/config/load.js';
+import { createGateway } from '../../packages/gateway/src/server/gateway.js';
+import { startSimulator } from '../../packages/gateway/src/simulator/simulator.js';
+
+const configFor = (url: string, alias: string) => ({
+  providers: { sim: { baseUrl: url } },
+  routes: { [alias]: { targets: [{ provider: 'sim', model: 'x' }] } },
+  journal: { memory: true as const },
+});
+const ask = (base: string, model: string) =>
+  fetch(`${base}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+
+test('reload swaps routes without dropping the request in flight', async () => {
+  const simulator = await startSimulator({ slowMs: 300 });
+  const gateway = await createGateway(parseConfig(configFor(simulator.url, 'old')), {
+    env: {},
+    logger: pino({ level: 'silent' }),
+  });
+  const base = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    simulator.script('slow_headers');
+    const inFlight = ask(base, 'old');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const warnings = gateway.reload(parseConfig({ ...configFor(simulator.url, 'new'), server: { port: 1 } }));
+    assert.deepEqual(warnings, ['server: host, port and body limit change only on restart']);
+    assert.equal((await inFlight).status, 200, 'the request in flight finished on its old route');
+    assert.equal((await ask(base, 'new')).status, 200);
+    assert.equal((await ask(base, 'old')).status, 404);
+  } finally {
+    await gateway.close();
+    await simulator.close();
+  }
+});
+
+test('SIGHUP re-reads the config file; a broken file keeps the running config', async () => {
+  const simulator = await startSimulator();
+  const dir = mkdtempSync(join(tmpdir(), 'bw-reload-'));
+  const file = join(dir, 'breakwater.json');
+  writeFileSync(file, JSON.stringify(configFor(simulator.url, 'first')));
+  const cli = fileURLToPath(new URL('../../packages/gateway/src/cli/main.ts', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    ['--conditions=breakwater-source', '--import', 'tsx', cli, 'serve', '--config', file, '--port', '0'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'silent' } },
+  );
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const waitFor = async (pattern: RegExp) => {
+    for (let i = 0; i < 200 && !pattern.test(out); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.match(out, pattern);
+  };
+  try {
+    await waitFor(/listening on (http:\/\/\S+)/);
+    const base = /listening on (http:\/\/\S+)/.exec(out)![1]!;
+    writeFileSync(file, JSON.stringify(configFor(simulator.url, 'second')));
+    child.kill('SIGHUP');
+    await waitFor(/configuration reloaded/);
+    assert.equal((await ask(base, 'second')).status, 200);
+    writeFileSync(file, '{"providers": {}, "routes": {"x": {"targets": []}}}');
+    child.kill('SIGHUP');
+    await waitFor(/configuration NOT reloaded: Invalid configuration/);
+    assert.equal((await ask(base, 'second')).status, 200, 'still serving the last good config');
+  } finally {
+    child.kill('SIGTERM');
+    await simulator.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
