@@ -22,18 +22,30 @@ const dir = mkdtempSync(join(tmpdir(), 'bw-bench-gw-'));
 const config = parseConfig({
   providers: { sim: { baseUrl: simulator.url } },
   routes: { 'bench-model': { targets: [{ provider: 'sim', model: 'sim-model' }] } },
-  journal: { sqlite: join(dir, 'journal.db') },
+  // BENCH_JOURNAL=memory measures the gateway without the durable journal's fsyncs.
+  journal: process.env.BENCH_JOURNAL === 'memory' ? { memory: true } : { sqlite: join(dir, 'journal.db') },
 });
 const gateway = await createGateway(config, { env: {}, logger: (await import('pino')).default({ level: 'silent' }) });
 const breakwaterUrl = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
 const portkey = await startPortkey();
 
-const body = (stream: boolean) => JSON.stringify({ model: 'bench-model', stream, messages: [{ role: 'user', content: 'hello' }] });
+const body = (stream: boolean) =>
+  JSON.stringify({ model: 'bench-model', stream, messages: [{ role: 'user', content: 'hello' }] });
 const targets = [
   { name: 'direct', url: `${simulator.url}/chat/completions`, headers: {} },
   { name: 'breakwater', url: `${breakwaterUrl}/v1/chat/completions`, headers: {} },
   ...(portkey
-    ? [{ name: 'portkey', url: `${portkey.url}/v1/chat/completions`, headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': simulator.url, authorization: 'Bearer sk-fake' } }]
+    ? [
+        {
+          name: 'portkey',
+          url: `${portkey.url}/v1/chat/completions`,
+          headers: {
+            'x-portkey-provider': 'openai',
+            'x-portkey-custom-host': simulator.url,
+            authorization: 'Bearer sk-fake',
+          },
+        },
+      ]
     : []),
 ];
 
@@ -49,7 +61,12 @@ for (const stream of [false, true]) {
       duration: SECONDS,
     });
     const errors = run.errors + run.non2xx;
-    results[`${target.name}${stream ? '_stream' : ''}`] = { p50: run.latency.p50, p99: run.latency.p99, rps: run.requests.average, errors };
+    results[`${target.name}${stream ? '_stream' : ''}`] = {
+      p50: run.latency.p50,
+      p99: run.latency.p99,
+      rps: run.requests.average,
+      errors,
+    };
   }
 }
 await gateway.close();
@@ -57,7 +74,13 @@ await simulator.close();
 portkey?.child.kill('SIGKILL');
 rmSync(dir, { recursive: true, force: true });
 
-const rows = Object.entries(results).map(([name, r]) => ({ target: name, p50_ms: r.p50!, p99_ms: r.p99!, req_per_s: round(r.rps!, 0), errors: r.errors! }));
+const rows = Object.entries(results).map(([name, r]) => ({
+  target: name,
+  p50_ms: r.p50!,
+  p99_ms: r.p99!,
+  req_per_s: round(r.rps!, 0),
+  errors: r.errors!,
+}));
 table(rows);
 const added = (name: string, suffix = '') => ({
   p50: round(results[`${name}${suffix}`]!['p50']! - results[`direct${suffix}`]!['p50']!, 2),
@@ -83,17 +106,25 @@ const summary = {
   direct_rps: round(results['direct']!['rps']!, 0),
   connections: CONNECTIONS,
   seconds: SECONDS,
+  journal: process.env.BENCH_JOURNAL === 'memory' ? 'memory' : 'sqlite (synchronous=FULL, group commit)',
 };
 console.log(JSON.stringify(summary));
 
 /** Installs (once) and starts the pinned Portkey gateway on a loopback port. */
 async function startPortkey(): Promise<{ url: string; child: ChildProcess } | undefined> {
   if (!existsSync(join(portkeyDir, 'node_modules/@portkey-ai/gateway'))) {
-    const install = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: portkeyDir, stdio: 'inherit' });
+    const install = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts'], {
+      cwd: portkeyDir,
+      stdio: 'inherit',
+    });
     if (install.status !== 0) return undefined;
   }
   const port = await freePort();
-  const child = spawn(process.execPath, [join(portkeyDir, 'node_modules/@portkey-ai/gateway/build/start-server.js'), '--headless', `--port=${port}`], { stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    [join(portkeyDir, 'node_modules/@portkey-ai/gateway/build/start-server.js'), '--headless', `--port=${port}`],
+    { stdio: 'ignore' },
+  );
   for (let i = 0; i < 100; i++) {
     try {
       await fetch(`http://127.0.0.1:${port}/`);
