@@ -114,53 +114,26 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     data: [...state.routes.keys()].map((id) => ({ id, object: 'model', created: 0, owned_by: 'breakwater' })),
   }));
 
-  app.post('/v1/chat/completions', async (request, reply) => {
-    const body = ChatRequest.parse(request.body);
-    const route = routeFor(state.routes, body.model);
-    const { signal, done } = requestSignal(request, reply, route.config.totalTimeoutMs);
-    const progress = newProgress();
-    if (body.stream) return streamChat({ request, reply, route, body, journal, signal, done, progress, logger });
-    try {
-      let completion: Record<string, unknown> = {};
-      await runOperation(
-        journal,
-        'chat.completions',
-        async (op) => {
-          completion = await runRoute(
-            route,
-            (target, s) => callJson(target, '/chat/completions', body, s, request.correlationId),
-            signal,
-            progress,
-            request.correlationId,
-          );
-          op.attempts = progress.attempts;
-          return summary(progress, completion);
-        },
-        { correlationId: request.correlationId, metadata: { model: body.model, stream: false }, signal },
-      );
-      return reply.headers(progressHeaders(progress)).send(completion);
-    } catch (error) {
-      void reply.headers(progressHeaders(progress));
-      throw error;
-    } finally {
-      done();
-    }
-  });
-
-  app.post('/v1/embeddings', async (request, reply) => {
-    const body = EmbeddingsRequest.parse(request.body);
-    const route = routeFor(state.routes, body.model);
+  /** A non-streaming call along a route, journaled as one operation of `kind`. */
+  const proxyJson = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: Route,
+    kind: string,
+    path: string,
+    body: Record<string, unknown>,
+  ) => {
     const { signal, done } = requestSignal(request, reply, route.config.totalTimeoutMs);
     const progress = newProgress();
     try {
       let result: Record<string, unknown> = {};
       await runOperation(
         journal,
-        'embeddings',
+        kind,
         async (op) => {
           result = await runRoute(
             route,
-            (target, s) => callJson(target, '/embeddings', body, s, request.correlationId),
+            (target, s) => callJson(target, path, body, s, request.correlationId),
             signal,
             progress,
             request.correlationId,
@@ -168,13 +141,29 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           op.attempts = progress.attempts;
           return summary(progress, result);
         },
-        { correlationId: request.correlationId, metadata: { model: body.model }, signal },
+        { correlationId: request.correlationId, metadata: { model: body['model'], stream: false }, signal },
       );
       return reply.headers(progressHeaders(progress)).send(result);
-    } finally {
+    } catch (error) {
+      // A failure too says which target failed last and how often it was tried.
       void reply.headers(progressHeaders(progress));
+      throw error;
+    } finally {
       done();
     }
+  };
+
+  app.post('/v1/chat/completions', async (request, reply) => {
+    const body = ChatRequest.parse(request.body);
+    const route = routeFor(state.routes, body.model);
+    if (!body.stream) return proxyJson(request, reply, route, 'chat.completions', '/chat/completions', body);
+    const { signal, done } = requestSignal(request, reply, route.config.totalTimeoutMs);
+    return streamChat({ request, reply, route, body, journal, signal, done, progress: newProgress(), logger });
+  });
+
+  app.post('/v1/embeddings', async (request, reply) => {
+    const body = EmbeddingsRequest.parse(request.body);
+    return proxyJson(request, reply, routeFor(state.routes, body.model), 'embeddings', '/embeddings', body);
   });
 
   if (config.admin)
