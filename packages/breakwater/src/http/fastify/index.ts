@@ -25,17 +25,8 @@ export async function breakwaterFastify(app: FastifyInstance, options: HttpInteg
     for (const method of [route.method].flat()) routes.push({ method: String(method), path: route.url });
   });
   app.decorateRequest('correlationId', '');
-  const send = (reply: FastifyReply, request: FastifyRequest, thrown: unknown, extra: Record<string, string> = {}) => {
-    const response = errorResponse(
-      thrown,
-      { method: request.method, path: request.url.split('?')[0]!, correlationId: request.correlationId },
-      options,
-    );
-    return reply
-      .code(response.status)
-      .headers({ ...response.headers, ...extra })
-      .send(response.body);
-  };
+  const send = (reply: FastifyReply, request: FastifyRequest, thrown: unknown, extra: Record<string, string> = {}) =>
+    sendError(reply, request, thrown, request.correlationId, options, extra);
   app.addHook('onRequest', (request, reply, done) => {
     const scope = requestScopeFrom(request.headers);
     request.correlationId = scope.correlationId;
@@ -89,17 +80,30 @@ export async function breakwaterFastify(app: FastifyInstance, options: HttpInteg
 export function breakwaterFastifyServerOptions(options: HttpIntegrationOptions = {}) {
   return {
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
-      const scope = requestScopeFrom(request.headers);
-      const response = errorResponse(
-        error,
-        { method: request.method, path: request.url.split('?')[0]!, correlationId: scope.correlationId },
-        options,
-      );
-      void reply
-        .code(response.status)
-        .headers({ ...response.headers, [CORRELATION_HEADER]: scope.correlationId })
-        .send(response.body);
+      // Before any hook ran: the correlation id is read here, and echoed here.
+      const { correlationId } = requestScopeFrom(request.headers);
+      void sendError(reply, request, error, correlationId, options, { [CORRELATION_HEADER]: correlationId });
     },
     clientErrorHandler: (error: Error, socket: Socket) => writeClientError(error, socket, options),
   };
+}
+
+/** Renders a thrown value in the configured format and sends it. */
+function sendError(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  thrown: unknown,
+  correlationId: string,
+  options: HttpIntegrationOptions,
+  extra: Record<string, string> = {},
+) {
+  const response = errorResponse(
+    thrown,
+    { method: request.method, path: request.url.split('?')[0]!, correlationId },
+    options,
+  );
+  return reply
+    .code(response.status)
+    .headers({ ...response.headers, ...extra })
+    .send(response.body);
 }
