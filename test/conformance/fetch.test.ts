@@ -105,6 +105,17 @@ describe('fetch / undici failures', () => {
     });
   });
 
+  test('a body larger than undici maxResponseSize is cut at the cap', async () => {
+    server.script({ status: 200, body: { text: 'x'.repeat(64 * 1024) } });
+    const agent = new Agent({ maxResponseSize: 1024 });
+    try {
+      const thrown = await thrownBy(async () => (await request(server.url, { dispatcher: agent })).body.text());
+      proof.expect(thrown, { rule: RULES.net.response_too_large, category: 'invalid_response' });
+    } finally {
+      await agent.close();
+    }
+  });
+
   test("the same SyntaxError from the caller's body is the caller's validation error", async () => {
     const error = classify(await thrownBy(async () => JSON.parse('{oops')), { origin: 'caller' });
     assert.equal(error.code, 'VALIDATION_MALFORMED_BODY');

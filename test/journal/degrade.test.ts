@@ -2,9 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Journal, MemoryJournalStore, runOperation, type BreakwaterError, type JournalStore } from 'breakwater';
 
-/** A store whose every call fails while `down` is set, like a journal disk or database outage. */
-function flaky(store: JournalStore<undefined>): JournalStore<undefined> & { down: boolean } {
-  const wrapper = { down: false, name: 'flaky' } as JournalStore<undefined> & { down: boolean };
+type Flaky = JournalStore<undefined> & { down: boolean; terminalDown: boolean; stalled: boolean };
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+/**
+ * A store whose every call fails while `down` is set (a journal disk or database outage), whose
+ * terminal writes alone fail while `terminalDown` is set, and which never answers while `stalled`.
+ */
+function flaky(store: JournalStore<undefined>): Flaky {
+  const wrapper = { down: false, terminalDown: false, stalled: false, name: 'flaky' } as Flaky;
   for (const method of [
     'create',
     'transition',
@@ -14,10 +20,13 @@ function flaky(store: JournalStore<undefined>): JournalStore<undefined> & { down
     'expiredLeases',
     'close',
   ] as const) {
-    (wrapper as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
-      wrapper.down
+    (wrapper as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+      if (wrapper.stalled) return new Promise(() => {});
+      const terminal = method === 'transition' && TERMINAL.has(args[2] as string);
+      return wrapper.down || (wrapper.terminalDown && terminal)
         ? Promise.reject(Object.assign(new Error('SQLITE_IOERR: disk I/O error'), { code: 'SQLITE_IOERR' }))
         : (store[method] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
+    };
   }
   return wrapper;
 }
@@ -78,4 +87,52 @@ test('degrade never applies to a call with a joined write (its atomicity needs t
     runOperation(journal, 'chat', async () => 1, { onJournalUnavailable: 'degrade', join: () => undefined }),
     (error: BreakwaterError) => error.code === 'JOURNAL_UNAVAILABLE',
   );
+});
+
+test('a failed terminal write never turns a delivered answer into a failure; the sweeper waits for the outbox', async () => {
+  let now = 1_000_000;
+  const store = flaky(new MemoryJournalStore());
+  const journal = new Journal({ store, leaseMs: 1_000, now: () => now });
+  store.terminalDown = true;
+  assert.equal(
+    await runOperation(journal, 'chat', async () => 'paid-for answer', { correlationId: 't1' }),
+    'paid-for answer',
+  );
+  const upstream = Object.assign(new Error('upstream 500'), { status: 500, headers: {} });
+  await assert.rejects(
+    runOperation(journal, 'chat', async () => Promise.reject(upstream), { correlationId: 't2' }),
+    (error: BreakwaterError) => error.category === 'upstream_server' && error.code !== 'JOURNAL_UNAVAILABLE',
+    'the real failure reaches the caller, not JOURNAL_UNAVAILABLE',
+  );
+  assert.equal(journal.health().deferred, 2);
+  now += 5_000; // both leases expired long ago
+  assert.equal(await journal.sweep(), 0, 'an outcome in the outbox is not abandoned');
+  store.terminalDown = false;
+  assert.equal(await journal.flushOutbox(), 2);
+  assert.equal((await journal.query({ correlationId: 't1' }))[0]?.status, 'succeeded');
+  const failed = (await journal.query({ correlationId: 't2' }))[0];
+  assert.equal(failed?.status, 'failed');
+  assert.equal(failed?.errorCategory, 'upstream_server');
+});
+
+test('a stalled store fails within writeTimeoutMs instead of holding the caller', async () => {
+  const store = flaky(new MemoryJournalStore());
+  const journal = new Journal({ store, writeTimeoutMs: 50 });
+  store.stalled = true;
+  await assert.rejects(
+    runOperation(journal, 'chat', async () => 1),
+    (error: BreakwaterError) => error.code === 'JOURNAL_UNAVAILABLE',
+  );
+  assert.equal(await runOperation(journal, 'chat', async () => 2, { onJournalUnavailable: 'degrade' }), 2);
+});
+
+test('health follows the latest answer of the store: recovery shows at the next successful call', async () => {
+  const store = flaky(new MemoryJournalStore());
+  const journal = new Journal({ store });
+  store.down = true;
+  await assert.rejects(journal.ping());
+  assert.equal(journal.health().status, 'fail');
+  store.down = false;
+  await journal.ping();
+  assert.equal(journal.health().status, 'pass');
 });

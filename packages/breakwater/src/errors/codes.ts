@@ -87,6 +87,23 @@ export const Errors = {
     description: 'The caller aborted the request (AbortSignal or client disconnect).',
     howToSolve: 'Nothing to do; the work was stopped on purpose.',
   }),
+  requestTimeout: defineError({
+    code: 'REQUEST_TIMEOUT',
+    category: 'timeout',
+    origin: 'caller',
+    status: 408,
+    retryable: false,
+    description: "The client did not send the whole request (headers or body) within the server's time limit.",
+    howToSolve: 'Send the request at once; check for a slow or stalled client connection.',
+  }),
+  serviceDraining: defineError({
+    code: 'SERVICE_DRAINING',
+    category: 'overloaded',
+    origin: 'self',
+    status: 503,
+    description: 'The service is shutting down (or in maintenance) and takes no new requests; those in flight finish.',
+    howToSolve: 'Retry after `Retry-After` (another instance will answer).',
+  }),
   timeout: defineError({
     code: 'OPERATION_TIMEOUT',
     category: 'timeout',

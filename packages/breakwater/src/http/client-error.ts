@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { Errors } from '../errors/codes.js';
 import { errorResponse } from './error-response.js';
@@ -20,7 +21,9 @@ export function writeClientError(
   const thrown =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? Errors.payloadTooLarge({ message: 'Request headers too large.' })
-      : Errors.malformedBody({ message: 'Malformed HTTP request.' });
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? Errors.requestTimeout({ message: 'The request (headers or body) did not arrive in time.' })
+        : Errors.malformedBody({ message: 'Malformed HTTP request.' });
   const response = errorResponse(thrown, { method: 'UNKNOWN', path: '' }, options);
   const headers = Object.entries({
     ...response.headers,
@@ -29,7 +32,9 @@ export function writeClientError(
   })
     .map(([name, value]) => `${name}: ${value}`)
     .join('\r\n');
-  socket.end(`HTTP/1.1 ${response.status} Bad Request\r\n${headers}\r\n\r\n${response.body}`);
+  socket.end(
+    `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? 'Error'}\r\n${headers}\r\n\r\n${response.body}`,
+  );
 }
 
 /** Replaces a server's `clientError` handling (Node's bare 400, or a framework's) with `writeClientError`. */

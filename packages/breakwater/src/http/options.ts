@@ -9,6 +9,8 @@ export interface HttpIntegrationOptions extends HttpErrorOptions {
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Reject request bodies that are not JSON with 415. Default true. */
   jsonOnly?: boolean;
+  /** JSON bodies nested deeper than this are a 400 before they are parsed. Default 64. */
+  maxJsonDepth?: number;
 }
 
 export const CORRELATION_HEADER = 'x-request-id';

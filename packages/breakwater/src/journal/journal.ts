@@ -27,10 +27,16 @@ export interface JournalOptions<Tx = unknown> {
   /** Wall-clock milliseconds (rows are compared across processes). Default Date.now. */
   now?: () => number;
   redactor?: Redactor;
+  /**
+   * Longest wait for one store call (ms); past it the call fails as JOURNAL_UNAVAILABLE, so a
+   * stalled store (a locked table, a hung connection) cannot hold a request past its budget.
+   * Default 5,000.
+   */
+  writeTimeoutMs?: number;
 }
 
 export interface JournalHealth {
-  /** `fail`: the store failed in the last minute; `warn`: outcomes are waiting in the outbox. */
+  /** `fail`: the store's last answer was a failure; `warn`: outcomes are waiting in the outbox. */
   status: 'pass' | 'warn' | 'fail';
   store: string;
   lastError?: { code: string; category: string; at: number };
@@ -42,7 +48,7 @@ export interface JournalHealth {
 
 /** An outcome that could not be written when it happened (degrade mode). */
 export interface DeferredOutcome {
-  /** Set when the operation row exists (only its terminal write failed). */
+  /** The operation's id: its row may exist (only the terminal write failed) or not yet. */
   id?: string;
   input: NewOperation;
   status: 'succeeded' | 'failed' | 'cancelled';
@@ -63,9 +69,14 @@ export class Journal<Tx = unknown> {
   readonly leaseMs: number;
   readonly owner: string;
   readonly now: () => number;
+  readonly writeTimeoutMs: number;
   private readonly redactor: Redactor;
   private lastError: JournalHealth['lastError'];
+  /** Health is `fail` only while the store's latest answer was a failure (not for a minute after). */
+  private latestFailed = false;
   private readonly outbox: DeferredOutcome[] = [];
+  /** Ids with an outcome in the outbox: the sweeper must not mark them abandoned meanwhile. */
+  private readonly deferredIds = new Set<string>();
   private dropped = 0;
 
   constructor(options: JournalOptions<Tx>) {
@@ -76,22 +87,37 @@ export class Journal<Tx = unknown> {
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.now = options.now ?? Date.now;
     this.redactor = options.redactor ?? defaultRedactor;
+    this.writeTimeoutMs = options.writeTimeoutMs ?? 5_000;
+    if (!(this.writeTimeoutMs > 0))
+      throw new TypeError(`Expected \`writeTimeoutMs\` to be a positive number, got ${options.writeTimeoutMs}.`);
   }
 
-  /** Creates an operation, or returns the existing one with the same kind and idempotency key. */
-  create(input: NewOperation): Promise<{ operation: Operation; created: boolean }> {
-    return this.insert(input, false);
+  /** A new operation id (UUIDv7: sortable by creation time). */
+  newId(): string {
+    return uuidv7(this.now());
+  }
+
+  /**
+   * Creates an operation, or returns the existing one with the same kind and idempotency key.
+   * `id` may be chosen beforehand (`newId()`), so an outcome can be deferred before the row is known to exist.
+   */
+  create(input: NewOperation, id?: string): Promise<{ operation: Operation; created: boolean }> {
+    return this.insert(input, false, id);
   }
 
   /**
    * Creates the operation already running under this worker's lease — one durable write instead
    * of create + claim. An existing operation (same idempotency key) is returned untouched.
    */
-  createClaimed(input: NewOperation): Promise<{ operation: Operation; created: boolean }> {
-    return this.insert(input, true);
+  createClaimed(input: NewOperation, id?: string): Promise<{ operation: Operation; created: boolean }> {
+    return this.insert(input, true, id);
   }
 
-  private insert(input: NewOperation, claimed: boolean): Promise<{ operation: Operation; created: boolean }> {
+  private insert(
+    input: NewOperation,
+    claimed: boolean,
+    id?: string,
+  ): Promise<{ operation: Operation; created: boolean }> {
     if (typeof input.kind !== 'string' || input.kind.length === 0) {
       throw new TypeError('Expected `kind` to be a non-empty string.');
     }
@@ -101,7 +127,7 @@ export class Journal<Tx = unknown> {
       this.store.create({
         ...input,
         ...(correlationId ? { correlationId } : {}),
-        id: uuidv7(now),
+        id: id ?? uuidv7(now),
         createdAt: now,
         ...(claimed ? { claim: { owner: this.owner, leaseExpiresAt: now + this.leaseMs } } : {}),
       }),
@@ -214,6 +240,8 @@ export class Journal<Tx = unknown> {
     const expired = await this.guarded(() => this.store.expiredLeases(now, limit));
     let swept = 0;
     for (const row of expired) {
+      // Its outcome is known and waiting in the outbox (the terminal write failed): not abandoned.
+      if (this.deferredIds.has(row.id)) continue;
       const error = Errors.operationAbandoned({
         message: `Lease of ${row.leaseOwner ?? 'unknown'} expired at ${new Date(row.leaseExpiresAt ?? now).toISOString()}.`,
       });
@@ -247,7 +275,7 @@ export class Journal<Tx = unknown> {
   }
 
   health(): JournalHealth {
-    const failing = this.lastError !== undefined && this.now() - this.lastError.at < 60_000;
+    const failing = this.latestFailed;
     return {
       status: failing ? 'fail' : this.outbox.length > 0 ? 'warn' : 'pass',
       store: this.store.name,
@@ -257,17 +285,24 @@ export class Journal<Tx = unknown> {
     };
   }
 
+  /** Asks the store for nothing in particular: a readiness probe that also refreshes `health()`. */
+  async ping(): Promise<void> {
+    await this.get('00000000-0000-7000-8000-000000000000');
+  }
+
   /**
-   * Keeps an outcome that could not be written (the store was down, degrade mode) to write later.
-   * Bounded: past 10,000 waiting outcomes the oldest are dropped and counted.
+   * Keeps an outcome that could not be written (the store was down, or a terminal write failed)
+   * to write later. Bounded: past 10,000 waiting outcomes the oldest are dropped and counted.
    */
   defer(outcome: DeferredOutcome): void {
     this.outbox.push({
       ...outcome,
       ...(outcome.error ? { error: { ...outcome.error, message: this.redactor.string(outcome.error.message) } } : {}),
     });
+    if (outcome.id !== undefined) this.deferredIds.add(outcome.id);
     if (this.outbox.length > OUTBOX_LIMIT) {
-      this.outbox.shift();
+      const dropped = this.outbox.shift()!;
+      if (dropped.id !== undefined) this.deferredIds.delete(dropped.id);
       this.dropped++;
     }
   }
@@ -283,14 +318,17 @@ export class Journal<Tx = unknown> {
         break;
       }
       this.outbox.shift();
+      if (outcome.id !== undefined) this.deferredIds.delete(outcome.id);
       written++;
     }
     return written;
   }
 
   private async writeDeferred(outcome: DeferredOutcome): Promise<void> {
-    const id = outcome.id ?? (await this.create(outcome.input)).operation.id;
-    const row = await this.get(id);
+    // The row may exist (its create landed, only later writes failed) or not: look before creating.
+    const existing = outcome.id === undefined ? undefined : await this.get(outcome.id);
+    const id = existing?.id ?? (await this.create(outcome.input, outcome.id)).operation.id;
+    const row = existing ?? (await this.get(id));
     if (!row || row.status === 'succeeded' || row.status === 'failed' || row.status === 'cancelled') return;
     const now = this.now();
     if (row.status === 'pending')
@@ -321,12 +359,15 @@ export class Journal<Tx = unknown> {
    */
   private async guarded<T>(write: () => Promise<T>, hasJoin = false): Promise<T> {
     try {
-      return await write();
+      const result = await withDeadline(write(), this.writeTimeoutMs, this.store.name);
+      this.latestFailed = false;
+      return result;
     } catch (thrown) {
       if (hasJoin && isJoinError(thrown)) throw (thrown as { cause: unknown }).cause;
       if (isBreakwaterError(thrown) && thrown.code.startsWith('JOURNAL_')) throw thrown;
       const cause = classify(thrown, { dependency: `journal:${this.store.name}` });
       this.lastError = { code: cause.code, category: cause.category, at: this.now() };
+      this.latestFailed = true;
       throw Errors.journalUnavailable({
         message: `Journal store ${this.store.name} failed: ${cause.message}`,
         cause,
@@ -334,6 +375,22 @@ export class Journal<Tx = unknown> {
       });
     }
   }
+}
+
+/** The store call, or a timeout error once `ms` have passed (the call itself may still land later). */
+function withDeadline<T>(work: Promise<T>, ms: number, store: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          Object.assign(new Error(`The ${store} journal store did not answer within ${ms} ms.`), { code: 'ETIMEDOUT' }),
+        ),
+      ms,
+    );
+    // Left ref'd: it belongs to a call being awaited, lives at most `ms` and is cleared when the call settles.
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
 
 function isJoinError(value: unknown): boolean {

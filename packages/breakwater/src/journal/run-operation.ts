@@ -5,7 +5,7 @@ import { classify } from '../classify/classify.js';
 import type { Pipeline } from '../policies/pipeline.js';
 import type { CallContext } from '../policies/context.js';
 import type { Journal } from './journal.js';
-import { newOperationRecord, type Operation } from './operation.js';
+import { newOperationRecord, type NewOperation, type Operation } from './operation.js';
 
 export interface OperationContext {
   readonly operation: Operation;
@@ -62,13 +62,15 @@ export async function runOperation<T, Tx>(
     metadata: options.metadata,
   };
   const degrade = options.onJournalUnavailable === 'degrade' && options.join === undefined;
+  // Chosen before the write, so an outcome can be kept for this id even if the create's fate is unknown.
+  const id = journal.newId();
   let started: { operation: Operation; created: boolean };
   try {
     // Created already running under our lease: one durable write instead of create + claim.
-    started = await journal.createClaimed(input);
+    started = await journal.createClaimed(input, id);
   } catch (error) {
     if (!degrade || !isUnavailable(error)) throw error;
-    return runUnjournaled(journal, input, fn, options);
+    return runUnjournaled(journal, input, id, fn, options);
   }
   const { operation, created } = started;
   if (!created && operation.status !== 'pending') return replay<T>(operation, journal);
@@ -97,7 +99,7 @@ export async function runOperation<T, Tx>(
         )
       : await fn(context);
     lease.stop();
-    return await recordSuccess(journal, claimed.id, result, context.attempts, options.join);
+    return await recordSuccess(journal, claimed.id, input, result, context.attempts, options.join);
   } catch (thrown) {
     lease.stop();
     if (isBreakwaterError(thrown) && (thrown.code === 'JOURNAL_LEASE_LOST' || thrown.code === 'JOURNAL_UNAVAILABLE'))
@@ -105,8 +107,35 @@ export async function runOperation<T, Tx>(
     const error = lease.lost
       ? Errors.journalLeaseLost({ message: `Lease on ${claimed.id} was lost while it ran.`, cause: thrown })
       : classify(thrown, { correlationId: options.correlationId });
-    if (!lease.lost) await journal.fail(claimed.id, error, context.attempts, context.partial);
+    if (!lease.lost) await recordFailure(journal, claimed.id, input, error, context.attempts, context.partial);
     throw error;
+  }
+}
+
+/**
+ * The failure is what the caller must see: a journal that cannot record it keeps the outcome in
+ * the outbox instead of replacing the real error with JOURNAL_UNAVAILABLE.
+ */
+async function recordFailure<Tx>(
+  journal: Journal<Tx>,
+  id: string,
+  input: NewOperation,
+  error: BreakwaterError,
+  attempts: number,
+  partial: unknown,
+): Promise<void> {
+  try {
+    await journal.fail(id, error, attempts, partial);
+  } catch (thrown) {
+    if (!isUnavailable(thrown)) throw thrown;
+    journal.defer({
+      id,
+      input,
+      status: error.category === 'cancelled' ? 'cancelled' : 'failed',
+      attempts,
+      result: toJson(partial),
+      error: { category: error.category, code: error.code, message: error.message },
+    });
   }
 }
 
@@ -117,7 +146,8 @@ function isUnavailable(error: unknown): boolean {
 /** Degrade mode with the store down: run the work, keep the outcome for later. */
 async function runUnjournaled<T, Tx>(
   journal: Journal<Tx>,
-  input: Parameters<Journal<Tx>['create']>[0],
+  input: NewOperation,
+  id: string,
   fn: (op: OperationContext) => Promise<T> | T,
   options: RunOperationOptions<T, Tx>,
 ): Promise<T> {
@@ -125,7 +155,7 @@ async function runUnjournaled<T, Tx>(
   const placeholder: Operation = {
     ...newOperationRecord({
       ...input,
-      id: '',
+      id,
       createdAt: now,
       claim: { owner: journal.owner, leaseExpiresAt: now + journal.leaseMs },
     }),
@@ -148,11 +178,12 @@ async function runUnjournaled<T, Tx>(
           { key: options.key ?? input.kind, signal: options.signal, correlationId: options.correlationId },
         )
       : await fn(context);
-    journal.defer({ input, status: 'succeeded', attempts: context.attempts, result: toJson(result) });
+    journal.defer({ id, input, status: 'succeeded', attempts: context.attempts, result: toJson(result) });
     return result;
   } catch (thrown) {
     const error = classify(thrown, { correlationId: options.correlationId });
     journal.defer({
+      id,
       input,
       status: error.category === 'cancelled' ? 'cancelled' : 'failed',
       attempts: context.attempts,
@@ -163,9 +194,16 @@ async function runUnjournaled<T, Tx>(
   }
 }
 
+/**
+ * Records the success. The work is done (and, for an LLM call, paid for): when the store cannot
+ * take the write, the outcome goes to the outbox and the result is returned all the same — a
+ * journal hiccup never turns a delivered answer into a failure. Only a joined write, whose
+ * atomicity needs the store, fails with it.
+ */
 async function recordSuccess<T, Tx>(
   journal: Journal<Tx>,
   id: string,
+  input: NewOperation,
   result: T,
   attempts: number,
   join?: (tx: Tx, result: T) => unknown,
@@ -174,10 +212,14 @@ async function recordSuccess<T, Tx>(
   try {
     done = await journal.succeed(id, toJson(result), attempts, join && ((tx) => join(tx, result)));
   } catch (thrown) {
-    if (isBreakwaterError(thrown) && thrown.code === 'JOURNAL_UNAVAILABLE') throw thrown;
+    if (isUnavailable(thrown) && join === undefined) {
+      journal.defer({ id, input, status: 'succeeded', attempts, result: toJson(result) });
+      return result;
+    }
+    if (isUnavailable(thrown)) throw thrown;
     // The caller's joined write failed: its transaction rolled back, so the work did not happen.
     const error = classify(thrown);
-    await journal.fail(id, error, attempts);
+    await recordFailure(journal, id, input, error, attempts, undefined);
     throw error;
   }
   if (!done)

@@ -5,6 +5,7 @@ import type { BreakwaterError } from '../errors/breakwater-error.js';
 import { FakeClock, settle } from '../testing/fake-clock.js';
 import { bulkhead } from './bulkhead.js';
 import { pipeline } from './pipeline.js';
+import { timeout } from './timeout.js';
 
 describe('bulkhead', () => {
   test('concurrency never exceeds the bound and every admitted call runs (any arrival pattern)', async () => {
@@ -75,5 +76,33 @@ describe('bulkhead', () => {
     const waiting = run.execute(async () => 'x').catch((e: BreakwaterError) => e.code);
     await clock.tick(50);
     assert.equal(await waiting, 'BULKHEAD_REJECTED');
+  });
+
+  test('a queued call leaves at its deadline as a timeout and never runs (issue-11 regression)', async () => {
+    const clock = new FakeClock();
+    const run = pipeline(timeout(100), bulkhead({ maxConcurrent: 1, maxQueue: 5 }), { clock });
+    let release!: () => void;
+    const first = run.execute(() => new Promise<string>((r) => (release = () => r('first'))));
+    let ran = false;
+    const queued = run
+      .execute(async () => {
+        ran = true;
+        return 'late';
+      })
+      .catch((e: BreakwaterError) => e.code);
+    await clock.tick(100);
+    assert.equal(await queued, 'OPERATION_TIMEOUT');
+    release();
+    await first.catch(() => undefined);
+    await clock.tick(1_000);
+    assert.equal(ran, false, 'the queued call was not started after its deadline');
+  });
+
+  test('a rejection tells the caller when to come back (Retry-After)', async () => {
+    const run = pipeline(bulkhead({ maxConcurrent: 1, retryAfterMs: 2_000 }), { clock: new FakeClock() });
+    void run.execute(() => new Promise(() => {}));
+    const rejected = await run.execute(async () => 'x').catch((e: BreakwaterError) => e);
+    assert.equal((rejected as BreakwaterError).retryAfterMs, 2_000);
+    assert.equal((rejected as BreakwaterError).status, 503);
   });
 });

@@ -11,6 +11,8 @@ export interface BulkheadOptions {
   maxQueue?: number;
   /** Longest wait in the queue (ms); Infinity by default. */
   queueTimeoutMs?: number;
+  /** The wait a rejected caller is told (`retryAfterMs`, rendered as Retry-After). Default 1,000. */
+  retryAfterMs?: number;
 }
 
 export interface BulkheadEvents extends Record<string, unknown> {
@@ -32,8 +34,10 @@ export class BulkheadPolicy implements Policy {
   readonly maxConcurrent: number;
   readonly maxQueue: number;
   private readonly queueTimeoutMs: number;
+  private readonly retryAfterMs: number;
 
   constructor(options: BulkheadOptions) {
+    this.retryAfterMs = options.retryAfterMs ?? 1_000;
     this.maxConcurrent = options.maxConcurrent;
     this.maxQueue = options.maxQueue ?? 0;
     this.queueTimeoutMs = options.queueTimeoutMs ?? Infinity;
@@ -95,8 +99,24 @@ export class BulkheadPolicy implements Policy {
       };
       this.queue.add(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (this.queueTimeoutMs !== Infinity) {
-        const handle = ctx.clock.setTimer(() => leave(this.reject(ctx, 'queue_timeout')), this.queueTimeoutMs);
+      // A waiter leaves at whichever comes first: the queue timeout or the call's own deadline (a
+      // call whose budget ran out in the queue must not start work afterwards).
+      const untilDeadline = ctx.deadline === Infinity ? Infinity : Math.max(0, ctx.deadline - ctx.clock.now());
+      const wait = Math.min(this.queueTimeoutMs, untilDeadline);
+      if (wait !== Infinity) {
+        const onWaitOver =
+          untilDeadline < this.queueTimeoutMs
+            ? () => {
+                ctx.expire();
+                leave(
+                  Errors.timeout({
+                    message: 'The deadline passed while waiting for a bulkhead slot.',
+                    correlationId: ctx.correlationId,
+                  }),
+                );
+              }
+            : () => leave(this.reject(ctx, 'queue_timeout'));
+        const handle = ctx.clock.setTimer(onWaitOver, wait);
         cancelTimer = () => ctx.clock.clearTimer(handle);
       }
     });
@@ -112,6 +132,7 @@ export class BulkheadPolicy implements Policy {
           ? `Bulkhead full: ${this.active} running, ${this.queue.size} queued.`
           : `Waited ${this.queueTimeoutMs} ms for a bulkhead slot.`,
       correlationId: ctx.correlationId,
+      retryAfterMs: this.retryAfterMs,
       details: { reason },
     });
   }

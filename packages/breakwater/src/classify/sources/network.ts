@@ -35,6 +35,12 @@ export const NETWORK_RULES = defineRules('net', 'Node.js sockets / fetch (undici
     retryable: true,
     delay: BACKOFF,
   },
+  response_too_large: {
+    signal: 'code UND_ERR_RES_EXCEEDED_MAX_SIZE (undici maxResponseSize: an endless or oversized body, cut at the cap)',
+    category: 'invalid_response',
+    retryable: false,
+    delay: NO_DELAY,
+  },
 });
 
 const BY_CODE = new Map<string, Rule>();
@@ -65,6 +71,7 @@ assign(NETWORK_RULES.tls_failed, [
 ]);
 assign(NETWORK_RULES.connect_timeout, ['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 assign(NETWORK_RULES.response_timeout, ['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+assign(NETWORK_RULES.response_too_large, ['UND_ERR_RES_EXCEEDED_MAX_SIZE']);
 assign(ABORT_RULES.aborted, ['UND_ERR_ABORTED', 'ABORT_ERR']);
 
 /** Socket and undici failures, by their stable `code` (never by message). */

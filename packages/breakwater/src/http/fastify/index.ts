@@ -8,6 +8,7 @@ import { requestScopeFrom, runWithCorrelation } from '../../correlation/correlat
 import { errorResponse } from '../error-response.js';
 import { CORRELATION_HEADER, isNonJsonBody, type HttpIntegrationOptions } from '../options.js';
 import { allowedMethods } from '../route-methods.js';
+import { DEFAULT_MAX_JSON_DEPTH, jsonNestingExceeds } from '../json-depth.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -41,6 +42,7 @@ export async function breakwaterFastify(app: FastifyInstance, options: HttpInteg
     }
     runWithCorrelation(scope, () => done());
   });
+  boundJsonNesting(app, options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
   app.setErrorHandler((error, request, reply) => send(reply, request, error));
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
@@ -71,6 +73,20 @@ export async function breakwaterFastify(app: FastifyInstance, options: HttpInteg
 }
 
 (breakwaterFastify as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+
+/** fastify's own JSON parser (prototype-poisoning checks included), behind a nesting bound. */
+function boundJsonNesting(app: FastifyInstance, maxDepth: number): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (jsonNestingExceeds(body as string, maxDepth))
+      return done(
+        Errors.malformedBody({ message: `The JSON body is nested deeper than ${maxDepth} levels.` }),
+        undefined,
+      );
+    return parse(request, body as string, done);
+  });
+}
 
 /**
  * Options for the Fastify constructor: errors fastify raises before any hook runs (a malformed URL,

@@ -19,7 +19,15 @@ const fromPg = (row: OperationRow): Operation => fromRow(row, false);
 export interface PostgresJournalOptions {
   /** Table name. Default `breakwater_operations`. */
   table?: string;
+  /**
+   * Told about errors of idle pooled connections (a terminated backend, a restart). The store
+   * always listens — without a listener pg's pool re-emits them as an uncaught 'error' and the
+   * process dies — and the pool replaces the lost connection by itself.
+   */
+  onPoolError?: (error: Error) => void;
 }
+
+const ignore = (): void => {};
 
 /**
  * The journal for several instances: the same compare-and-set semantics on Postgres. `join`
@@ -35,6 +43,7 @@ export class PostgresJournalStore implements JournalStore<PoolClient> {
     options: PostgresJournalOptions = {},
   ) {
     this.table = checkIdentifier(options.table ?? 'breakwater_operations');
+    pool.on('error', options.onPoolError ?? ignore);
   }
 
   async migrate(): Promise<void> {
@@ -73,6 +82,9 @@ export class PostgresJournalStore implements JournalStore<PoolClient> {
       return result.rows[0] && fromPg(result.rows[0]);
     }
     const client = await this.pool.connect();
+    // A connection lost while checked out (between two statements) emits 'error' on the client itself.
+    client.on('error', ignore);
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const result = await client.query<OperationRow>(sql, params);
@@ -87,10 +99,12 @@ export class PostgresJournalStore implements JournalStore<PoolClient> {
       await client.query('COMMIT');
       return row && fromPg(row);
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
+      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
       throw error;
     } finally {
-      client.release();
+      client.off('error', ignore);
+      // A connection whose rollback failed is not returned to the pool: release(error) discards it.
+      client.release(broken);
     }
   }
 

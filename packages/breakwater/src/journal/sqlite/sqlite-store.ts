@@ -21,6 +21,12 @@ export interface SqliteJournalOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /** Batch concurrent writes into one transaction. Default true. */
   groupCommit?: boolean;
+  /**
+   * How long a write waits for a lock held by another connection (ms). better-sqlite3 is
+   * synchronous: the wait blocks the event loop, so a server keeps it short and lets the
+   * journal's degrade mode or outbox take over. Default 5,000.
+   */
+  busyTimeoutMs?: number;
 }
 
 /**
@@ -43,7 +49,10 @@ export class SqliteJournalStore implements JournalStore<Database> {
     this.table = checkIdentifier(options.table ?? 'breakwater_operations');
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
-    db.pragma('busy_timeout = 5000');
+    const busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
+    if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0)
+      throw new TypeError(`Expected \`busyTimeoutMs\` to be an integer ≥ 0, got ${options.busyTimeoutMs}.`);
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     this.migrate();
     this.writer = options.groupCommit === false ? undefined : new GroupCommit(db);
     this.single = db.transaction((work: () => unknown) => work());
