@@ -34,7 +34,7 @@ test('reload swaps routes without dropping the request in flight', async () => {
     const inFlight = ask(base, 'old');
     await new Promise((resolve) => setTimeout(resolve, 50));
     const warnings = gateway.reload(parseConfig({ ...configFor(simulator.url, 'new'), server: { port: 1 } }));
-    assert.deepEqual(warnings, ['server: host, port and body limit change only on restart']);
+    assert.deepEqual(warnings, ['server: listener, limits and timeouts change only on restart']);
     assert.equal((await inFlight).status, 200, 'the request in flight finished on its old route');
     assert.equal((await ask(base, 'new')).status, 200);
     assert.equal((await ask(base, 'old')).status, 404);

@@ -13,6 +13,7 @@ import { classifyLlmSdk } from './sources/llm.js';
 import { classifyNetwork } from './sources/network.js';
 import { classifyPostgres } from './sources/postgres.js';
 import { classifyRedis } from './sources/redis.js';
+import { classifySqlite } from './sources/sqlite.js';
 import { classifyVercelAi } from './sources/vercel-ai.js';
 
 /** Looks at one value of a cause chain and says what it is, or nothing. Must not throw. */
@@ -25,6 +26,7 @@ export const DEFAULT_CLASSIFIERS: readonly Classifier[] = [
   classifyAws,
   classifyRedis,
   classifyPostgres,
+  classifySqlite,
   classifyNetwork,
   classifyAbort,
   classifyHttpLike,

@@ -58,6 +58,8 @@ export interface DeferredOutcome {
 }
 
 const OUTBOX_LIMIT = 10_000;
+/** An id no operation has (UUIDv7 at time 0): the target of `ping()`'s no-op write. */
+const PING_ID = '00000000-0000-7000-8000-000000000000';
 
 /**
  * The operations journal: every transition compare-and-set through the store, terminal states
@@ -285,9 +287,12 @@ export class Journal<Tx = unknown> {
     };
   }
 
-  /** Asks the store for nothing in particular: a readiness probe that also refreshes `health()`. */
+  /**
+   * A readiness probe that also refreshes `health()`: a write that matches no row, so it proves
+   * the store takes writes (a read can pass while a lock or a full disk stops every write).
+   */
   async ping(): Promise<void> {
-    await this.get('00000000-0000-7000-8000-000000000000');
+    await this.transition(PING_ID, { from: ['running'] }, 'running', {});
   }
 
   /**

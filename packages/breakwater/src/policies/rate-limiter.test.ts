@@ -18,3 +18,16 @@ test('token bucket per key: a burst, then rejections that say when the next toke
   await clock.tick(100);
   assert.equal(await call('a'), 'ok');
 });
+
+test('peek says when a key gets its next token without taking one (for limits charged only on failure)', async () => {
+  const clock = new FakeClock();
+  const limiter = rateLimiter({ perSecond: 2, burst: 2, clock });
+  assert.equal(limiter.peek('ip'), 0, 'an unknown key has a full bucket');
+  assert.equal(limiter.take('ip'), 0);
+  assert.equal(limiter.peek('ip'), 0);
+  assert.equal(limiter.peek('ip'), 0, 'peeking takes nothing');
+  assert.equal(limiter.take('ip'), 0);
+  assert.equal(limiter.peek('ip'), 500);
+  await clock.tick(500);
+  assert.equal(limiter.peek('ip'), 0);
+});

@@ -60,6 +60,14 @@ export class RateLimiterPolicy implements Policy {
     );
   }
 
+  /** The ms until `key` has a token (0: it has one now), without taking it. */
+  peek(key: string): number {
+    const bucket = this.buckets.get(key);
+    if (!bucket) return 0;
+    const tokens = Math.min(this.burst, bucket.tokens + (this.clock.now() - bucket.updatedAt) * this.perMs);
+    return tokens >= 1 ? 0 : Math.ceil((1 - tokens) / this.perMs);
+  }
+
   /** Takes a token: 0 when granted, else the ms until one is available. */
   take(key: string): number {
     const now = this.clock.now();

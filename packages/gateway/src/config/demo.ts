@@ -1,3 +1,4 @@
+import { parseConfig } from './load.js';
 import type { GatewayConfig } from './schema.js';
 
 /**
@@ -5,8 +6,8 @@ import type { GatewayConfig } from './schema.js';
  * that fails in realistic ways and a healthy backup, so retries, breakers and fallbacks show at once.
  */
 export function demoConfig(flakyUrl: string, backupUrl: string, port: number): GatewayConfig {
-  return {
-    server: { host: '127.0.0.1', port, bodyLimitBytes: 2_000_000 },
+  return parseConfig({
+    server: { host: '127.0.0.1', port },
     providers: { flaky: { baseUrl: flakyUrl }, backup: { baseUrl: backupUrl } },
     routes: {
       'demo-model': {
@@ -21,8 +22,6 @@ export function demoConfig(flakyUrl: string, backupUrl: string, port: number): G
         stream: { idleTimeoutMs: 5_000, totalTimeoutMs: 30_000 },
       },
     },
-    clients: [],
-    retryBudget: { ratio: 0.1, minPerSecond: 3 },
     journal: { sqlite: 'breakwater-demo.db' },
-  };
+  });
 }

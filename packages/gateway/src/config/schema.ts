@@ -5,6 +5,19 @@ const sha256 = z
   .string()
   .regex(/^[0-9a-f]{64}$/, 'must be the hex SHA-256 of the key (echo -n KEY | sha256sum), never the key itself');
 
+const ms = z.number().int().positive();
+
+/** Calls in flight to one upstream (`provider:model`), shared by every route that uses it. */
+export const ConcurrencySchema = z.strictObject({
+  /** Requests sent to the upstream at once. */
+  max: z.number().int().min(1).default(128),
+  /** Requests waiting for a slot; beyond it a target is skipped at once (the route moves on). */
+  queue: z.number().int().min(0).default(64),
+  /** Longest wait for a slot (ms). */
+  queueTimeoutMs: ms.default(1_000),
+});
+const CONCURRENCY_DEFAULTS = { max: 128, queue: 64, queueTimeoutMs: 1_000 };
+
 export const ProviderSchema = z.strictObject({
   /** Any OpenAI-compatible base URL, e.g. https://api.openai.com/v1. */
   baseUrl: z.url({ message: 'must be a full URL such as https://api.openai.com/v1' }),
@@ -13,6 +26,8 @@ export const ProviderSchema = z.strictObject({
     .string()
     .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name such as OPENAI_API_KEY')
     .optional(),
+  /** Bounds per upstream model of this provider. */
+  concurrency: ConcurrencySchema.default(CONCURRENCY_DEFAULTS),
 });
 
 export const TargetSchema = z.strictObject({
@@ -40,32 +55,75 @@ export const RouteSchema = z.strictObject({
     .default({ idleTimeoutMs: 30_000, totalTimeoutMs: 600_000 }),
 });
 
+/** What one client connection may cost: every size and duration a client controls has a bound. */
+export const ServerSchema = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  bodyLimitBytes: z.number().int().positive().default(2_000_000),
+  /** JSON bodies nested deeper than this are a 400. */
+  maxJsonDepth: z.number().int().min(2).max(1_000).default(64),
+  /** Time to receive the request headers (ms); past it the client gets a 408 and the socket closes. */
+  headersTimeoutMs: ms.default(10_000),
+  /** Time to receive the whole request, body included (ms); 408 past it. */
+  requestTimeoutMs: ms.default(30_000),
+  /** An idle keep-alive connection is closed after this (ms). */
+  keepAliveTimeoutMs: ms.default(5_000),
+  /** Open client connections; more are refused by the server socket. */
+  maxConnections: z.number().int().min(1).default(1_024),
+  /** Requests handled at once by the gateway; more wait in a short queue, then get 503 + Retry-After. */
+  maxInFlight: z.number().int().min(1).default(512),
+  maxQueue: z.number().int().min(0).default(256),
+  queueTimeoutMs: ms.default(2_000),
+  /** A streaming client that reads nothing for this long is cut (ms); memory held for it is bounded too. */
+  slowClientTimeoutMs: ms.default(10_000),
+  /** Bytes buffered for a streaming client that does not read, before it is cut. */
+  maxClientBufferBytes: z.number().int().min(16_384).default(1_048_576),
+  /** Largest upstream response body (bytes, streams included); an endless body is cut at this cap. */
+  maxUpstreamResponseBytes: z.number().int().min(1_024).default(33_554_432),
+  /** On SIGTERM, how long requests in flight may take to finish (ms). */
+  shutdownGraceMs: ms.default(10_000),
+});
+
+/** Wrong client keys from one address: after `burst` failures, one more every `perMinute`th of a minute. */
+export const AuthThrottleSchema = z.strictObject({
+  burst: z.number().int().min(1).default(10),
+  perMinute: z.number().positive().default(10),
+});
+
+/** How requests treat a journal that fails or stalls; the same for every store. */
+const JOURNAL_POLICY = {
+  /**
+   * `degrade` (default): requests are served and their outcomes kept in a bounded outbox until the
+   * store is back (readiness `warn`). `fail-closed`: no request runs unrecorded (503, readiness fails).
+   */
+  onUnavailable: z.enum(['degrade', 'fail-closed']).default('degrade'),
+  /** Longest wait for one journal write (ms); a stalled store cannot hold a request longer. */
+  writeTimeoutMs: ms.default(1_000),
+};
+
 export const ConfigSchema = z.strictObject({
-  server: z
-    .strictObject({
-      host: z.string().default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535).default(8080),
-      bodyLimitBytes: z.number().int().positive().default(2_000_000),
-    })
-    .default({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 2_000_000 }),
+  server: ServerSchema.default(ServerSchema.parse({})),
   providers: z.record(identifier, ProviderSchema),
   /** Model alias (what clients send as `model`) → ordered targets. */
   routes: z.record(z.string().min(1), RouteSchema),
   /** Client keys (SHA-256 hex). None configured: the gateway is open (bind it to loopback). */
   clients: z.array(z.strictObject({ name: identifier, keySha256: sha256 })).default([]),
   admin: z.strictObject({ keySha256: sha256 }).optional(),
+  authThrottle: AuthThrottleSchema.default({ burst: 10, perMinute: 10 }),
   retryBudget: z
     .strictObject({ ratio: z.number().min(0).max(1).default(0.1), minPerSecond: z.number().min(0).default(3) })
     .default({ ratio: 0.1, minPerSecond: 3 }),
   journal: z
     .union([
-      z.strictObject({ sqlite: z.string().min(1) }),
-      z.strictObject({ postgres: z.string().min(1) }),
-      z.strictObject({ memory: z.literal(true) }),
+      z.strictObject({ sqlite: z.string().min(1), ...JOURNAL_POLICY }),
+      z.strictObject({ postgres: z.string().min(1), ...JOURNAL_POLICY }),
+      z.strictObject({ memory: z.literal(true), ...JOURNAL_POLICY }),
     ])
-    .default({ sqlite: 'breakwater.db' }),
+    .default({ sqlite: 'breakwater.db', onUnavailable: 'degrade', writeTimeoutMs: 1_000 }),
 });
 
 export type GatewayConfig = z.infer<typeof ConfigSchema>;
 export type RouteConfig = z.infer<typeof RouteSchema>;
 export type TargetConfig = z.infer<typeof TargetSchema>;
+export type ServerConfig = z.infer<typeof ServerSchema>;
+export type ProviderConfig = z.infer<typeof ProviderSchema>;

@@ -1,19 +1,14 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import BetterSqlite3 from 'better-sqlite3';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import pg from 'pg';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import {
   type BreakwaterError,
   circuitBreaker,
   consecutiveFailures,
-  createHealth,
   createRedactor,
   Errors,
   instrument,
   Journal,
-  MemoryJournalStore,
   pipeline,
   retry,
   retryBudget,
@@ -23,13 +18,18 @@ import {
   type JournalStore,
 } from 'breakwater';
 import { breakwaterFastify, breakwaterFastifyServerOptions } from 'breakwater/fastify';
-import { SqliteJournalStore } from 'breakwater/journal-sqlite';
-import { PostgresJournalStore } from 'breakwater/journal-postgres';
 import { breakwaterPinoOptions, pinoTelemetry } from 'breakwater/pino';
 import { prometheusTelemetry } from 'breakwater/prometheus';
-import type { GatewayConfig } from '../config/schema.js';
-import { callJson, type ResolvedTarget } from '../upstream/call-target.js';
+import type { Agent } from 'undici';
+import type { GatewayConfig, ServerConfig } from '../config/schema.js';
+import { callJson, createUpstreamAgent, type ResolvedTarget } from '../upstream/call-target.js';
+import { installAccessControl } from './access.js';
+import { registerAdmin } from './admin.js';
+import { createAdmission, type Admission } from './admission.js';
+import { gatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
+import { openJournalStore } from './journal-store.js';
 import { openAIError } from './openai-errors.js';
+import { gatewayHealth } from './readiness.js';
 import { newProgress, runRoute, type Route, type RouteProgress } from './route-runner.js';
 import { streamChat } from './stream-chat.js';
 
@@ -37,6 +37,8 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Environment to read provider keys from. Default process.env. */
   env?: Record<string, string | undefined>;
+  /** A journal store opened by the caller (embedding, tests); it replaces `config.journal`'s store. */
+  journalStore?: JournalStore<unknown>;
 }
 
 export interface Gateway {
@@ -48,6 +50,10 @@ export interface Gateway {
    * flight finish on the routes they started with). Returns warnings for settings that need a restart.
    */
   reload(config: GatewayConfig): string[];
+  /**
+   * Drains and stops: new requests get 503 SERVICE_DRAINING, those in flight get up to
+   * `server.shutdownGraceMs` to finish, then the journal's outbox is flushed and the store closed.
+   */
   close(): Promise<void>;
 }
 
@@ -70,33 +76,51 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const redactor = createRedactor({ literals: providerKeys });
   const logger = options.logger ?? pino({ ...breakwaterPinoOptions(redactor), level: env['LOG_LEVEL'] ?? 'info' });
   const metrics = prometheusTelemetry();
-  const journal = new Journal({ store: await openJournalStore(config), redactor });
-  const stopSweeper = journal.startSweeper();
+  const admission = createAdmission(config.server);
+  const counters = gatewayMetrics(metrics.registry, admission.stats);
+  const journal = new Journal({
+    store: options.journalStore ?? (await openJournalStore(config, logger)),
+    redactor,
+    writeTimeoutMs: config.journal.writeTimeoutMs,
+  });
+  const journalMode = config.journal.onUnavailable;
+  const stopSweeper = journal.startSweeper(undefined, (error) =>
+    logger.warn({ err: error, event: 'journal_sweep_failed' }, 'journal sweep failed'),
+  );
+  const agent = createUpstreamAgent(config.server.maxUpstreamResponseBytes);
 
   const telemetry = [pinoTelemetry(logger), metrics];
   // Everything a config reload replaces; requests in flight keep the routes they started with.
-  let state = buildState(config, env, telemetry);
-  const health = createHealth({
-    serviceId: 'breakwater-gateway',
-    dependencies: () =>
-      [...state.routes.values()].flatMap((route) =>
-        route.targets.map((target) => ({
-          name: `${route.alias}/${target.key}`,
-          critical: false,
-          check: async () => undefined,
-          breaker: { policy: route.breaker, key: target.key },
-        })),
-      ),
-    extra: [() => ({ name: `journal:${journal.store.name}`, status: journal.health().status })],
-  });
+  let state = buildState(config, env, telemetry, agent, admission);
+  let draining = false;
 
   const app = Fastify({
     bodyLimit: config.server.bodyLimitBytes,
+    ...serverLimits(config.server),
     ...breakwaterFastifyServerOptions({ render: openAIError }),
+  });
+  app.server.maxConnections = config.server.maxConnections;
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!draining) return;
+    counters.rejected('draining');
+    void reply.header('connection', 'close');
+    throw Errors.serviceDraining({ message: 'The gateway is shutting down.', retryAfterMs: 1_000 });
+  });
+  installAccessControl(app, {
+    clientKeys: () => state.clientKeys,
+    adminKeySha256: config.admin?.keySha256,
+    throttle: config.authThrottle,
+    metrics: counters,
   });
   await app.register(breakwaterFastify, {
     render: openAIError,
-    health,
+    maxJsonDepth: config.server.maxJsonDepth,
+    health: gatewayHealth({
+      routes: () => state.routes.values(),
+      journal,
+      journalCritical: journalMode === 'fail-closed',
+      admission,
+    }),
     metrics: metrics.metrics,
     onError: (error: BreakwaterError, request: { method: string; path: string }) =>
       logger[error.logLevel](
@@ -105,14 +129,42 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       ),
   });
 
-  app.addHook('preHandler', async (request) => {
-    if (request.url.startsWith('/v1/')) state.authenticate(request);
-  });
+  const client = { config: { access: 'client' as const } };
+  const handle = requestHandler(admission, counters);
 
-  app.get('/v1/models', async () => ({
+  app.get('/v1/models', client, async () => ({
     object: 'list',
     data: [...state.routes.keys()].map((id) => ({ id, object: 'model', created: 0, owned_by: 'breakwater' })),
   }));
+
+  app.post('/v1/chat/completions', client, async (request, reply) => {
+    const body = ChatRequest.parse(request.body);
+    const route = routeFor(state.routes, body.model);
+    return handle(request, reply, route, (signal) =>
+      body.stream
+        ? streamChat({
+            request,
+            reply,
+            route,
+            body,
+            journal,
+            signal,
+            progress: newProgress(),
+            logger,
+            bounds: config.server,
+            onJournalUnavailable: journalMode,
+          })
+        : proxyJson(request, reply, route, 'chat.completions', '/chat/completions', body, signal),
+    );
+  });
+
+  app.post('/v1/embeddings', client, async (request, reply) => {
+    const body = EmbeddingsRequest.parse(request.body);
+    const route = routeFor(state.routes, body.model);
+    return handle(request, reply, route, (signal) =>
+      proxyJson(request, reply, route, 'embeddings', '/embeddings', body, signal),
+    );
+  });
 
   /** A non-streaming call along a route, journaled as one operation of `kind`. */
   const proxyJson = async (
@@ -122,8 +174,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     kind: string,
     path: string,
     body: Record<string, unknown>,
+    signal: AbortSignal,
   ) => {
-    const { signal, done } = requestSignal(request, reply, route.config.totalTimeoutMs);
     const progress = newProgress();
     try {
       let result: Record<string, unknown> = {};
@@ -141,33 +193,22 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           op.attempts = progress.attempts;
           return summary(progress, result);
         },
-        { correlationId: request.correlationId, metadata: { model: body['model'], stream: false }, signal },
+        {
+          correlationId: request.correlationId,
+          metadata: { model: body['model'], stream: false },
+          signal,
+          onJournalUnavailable: journalMode,
+        },
       );
       return reply.headers(progressHeaders(progress)).send(result);
     } catch (error) {
       // A failure too says which target failed last and how often it was tried.
       void reply.headers(progressHeaders(progress));
       throw error;
-    } finally {
-      done();
     }
   };
 
-  app.post('/v1/chat/completions', async (request, reply) => {
-    const body = ChatRequest.parse(request.body);
-    const route = routeFor(state.routes, body.model);
-    if (!body.stream) return proxyJson(request, reply, route, 'chat.completions', '/chat/completions', body);
-    const { signal, done } = requestSignal(request, reply, route.config.totalTimeoutMs);
-    return streamChat({ request, reply, route, body, journal, signal, done, progress: newProgress(), logger });
-  });
-
-  app.post('/v1/embeddings', async (request, reply) => {
-    const body = EmbeddingsRequest.parse(request.body);
-    return proxyJson(request, reply, routeFor(state.routes, body.model), 'embeddings', '/embeddings', body);
-  });
-
-  if (config.admin)
-    registerAdmin(app, config.admin.keySha256, journal, () => [...state.routes.values()].map((r) => r.breaker));
+  if (config.admin) registerAdmin(app, journal, () => [...state.routes.values()].flatMap((r) => r.breaker.snapshots()));
 
   return {
     app,
@@ -177,14 +218,91 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     },
     reload(next: GatewayConfig): string[] {
       const warnings = unreloadable(config, next);
-      state = buildState(next, env, telemetry);
+      state = buildState(next, env, telemetry, agent, admission);
       logger.info({ event: 'config_reloaded', routes: [...state.routes.keys()], warnings }, 'configuration reloaded');
       return warnings;
     },
     close: async () => {
+      draining = true;
       stopSweeper();
+      // Streams still open when the grace period ends are cut; app.close() then returns.
+      const grace = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownGraceMs);
+      grace.unref();
       await app.close();
+      clearTimeout(grace);
+      await agent.close();
+      await journal.flushOutbox().catch(() => 0);
       await journal.close();
+    },
+  };
+}
+
+/**
+ * Every request to an upstream goes through here: fail fast (no journal row) when every target's
+ * breaker is open, then the gateway's admission bulkhead, then the work under the request's signal
+ * (client gone → cancelled; the route's total time → timeout).
+ */
+function requestHandler(admission: Admission, counters: GatewayMetrics) {
+  return async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: Route,
+    work: (signal: AbortSignal) => Promise<unknown>,
+  ): Promise<unknown> => {
+    const open = openCircuitRejection(route);
+    if (open) {
+      counters.rejected('all_targets_open');
+      throw open;
+    }
+    const { signal, done } = requestSignal(request, reply, route.config.totalTimeoutMs);
+    try {
+      return await admission.gateway.execute(() => work(signal), {
+        signal,
+        key: 'gateway',
+        correlationId: request.correlationId,
+      });
+    } catch (error) {
+      if ((error as BreakwaterError).code === Errors.bulkheadFull.code && !reply.sent && !reply.raw.headersSent)
+        counters.rejected('admission');
+      throw error;
+    } finally {
+      done();
+    }
+  };
+}
+
+/**
+ * CIRCUIT_OPEN when every target of the route is in an open break: the request could only fail
+ * fast, so it is refused before a journal row is written (an outage must not fill the journal with
+ * rejections). Retry-After is the shortest time left in any target's break.
+ */
+function openCircuitRejection(route: Route): BreakwaterError | undefined {
+  let retryAfterMs = Infinity;
+  for (const target of route.targets) {
+    const snapshot = route.breaker.snapshot(target.key);
+    if (snapshot.state !== 'open' && snapshot.state !== 'isolated') return undefined;
+    retryAfterMs = Math.min(retryAfterMs, snapshot.retryAfterMs ?? Infinity);
+  }
+  return Errors.circuitOpen({
+    message: `Every target of route ${route.alias} is open.`,
+    ...(Number.isFinite(retryAfterMs) ? { retryAfterMs } : {}),
+    dependency: route.targets[0]!.key,
+    details: { route: route.alias },
+  });
+}
+
+/** Client-side bounds on the HTTP server: headers, body, keep-alive (timeouts answered 408). */
+function serverLimits(server: ServerConfig) {
+  return {
+    requestTimeout: server.requestTimeoutMs,
+    keepAliveTimeout: server.keepAliveTimeoutMs,
+    // fastify's own 503 body while closing is replaced by our SERVICE_DRAINING in the gateway's shape.
+    return503OnClosing: false,
+    http: {
+      headersTimeout: server.headersTimeoutMs,
+      requestTimeout: server.requestTimeoutMs,
+      // Node checks those timeouts on this interval (30 s by default): check often enough to honour them.
+      connectionsCheckingInterval: Math.min(1_000, server.headersTimeoutMs),
     },
   };
 }
@@ -208,8 +326,14 @@ function summary(progress: RouteProgress, response: Record<string, unknown>) {
 
 type TelemetrySinks = Parameters<typeof instrument>[1][];
 
-/** Routes with their pipelines and breakers, client authentication: what a reload rebuilds. */
-function buildState(config: GatewayConfig, env: Record<string, string | undefined>, telemetry: TelemetrySinks) {
+/** Routes with their pipelines and breakers, client keys: what a reload rebuilds. */
+function buildState(
+  config: GatewayConfig,
+  env: Record<string, string | undefined>,
+  telemetry: TelemetrySinks,
+  dispatcher: Agent,
+  admission: Admission,
+) {
   const budget = retryBudget({ ratio: config.retryBudget.ratio, minPerSecond: config.retryBudget.minPerSecond });
   const routes = new Map<string, Route>();
   for (const [alias, route] of Object.entries(config.routes)) {
@@ -224,24 +348,36 @@ function buildState(config: GatewayConfig, env: Record<string, string | undefine
         baseUrl: provider.baseUrl,
         apiKey: provider.apiKeyEnv ? env[provider.apiKeyEnv] : undefined,
         key: `${t.provider}:${t.model}`,
+        dispatcher,
       };
     });
-    const pipelines = targets.map(() =>
-      pipeline(retry({ maxAttempts: route.retry.maxAttempts, budget }), breaker, timeout(route.attemptTimeoutMs)),
+    const pipelines = targets.map((target) =>
+      pipeline(
+        // A full upstream is not retried on the same target: the route moves on at once.
+        retry({ maxAttempts: route.retry.maxAttempts, budget, retryOn: retriedOnSameTarget }),
+        breaker,
+        admission.upstream(target.key, config.providers[target.provider]!),
+        timeout(route.attemptTimeoutMs),
+      ),
     );
     pipelines.forEach((p) => instrument(p, ...telemetry));
     routes.set(alias, { alias, config: route, targets, pipelines, breaker });
   }
-  return { routes, authenticate: clientAuthenticator(config) };
+  return { routes, clientKeys: config.clients.map((c) => Buffer.from(c.keySha256, 'hex')) };
+}
+
+function retriedOnSameTarget(error: BreakwaterError): boolean {
+  return error.retryable && error.code !== Errors.bulkheadFull.code;
 }
 
 /** Settings a reload cannot change in a running process. */
 function unreloadable(current: GatewayConfig, next: GatewayConfig): string[] {
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   return [
-    ...(same(current.server, next.server) ? [] : ['server: host, port and body limit change only on restart']),
+    ...(same(current.server, next.server) ? [] : ['server: listener, limits and timeouts change only on restart']),
     ...(same(current.journal, next.journal) ? [] : ['journal: the store changes only on restart']),
     ...(same(current.admin, next.admin) ? [] : ['admin: the admin key changes only on restart']),
+    ...(same(current.authThrottle, next.authThrottle) ? [] : ['authThrottle: changes only on restart']),
   ];
 }
 
@@ -284,55 +420,6 @@ export function requestSignal(
       reply.raw.off('close', onClose);
     },
   };
-}
-
-function clientAuthenticator(config: GatewayConfig): (request: FastifyRequest) => void {
-  const hashes = config.clients.map((c) => Buffer.from(c.keySha256, 'hex'));
-  return (request) => {
-    if (hashes.length === 0) return;
-    const header = request.headers.authorization ?? '';
-    const key = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-    const digest = createHash('sha256').update(key).digest();
-    if (!key || !hashes.some((h) => timingSafeEqual(h, digest))) {
-      throw Errors.unauthenticated({ userMessage: 'Missing or invalid API key. Send `Authorization: Bearer <key>`.' });
-    }
-  };
-}
-
-function registerAdmin(
-  app: FastifyInstance,
-  keySha256: string,
-  journal: Journal<unknown>,
-  breakers: () => Array<ReturnType<typeof circuitBreaker>>,
-): void {
-  const expected = Buffer.from(keySha256, 'hex');
-  app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/admin/')) return;
-    const key = String(request.headers['x-admin-key'] ?? '');
-    if (!key || !timingSafeEqual(expected, createHash('sha256').update(key).digest()))
-      throw Errors.unauthenticated({ userMessage: 'Admin key required (x-admin-key).' });
-  });
-  const Query = z.object({
-    status: z.enum(['pending', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
-    kind: z.string().optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(50),
-  });
-  app.get('/admin/operations', async (request) => ({ data: await journal.query(Query.parse(request.query)) }));
-  app.get('/admin/operations/:id', async (request) => {
-    const operation = await journal.get((request.params as { id: string }).id);
-    if (!operation) throw Errors.notFound({ userMessage: 'No such operation.' });
-    return operation;
-  });
-  app.get('/admin/breakers', async () => ({ data: breakers().flatMap((b) => b.snapshots()) }));
-}
-
-async function openJournalStore(config: GatewayConfig): Promise<JournalStore<unknown>> {
-  const journal = config.journal;
-  if ('memory' in journal) return new MemoryJournalStore() as JournalStore<unknown>;
-  if ('sqlite' in journal) return new SqliteJournalStore(new BetterSqlite3(journal.sqlite)) as JournalStore<unknown>;
-  const store = new PostgresJournalStore(new pg.Pool({ connectionString: journal.postgres, max: 10 }));
-  await store.migrate();
-  return store as JournalStore<unknown>;
 }
 
 export { toHttpError };

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { BreakwaterError, classify, Errors, runOperation, type Journal } from 'breakwater';
 import { openStream, streamError, type OpenedStream } from '../upstream/call-target.js';
 import type { SseData } from '../upstream/sse.js';
+import { writeToClient, type ClientBounds } from './client-writer.js';
 import { openAIError } from './openai-errors.js';
 import { runRoute, type Route, type RouteProgress } from './route-runner.js';
 
@@ -13,9 +14,10 @@ interface StreamArgs {
   body: Record<string, unknown>;
   journal: Journal<unknown>;
   signal: AbortSignal;
-  done: () => void;
   progress: RouteProgress;
   logger: Logger;
+  bounds: ClientBounds;
+  onJournalUnavailable: 'degrade' | 'fail-closed';
 }
 
 /**
@@ -25,7 +27,7 @@ interface StreamArgs {
  * shape — never a silent clean close — and the operation is recorded failed with the partial output.
  */
 export async function streamChat(args: StreamArgs): Promise<void> {
-  const { request, reply, route, body, journal, signal, done, progress } = args;
+  const { request, reply, route, body, journal, signal, progress } = args;
   const { idleTimeoutMs, totalTimeoutMs } = route.config.stream;
   let opened: OpenedStream | undefined;
   const onAbort = (): void => opened?.abort();
@@ -67,8 +69,8 @@ export async function streamChat(args: StreamArgs): Promise<void> {
             throw failure;
           }
           partial += contentOf(event.data);
-          reply.raw.write(`data: ${event.data}\n\n`);
           try {
+            await writeToClient(reply.raw, `data: ${event.data}\n\n`, args.bounds);
             event = await nextEvent(opened, Math.min(idleTimeoutMs, deadline - Date.now()), signal);
           } catch (error) {
             op.partial = { content: partial };
@@ -83,7 +85,12 @@ export async function streamChat(args: StreamArgs): Promise<void> {
           streamedChars: partial.length,
         };
       },
-      { correlationId: request.correlationId, metadata: { model: body['model'], stream: true }, signal },
+      {
+        correlationId: request.correlationId,
+        metadata: { model: body['model'], stream: true },
+        signal,
+        onJournalUnavailable: args.onJournalUnavailable,
+      },
     );
   } catch (thrown) {
     const error = signal.aborted && signal.reason instanceof BreakwaterError ? signal.reason : classify(thrown);
@@ -96,7 +103,8 @@ export async function streamChat(args: StreamArgs): Promise<void> {
     if (!reply.raw.destroyed) reply.raw.end(`data: ${JSON.stringify(openAIError(error).body)}\n\n`);
   } finally {
     signal.removeEventListener('abort', onAbort);
-    done();
+    // Whatever ended the stream (a slow client, an error event), the upstream connection is released.
+    opened?.abort();
   }
 }
 

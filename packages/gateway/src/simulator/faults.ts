@@ -10,6 +10,7 @@ export const FAULTS = [
   'hang',
   'slow_headers',
   'slow_body',
+  'endless_body',
   'cut_stream',
   'stream_error',
   'malformed_json',

@@ -161,6 +161,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
             ],
       usage: { prompt_tokens: 12, completion_tokens: 11, total_tokens: 23 },
     };
+    if (fault === 'endless_body') return endless(res);
     if (fault === 'slow_body') {
       const text = JSON.stringify(completion);
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -177,6 +178,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
     res.write(chunk({ role: 'assistant', content: '' }));
+    if (fault === 'endless_body') return endless(res, chunk({ content: 'more ' }));
     const words = REPLY.split(/(?<= )/);
     const limit = fault === 'cut_stream' || fault === 'stream_error' ? (options.chunksBeforeFault ?? 3) : words.length;
     for (let i = 0; i < limit; i++) {
@@ -209,6 +211,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * A 200 whose body never ends (JSON that never closes, or token after token): the client must cut
+ * it. Writes with backpressure until the client goes away; bounded at 1 GiB so a client without a
+ * cap does not run forever.
+ */
+async function endless(res: ServerResponse, piece = 'x'.repeat(16_384)): Promise<void> {
+  if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/json' }).write('{"id":"');
+  for (let sent = 0; sent < 1 << 30 && !res.destroyed; sent += piece.length) {
+    if (!res.write(piece)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+  }
+  res.destroy();
 }
 
 function emptyStats(): SimulatorStats {

@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { BreakwaterError, classify, classifyResponse } from 'breakwater';
 import type { TargetConfig } from '../config/schema.js';
 import { sseEvents, type SseData } from './sse.js';
@@ -8,10 +8,18 @@ export interface ResolvedTarget extends TargetConfig {
   apiKey: string | undefined;
   /** `provider:model`: the breaker key and the `x-breakwater-target` header. */
   key: string;
+  /** The gateway's connection pool to its upstreams. */
+  dispatcher: Dispatcher;
 }
 
-/** Keep-alive connections to every upstream, shared by all requests. */
-export const upstreamAgent = new Agent({ keepAliveTimeout: 10_000, connections: 256 });
+/**
+ * Keep-alive connections to every upstream, shared by all requests. `maxResponseSize` cuts any
+ * response body (a stream included) at the cap, so an upstream that sends without end cannot fill
+ * the gateway's memory; the cut is classified `invalid_response`.
+ */
+export function createUpstreamAgent(maxResponseBytes: number): Agent {
+  return new Agent({ keepAliveTimeout: 10_000, connections: 256, maxResponseSize: maxResponseBytes });
+}
 
 function headersFor(target: ResolvedTarget, correlationId: string | undefined): Record<string, string> {
   return {
@@ -48,7 +56,7 @@ async function send(
       headers: headersFor(target, correlationId),
       body: JSON.stringify({ ...body, model: target.model }),
       signal,
-      dispatcher: upstreamAgent,
+      dispatcher: target.dispatcher,
     });
   } catch (error) {
     throw classify(error, { dependency: target.key, domain: 'LLM' });

@@ -1,0 +1,43 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export type RejectionReason = 'admission' | 'all_targets_open' | 'auth_throttled' | 'draining';
+
+/** The gateway's own series, beside the library's policy metrics in the same registry. */
+export interface GatewayMetrics {
+  /** A request refused before any upstream call (and without a durable journal write). */
+  rejected(reason: RejectionReason): void;
+  authFailed(access: string): void;
+}
+
+export function gatewayMetrics(
+  registry: Registry,
+  inFlight: () => { running: number; queued: number },
+): GatewayMetrics {
+  const rejections = new Counter({
+    name: 'breakwater_gateway_rejections_total',
+    help: 'Requests refused before any upstream call, by reason (no journal row is written for them).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const authFailures = new Counter({
+    name: 'breakwater_gateway_auth_failures_total',
+    help: 'Requests with a missing or wrong key, by the access the route needs (client, admin).',
+    labelNames: ['access'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'breakwater_gateway_requests_in_flight',
+    help: 'Requests being handled (state="running") and waiting for admission (state="queued").',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const { running, queued } = inFlight();
+      this.set({ state: 'running' }, running);
+      this.set({ state: 'queued' }, queued);
+    },
+  });
+  return {
+    rejected: (reason) => rejections.inc({ reason }),
+    authFailed: (access) => authFailures.inc({ access }),
+  };
+}

@@ -1,0 +1,83 @@
+import { createHealth, type DependencyCheck, type Health, type Journal } from 'breakwater';
+import type { Admission } from './admission.js';
+import type { Route } from './route-runner.js';
+
+export interface ReadinessSources {
+  routes: () => Iterable<Route>;
+  journal: Journal<unknown>;
+  /** fail-closed: a failing journal makes the gateway unready (503); degrade: only `warn`. */
+  journalCritical: boolean;
+  admission: Admission;
+}
+
+const isOpen = (state: string): boolean => state === 'open' || state === 'isolated';
+
+/**
+ * `/health/ready`: each upstream's breaker (once, however many routes use it), the journal asked
+ * afresh on every probe (so its recovery shows at once), the outbox, admission saturation, and
+ * each route whose every target is open (`warn`, naming the route: it can only fail fast).
+ */
+export function gatewayHealth(sources: ReadinessSources): Health {
+  const { journal, admission } = sources;
+  const upstreams = (): DependencyCheck[] => {
+    const seen = new Map<string, DependencyCheck>();
+    for (const route of sources.routes())
+      for (const target of route.targets)
+        if (!seen.has(target.key))
+          seen.set(target.key, {
+            name: `upstream:${target.key}`,
+            critical: false,
+            check: async () => undefined,
+            breaker: { policy: route.breaker, key: target.key },
+          });
+    return [...seen.values()];
+  };
+  return createHealth({
+    serviceId: 'breakwater-gateway',
+    timeoutMs: 1_000,
+    dependencies: () => [
+      ...upstreams(),
+      { name: `journal:${journal.store.name}`, critical: sources.journalCritical, check: () => journal.ping() },
+    ],
+    extra: [
+      () => {
+        const { deferred, dropped, lastError } = journal.health();
+        const waiting = deferred > 0 || dropped > 0;
+        const cause = lastError ? `; last store error ${lastError.code}` : '';
+        return {
+          name: 'journal:outbox',
+          status: waiting ? 'warn' : 'pass',
+          ...(waiting ? { output: `${deferred} outcomes waiting, ${dropped} dropped${cause}` } : {}),
+        };
+      },
+      () => {
+        const { running, queued, maxInFlight } = admission.stats();
+        const saturated = queued > 0 || running >= maxInFlight;
+        return {
+          name: 'admission',
+          status: saturated ? 'warn' : 'pass',
+          output: `${running}/${maxInFlight} in flight, ${queued} queued`,
+        };
+      },
+      ...routeChecks(sources),
+    ],
+  });
+}
+
+/** One extra check per route that is down: all of its targets' breakers are open. */
+function routeChecks(sources: ReadinessSources) {
+  return [
+    () => {
+      const down = [...sources.routes()].filter((route) =>
+        route.targets.every((target) => isOpen(route.breaker.snapshot(target.key).state)),
+      );
+      return {
+        name: 'routes',
+        status: down.length > 0 ? ('warn' as const) : ('pass' as const),
+        ...(down.length > 0
+          ? { output: `every target is open for route(s): ${down.map((r) => r.alias).join(', ')}` }
+          : {}),
+      };
+    },
+  ];
+}
