@@ -223,14 +223,16 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       return warnings;
     },
     close: async () => {
+      // Still listening while draining: new requests get a clear 503 (a load balancer moves them
+      // elsewhere) instead of a refused connection, and those in flight finish within the grace.
       draining = true;
       stopSweeper();
-      // Streams still open when the grace period ends are cut; app.close() then returns.
-      const grace = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownGraceMs);
-      grace.unref();
+      await drained(admission, config.server.shutdownGraceMs);
+      const cut = setTimeout(() => app.server.closeAllConnections(), 100);
+      cut.unref();
       await app.close();
-      clearTimeout(grace);
-      await agent.close();
+      clearTimeout(cut);
+      await agent.destroy();
       await journal.flushOutbox().catch(() => 0);
       await journal.close();
     },
@@ -269,6 +271,13 @@ function requestHandler(admission: Admission, counters: GatewayMetrics) {
       done();
     }
   };
+}
+
+/** Resolves when no request is in flight, or when `graceMs` have passed. */
+async function drained(admission: Admission, graceMs: number): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  while (admission.stats().running + admission.stats().queued > 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 /**
@@ -355,8 +364,9 @@ function buildState(
       pipeline(
         // A full upstream is not retried on the same target: the route moves on at once.
         retry({ maxAttempts: route.retry.maxAttempts, budget, retryOn: retriedOnSameTarget }),
-        breaker,
+        // Outside the breaker: our own concurrency limit is not the upstream's failure.
         admission.upstream(target.key, config.providers[target.provider]!),
+        breaker,
         timeout(route.attemptTimeoutMs),
       ),
     );

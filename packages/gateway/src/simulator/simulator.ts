@@ -221,9 +221,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 async function endless(res: ServerResponse, piece = 'x'.repeat(16_384)): Promise<void> {
   if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/json' }).write('{"id":"');
   for (let sent = 0; sent < 1 << 30 && !res.destroyed; sent += piece.length) {
-    if (!res.write(piece)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+    if (!res.write(piece)) await drainOrClose(res);
   }
   res.destroy();
+}
+
+function drainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    res.on('drain', done).on('close', done);
+  });
 }
 
 function emptyStats(): SimulatorStats {
