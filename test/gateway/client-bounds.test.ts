@@ -5,8 +5,8 @@ import pino from 'pino';
 import { parseConfig } from '../../packages/gateway/src/config/load.js';
 import { createGateway, type Gateway } from '../../packages/gateway/src/server/gateway.js';
 import { startSimulator, type Simulator } from '../../packages/gateway/src/simulator/simulator.js';
-import { httpRequest, rawRequest } from '../support/raw-http.js';
-import { eventually, waitFor } from '../support/wait-for.js';
+import { httpRequest } from '../support/raw-http.js';
+import { eventually } from '../support/wait-for.js';
 
 // Every size and duration a client (or an upstream) controls has a bound, proven on real sockets.
 let simulator: Simulator;
@@ -197,6 +197,10 @@ test('a hanging upstream with 64 concurrent clients: 503 + Retry-After within th
     }
     assert.deepEqual(order.slice(0, 56), Array(56).fill(503), 'every rejection came before any hung call ended');
     assert.equal(simulator.stats().received, 8, 'the upstream never saw more than its bound');
+    const rows = await gateway.journal.query({ limit: 1000 });
+    assert.equal(rows.length, 16, 'rows only for the calls made and those that waited in the queue');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /breakwater_gateway_rejections_total\{reason="all_targets_full"\} 48/);
   } finally {
     simulator.clearScript();
     await gateway.close();

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
-export type RejectionReason = 'admission' | 'all_targets_open' | 'auth_throttled' | 'draining';
+export type RejectionReason = 'admission' | 'all_targets_open' | 'all_targets_full' | 'auth_throttled' | 'draining';
 
 /** The gateway's own series, beside the library's policy metrics in the same registry. */
 export interface GatewayMetrics {

@@ -251,10 +251,10 @@ function requestHandler(admission: Admission, counters: GatewayMetrics) {
     route: Route,
     work: (signal: AbortSignal) => Promise<unknown>,
   ): Promise<unknown> => {
-    const open = openCircuitRejection(route);
-    if (open) {
-      counters.rejected('all_targets_open');
-      throw open;
+    const refused = refusedBeforeWork(route);
+    if (refused) {
+      counters.rejected(refused.code === Errors.circuitOpen.code ? 'all_targets_open' : 'all_targets_full');
+      throw refused;
     }
     const { signal, done } = requestSignal(request, reply, route.config.totalTimeoutMs);
     try {
@@ -281,22 +281,36 @@ async function drained(admission: Admission, graceMs: number): Promise<void> {
 }
 
 /**
- * CIRCUIT_OPEN when every target of the route is in an open break: the request could only fail
- * fast, so it is refused before a journal row is written (an outage must not fill the journal with
- * rejections). Retry-After is the shortest time left in any target's break.
+ * A request that could only be refused is refused before a journal row is written (an outage
+ * must not fill the journal with rejections): CIRCUIT_OPEN when every target is in an open break
+ * (Retry-After: the shortest time left), BULKHEAD_REJECTED when every target that is not open
+ * has its calls and its queue full.
  */
-function openCircuitRejection(route: Route): BreakwaterError | undefined {
+function refusedBeforeWork(route: Route): BreakwaterError | undefined {
   let retryAfterMs = Infinity;
-  for (const target of route.targets) {
+  let open = 0;
+  for (const [i, target] of route.targets.entries()) {
     const snapshot = route.breaker.snapshot(target.key);
-    if (snapshot.state !== 'open' && snapshot.state !== 'isolated') return undefined;
-    retryAfterMs = Math.min(retryAfterMs, snapshot.retryAfterMs ?? Infinity);
+    if (snapshot.state === 'open' || snapshot.state === 'isolated') {
+      open++;
+      retryAfterMs = Math.min(retryAfterMs, snapshot.retryAfterMs ?? Infinity);
+      continue;
+    }
+    const bulkhead = route.bulkheads[i]!;
+    if (bulkhead.running < bulkhead.maxConcurrent || bulkhead.queued < bulkhead.maxQueue) return undefined;
   }
+  const details = { route: route.alias };
+  if (open < route.targets.length)
+    return Errors.bulkheadFull({
+      message: `Every upstream of route ${route.alias} is at its limit.`,
+      retryAfterMs: 1_000,
+      details,
+    });
   return Errors.circuitOpen({
     message: `Every target of route ${route.alias} is open.`,
     ...(Number.isFinite(retryAfterMs) ? { retryAfterMs } : {}),
     dependency: route.targets[0]!.key,
-    details: { route: route.alias },
+    details,
   });
 }
 
@@ -360,18 +374,19 @@ function buildState(
         dispatcher,
       };
     });
-    const pipelines = targets.map((target) =>
+    const bulkheads = targets.map((target) => admission.upstream(target.key, config.providers[target.provider]!));
+    const pipelines = targets.map((_, i) =>
       pipeline(
         // A full upstream is not retried on the same target: the route moves on at once.
         retry({ maxAttempts: route.retry.maxAttempts, budget, retryOn: retriedOnSameTarget }),
         // Outside the breaker: our own concurrency limit is not the upstream's failure.
-        admission.upstream(target.key, config.providers[target.provider]!),
+        bulkheads[i]!,
         breaker,
         timeout(route.attemptTimeoutMs),
       ),
     );
     pipelines.forEach((p) => instrument(p, ...telemetry));
-    routes.set(alias, { alias, config: route, targets, pipelines, breaker });
+    routes.set(alias, { alias, config: route, targets, pipelines, breaker, bulkheads });
   }
   return { routes, clientKeys: config.clients.map((c) => Buffer.from(c.keySha256, 'hex')) };
 }

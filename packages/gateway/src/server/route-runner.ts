@@ -1,4 +1,10 @@
-import { type BreakwaterError, type Category, type CircuitBreakerPolicy, type Pipeline } from 'breakwater';
+import {
+  type BreakwaterError,
+  type BulkheadPolicy,
+  type Category,
+  type CircuitBreakerPolicy,
+  type Pipeline,
+} from 'breakwater';
 import type { RouteConfig } from '../config/schema.js';
 import type { ResolvedTarget } from '../upstream/call-target.js';
 
@@ -9,6 +15,8 @@ export interface Route {
   /** One pipeline per target: retry (shared budget) → breaker (shared, per target key) → attempt timeout. */
   pipelines: Pipeline[];
   breaker: CircuitBreakerPolicy;
+  /** Each target's upstream bulkhead (shared with every route that uses the same upstream). */
+  bulkheads: BulkheadPolicy[];
 }
 
 /** What happened so far: read it after success or failure (for headers and the journal). */
