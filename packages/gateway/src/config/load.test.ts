@@ -43,3 +43,14 @@ test('defaults fill a minimal configuration', () => {
   assert.equal(config.server.maxInFlight, 512);
   assert.equal(config.providers['openai']!.concurrency.max, 128);
 });
+
+test('a journal write must fit inside every route budget', () => {
+  assert.throws(
+    () =>
+      parseConfig({
+        providers: { p: { baseUrl: 'http://127.0.0.1:1/v1' } },
+        routes: { tight: { targets: [{ provider: 'p', model: 'm' }], totalTimeoutMs: 500 } },
+      }),
+    /routes\.tight\.totalTimeoutMs: 500 ms leaves no room for a journal write/,
+  );
+});

@@ -20,6 +20,10 @@ export function parseConfig(input: unknown, file = '(inline)'): GatewayConfig {
   const config = result.data;
   const problems: string[] = [];
   for (const [alias, route] of Object.entries(config.routes)) {
+    if (config.journal.writeTimeoutMs >= route.totalTimeoutMs)
+      problems.push(
+        `routes.${alias}.totalTimeoutMs: ${route.totalTimeoutMs} ms leaves no room for a journal write (journal.writeTimeoutMs is ${config.journal.writeTimeoutMs}); raise it or lower journal.writeTimeoutMs`,
+      );
     route.targets.forEach((target, i) => {
       if (!config.providers[target.provider]) {
         problems.push(
