@@ -106,7 +106,8 @@ test('prometheus: errors by category/code/dependency, attempts, retries, breaker
   );
   assert.match(body, /breakwater_breaker_state\{key="anthropic"\} 2/);
   assert.match(body, /breakwater_retries_total\{key="anthropic",reason="backoff"\} 1/);
-  assert.match(body, /breakwater_attempts_total\{key="anthropic"\} 3/);
+  // Calls that reached the callee: two for the first call; the breaker refused the second (0).
+  assert.match(body, /breakwater_attempts_total\{key="anthropic"\} 2/);
   assert.match(body, /breakwater_call_duration_seconds_count\{key="openai",outcome="success"\} 1/);
   assert.match(body, /breakwater_rejections_total\{key="anthropic",policy="circuit_breaker"\} 1/);
 });

@@ -56,7 +56,8 @@ export { causeChain } from './classify/walk.js';
 
 // policies: composed outermost first, decided by category
 export { systemClock, sleep, type Clock, type TimerHandle } from './policies/clock.js';
-export { CallContext, type CallOptions, type Degradation } from './policies/context.js';
+export { CallContext, type CallOptions, type CallView, type Degradation } from './policies/context.js';
+export { CallTrail, type BranchRecord } from './policies/call-trail.js';
 export { Emitter } from './policies/events.js';
 export { pipeline, type Pipeline, type PipelineOptions } from './policies/pipeline.js';
 export type { Policy, Callee, Next } from './policies/policy.js';
@@ -93,6 +94,14 @@ export {
   type RateLimiterEvents,
 } from './policies/rate-limiter.js';
 export { fallback, FallbackPolicy, type FallbackRule, type FallbackEvents } from './policies/fallback.js';
+export {
+  alternatives,
+  AlternativesPolicy,
+  NEVER_MOVE_ON,
+  type Branch,
+  type AlternativesOptions,
+  type AlternativesEvents,
+} from './policies/alternatives.js';
 export { hedge, HedgePolicy, type HedgeOptions, type HedgeEvents } from './policies/hedge.js';
 export { chaos, ChaosPolicy, type ChaosOptions } from './policies/chaos.js';
 export { seededRandom } from './policies/random.js';
@@ -157,6 +166,8 @@ export { errorResponse, type ErrorResponse, type ErrorFormat, type HttpErrorOpti
 export { toHttpError } from './http/framework-errors.js';
 export { allowedMethods } from './http/route-methods.js';
 export { CORRELATION_HEADER, type HttpIntegrationOptions } from './http/options.js';
-export { instrument, type TelemetrySink } from './observe/telemetry.js';
+export { instrument, subscribeTelemetry, type TelemetrySink } from './observe/telemetry.js';
+export { TELEMETRY_CHANNEL, type PublishedEvent } from './policies/events.js';
+export type { TelemetryEvents } from './policies/telemetry-events.js';
 export type { PipelineEvents } from './policies/pipeline.js';
 export { writeClientError, installClientErrorHandler } from './http/client-error.js';

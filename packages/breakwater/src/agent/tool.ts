@@ -40,6 +40,12 @@ export interface ToolEvents extends Record<string, unknown> {
   toolError: { tool: string; error: BreakwaterError; durationMs: number };
 }
 
+declare module '../policies/telemetry-events.js' {
+  interface TelemetryEvents {
+    'tool.toolError': ToolEvents['toolError'];
+  }
+}
+
 export interface Tool<O> {
   readonly name: string;
   readonly description: string | undefined;
@@ -59,10 +65,10 @@ export function defineTool<I, O>(definition: ToolDefinition<I, O>): Tool<O> {
       `Expected \`name\` to be 1-64 letters, digits, _ or - (what model APIs accept), got ${JSON.stringify(definition.name)}.`,
     );
   }
-  const events = new Emitter<ToolEvents>();
+  const events = new Emitter<ToolEvents>('tool');
   const limit = timeout(definition.timeoutMs ?? 30_000);
   const policies = definition.pipeline
-    ? makePipeline(...definition.pipeline.policies, limit, { clock: definition.pipeline.clock })
+    ? makePipeline(definition.pipeline, limit, { clock: definition.pipeline.clock })
     : makePipeline(limit);
 
   const call = async (

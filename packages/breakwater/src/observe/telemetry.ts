@@ -1,130 +1,62 @@
-import type { BreakwaterError } from '../errors/breakwater-error.js';
-import type { Tool } from '../agent/tool.js';
-import { BulkheadPolicy, type BulkheadEvents } from '../policies/bulkhead.js';
-import { CircuitBreakerPolicy, type BreakerEvents } from '../policies/breaker/circuit-breaker.js';
-import { FallbackPolicy, type FallbackEvents } from '../policies/fallback.js';
-import { HedgePolicy, type HedgeEvents } from '../policies/hedge.js';
-import type { Pipeline, PipelineEvents } from '../policies/pipeline.js';
-import type { Policy } from '../policies/policy.js';
-import { RateLimiterPolicy, type RateLimiterEvents } from '../policies/rate-limiter.js';
-import { RetryPolicy, type RetryEvents } from '../policies/retry/retry-policy.js';
-import { TimeoutPolicy, type TimeoutEvents } from '../policies/timeout.js';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { TELEMETRY_CHANNEL, type Emitter, type PublishedEvent } from '../policies/events.js';
+import type { TelemetryEvents } from '../policies/telemetry-events.js';
 
 /**
- * Where typed events go: a logger, a metrics registry, a tracer. Every method is optional; the
- * adapters (`breakwater/pino`, `breakwater/prometheus`) implement the ones they care about.
+ * Where typed events go: a logger, a metrics registry, a tracer. A sink handles the events it
+ * cares about, by name (`'retry.retry'`, `'breaker.stateChange'`, `'pipeline.call'` …).
  */
-export interface TelemetrySink {
-  call?(event: PipelineEvents['call']): void;
-  retry?(event: RetryEvents['retry']): void;
-  giveUp?(event: RetryEvents['giveUp']): void;
-  budgetExhausted?(event: RetryEvents['budgetExhausted']): void;
-  breakerStateChange?(event: BreakerEvents['stateChange']): void;
-  breakerRejected?(event: BreakerEvents['rejected']): void;
-  timeout?(event: TimeoutEvents['timeout']): void;
-  fallback?(event: FallbackEvents['fallback']): void;
-  hedge?(event: HedgeEvents['hedge']): void;
-  bulkheadRejected?(event: BulkheadEvents['rejected']): void;
-  rateLimited?(event: RateLimiterEvents['rejected']): void;
-  toolError?(event: { tool: string; error: BreakwaterError; durationMs: number }): void;
+export type TelemetrySink = { [K in keyof TelemetryEvents]?: (event: TelemetryEvents[K]) => void };
+
+type Handler = (event: unknown) => void;
+
+function dispatch(sinks: readonly TelemetrySink[], source: string, name: string, event: unknown): void {
+  const key = `${source}.${name}`;
+  for (const sink of sinks) {
+    const handler = (sink as Record<string, Handler | undefined>)[key];
+    if (handler === undefined) continue;
+    try {
+      handler.call(sink, event);
+    } catch {
+      // A sink that throws must never change a call's outcome.
+    }
+  }
 }
 
-type Target = Pipeline | Policy | Tool<unknown>;
-
-/** Connects a pipeline (and its policies), a policy or a tool to sinks. Returns a function that disconnects. */
-export function instrument(target: Target, ...sinks: TelemetrySink[]): () => void {
-  const off: Array<() => void> = [];
-  const each =
-    <E>(handler: (sink: TelemetrySink) => ((event: E) => void) | undefined) =>
-    (event: E) => {
-      for (const sink of sinks) handler(sink)?.call(sink, event);
-    };
-  const attach = (policy: Policy): void => {
-    if (policy instanceof RetryPolicy) {
-      off.push(
-        policy.events.on(
-          'retry',
-          each((s) => s.retry),
-        ),
-      );
-      off.push(
-        policy.events.on(
-          'giveUp',
-          each((s) => s.giveUp),
-        ),
-      );
-      off.push(
-        policy.events.on(
-          'budgetExhausted',
-          each((s) => s.budgetExhausted),
-        ),
-      );
-    } else if (policy instanceof CircuitBreakerPolicy) {
-      off.push(
-        policy.events.on(
-          'stateChange',
-          each((s) => s.breakerStateChange),
-        ),
-      );
-      off.push(
-        policy.events.on(
-          'rejected',
-          each((s) => s.breakerRejected),
-        ),
-      );
-    } else if (policy instanceof TimeoutPolicy)
-      off.push(
-        policy.events.on(
-          'timeout',
-          each((s) => s.timeout),
-        ),
-      );
-    else if (policy instanceof FallbackPolicy)
-      off.push(
-        policy.events.on(
-          'fallback',
-          each((s) => s.fallback),
-        ),
-      );
-    else if (policy instanceof HedgePolicy)
-      off.push(
-        policy.events.on(
-          'hedge',
-          each((s) => s.hedge),
-        ),
-      );
-    else if (policy instanceof BulkheadPolicy)
-      off.push(
-        policy.events.on(
-          'rejected',
-          each((s) => s.bulkheadRejected),
-        ),
-      );
-    else if (policy instanceof RateLimiterPolicy)
-      off.push(
-        policy.events.on(
-          'rejected',
-          each((s) => s.rateLimited),
-        ),
-      );
+/**
+ * Every breakwater event in the process, once each, to `sinks` (through the `breakwater:events`
+ * diagnostics channel). A policy shared by many pipelines — one breaker per upstream used by
+ * every route — is reported once per event, not once per pipeline. Returns the unsubscribe.
+ */
+export function subscribeTelemetry(...sinks: TelemetrySink[]): () => void {
+  const listener = (message: unknown): void => {
+    const { source, name, event } = message as PublishedEvent;
+    dispatch(sinks, source, name, event);
   };
-  if ('policies' in target && 'execute' in target) {
-    off.push(
-      target.events.on(
-        'call',
-        each((s) => s.call),
-      ),
-    );
-    target.policies.forEach(attach);
-  } else if ('run' in target && 'events' in target && 'name' in target) {
-    off.push(
-      (target as Tool<unknown>).events.on(
-        'toolError',
-        each((s) => s.toolError),
-      ),
-    );
-  } else {
-    attach(target as Policy);
-  }
-  return () => off.forEach((unsubscribe) => unsubscribe());
+  subscribe(TELEMETRY_CHANNEL, listener);
+  return () => void unsubscribe(TELEMETRY_CHANNEL, listener);
+}
+
+interface Observable {
+  events?: Emitter<Record<string, unknown>>;
+  policies?: readonly unknown[];
+}
+
+/**
+ * The events of one target only — a pipeline (with its policies, nested pipelines and branches),
+ * a policy or a tool — to `sinks`. Each emitter is wired once even if it appears twice. Returns a
+ * function that disconnects.
+ */
+export function instrument(target: object, ...sinks: TelemetrySink[]): () => void {
+  const emitters = new Set<Emitter<Record<string, unknown>>>();
+  const collect = (node: unknown): void => {
+    const { events, policies } = (node ?? {}) as Observable;
+    if (events && typeof events.onAny === 'function') emitters.add(events);
+    for (const child of policies ?? []) collect(child);
+  };
+  collect(target);
+  const off = [...emitters].map((emitter) =>
+    emitter.onAny((name, event) => dispatch(sinks, emitter.source, name, event)),
+  );
+  return () => off.forEach((disconnect) => disconnect());
 }

@@ -1,7 +1,7 @@
 import { Errors } from '../errors/codes.js';
 import type { CallContext } from './context.js';
 import { Emitter } from './events.js';
-import { classifyFor } from './pipeline.js';
+import { classifyFor } from './classify-for.js';
 import type { Next, Policy } from './policy.js';
 
 export interface BulkheadOptions {
@@ -28,7 +28,7 @@ interface Waiter {
  * the queue at once, so aborted callers can never starve live ones (cockatiel #114).
  */
 export class BulkheadPolicy implements Policy {
-  readonly events = new Emitter<BulkheadEvents>();
+  readonly events = new Emitter<BulkheadEvents>('bulkhead');
   private active = 0;
   private readonly queue = new Set<Waiter>();
   readonly maxConcurrent: number;

@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import type { CallTrail } from './call-trail.js';
 import { schedulerFor } from './deadline-scheduler.js';
 
 export interface CallOptions {
@@ -7,6 +8,27 @@ export interface CallOptions {
   /** The caller's own cancellation. */
   signal?: AbortSignal;
   correlationId?: string;
+  /**
+   * Filled in as the call runs: attempts, and for `alternatives` each branch tried, which one
+   * answered and the path of fallbacks. Read it after the call, whether it succeeded or failed.
+   */
+  trail?: CallTrail;
+}
+
+/**
+ * What the callee sees of its call: read-only. Policies get the whole CallContext; the work they
+ * wrap can read its key, attempt, deadline and signal but not change the call's state.
+ */
+export interface CallView {
+  readonly key: string;
+  readonly attempt: number;
+  readonly correlationId: string | undefined;
+  readonly deadline: number;
+  readonly timeLeft: number;
+  readonly signal: AbortSignal;
+  readonly degraded: Degradation | undefined;
+  /** Calls that reached the callee so far, all branches and attempts included. */
+  readonly invocations: number;
 }
 
 /** What a degraded result stood in for (set by a fallback). */
@@ -26,25 +48,22 @@ const noop = (): void => {};
  * listener and no timer. Timeouts and hedges derive child scopes, whose resources are released when
  * the work they guard settles.
  */
-export class CallContext {
+export class CallContext implements CallView {
   readonly key: string;
   readonly correlationId: string | undefined;
   /** Absolute deadline on the clock (ms); Infinity when none. */
   readonly deadline: number;
-  /** Set when this scope's own deadline fired. */
-  timedOut = false;
-  /**
-   * Set on this scope and every enclosing one when a deadline inside fired: a rejection after that
-   * is a timeout whatever its shape (the openai SDK turns any abort into APIUserAbortError).
-   * A retry clears it before each attempt.
-   */
-  innerTimeout = false;
+  /** The call's trail, when the caller asked for one (see CallOptions.trail). */
+  readonly trail: CallTrail | undefined;
+  private expired = false;
+  private innerExpired = false;
   /** Called when this scope's own deadline fires (the timeout policy's event hook). */
-  onDeadline: (() => void) | undefined = undefined;
+  private readonly onExpire: (() => void) | undefined;
 
   /** The call's root scope: holds what every scope of the call shares (attempt, degradation…). */
   private readonly root: CallContext;
   private attemptNumber = 1;
+  private invocationCount = 0;
   /** Clock reading shared by the policies that enter in one synchronous pass (a read costs ~60 ns). */
   private stamp = -1;
   private degradation: Degradation | undefined = undefined;
@@ -62,21 +81,56 @@ export class CallContext {
     options: CallOptions = {},
     parent?: CallContext,
     deadline = Infinity,
+    scope: { key?: string; onExpire?: () => void } = {},
   ) {
     this.parent = parent;
-    this.key = parent ? parent.key : (options.key ?? 'default');
+    this.key = scope.key ?? (parent ? parent.key : (options.key ?? 'default'));
     this.correlationId = parent ? parent.correlationId : options.correlationId;
     this.callerSignal = parent ? parent.callerSignal : options.signal;
+    this.trail = parent ? parent.trail : options.trail;
     this.root = parent ? parent.root : this;
     this.deadline = parent ? Math.min(deadline, parent.deadline) : deadline;
+    this.onExpire = scope.onExpire;
   }
 
-  /** 1 for the first call; a retry policy sets it for each attempt. Shared by all scopes of the call. */
+  /** Set when this scope's own deadline fired. */
+  get timedOut(): boolean {
+    return this.expired;
+  }
+
+  /**
+   * Set on this scope and every enclosing one when a deadline inside fired: a rejection after that
+   * is a timeout whatever its shape (the openai SDK turns any abort into APIUserAbortError).
+   * Cleared for each new attempt (`beginAttempt`).
+   */
+  get innerTimeout(): boolean {
+    return this.innerExpired;
+  }
+
+  /** Calls that reached the callee so far, all branches and attempts included. */
+  get invocations(): number {
+    return this.root.invocationCount;
+  }
+
+  /** @internal the pipeline's innermost step, each time it calls the callee. */
+  countInvocation(): void {
+    this.root.invocationCount++;
+    if (this.root.trail) this.root.trail.attempts++;
+  }
+
+  /**
+   * A new attempt starts (a retry, a branch of alternatives): its number, a fresh clock reading,
+   * and no timeout left over from the previous attempt.
+   */
+  beginAttempt(attempt: number): void {
+    this.root.attemptNumber = attempt;
+    this.innerExpired = false;
+    if (attempt > 1) this.freshPass();
+  }
+
+  /** 1 for the first call; a retry policy sets it for each attempt (`beginAttempt`). Shared by all scopes of the call. */
   get attempt(): number {
     return this.root.attemptNumber;
-  }
-  set attempt(value: number) {
-    this.root.attemptNumber = value;
   }
 
   /** Set by a fallback when its result stands in for the real one. */
@@ -133,9 +187,14 @@ export class CallContext {
     return this.createSignal(upstream, ownDeadline);
   }
 
-  /** A child scope with a tighter deadline. */
-  withDeadline(at: number): CallContext {
-    return new CallContext(this.clock, undefined, this, at);
+  /** A child scope with a tighter deadline; `onExpire` runs if that deadline fires. */
+  withDeadline(at: number, onExpire?: () => void): CallContext {
+    return new CallContext(this.clock, undefined, this, at, onExpire ? { onExpire } : {});
+  }
+
+  /** A child scope about another key (a branch of `alternatives`: its breaker, its limiter). */
+  withKey(key: string): CallContext {
+    return new CallContext(this.clock, undefined, this, Infinity, { key });
   }
 
   /** A child scope a policy can cancel on its own (a hedge aborting the losing attempt). */
@@ -147,10 +206,10 @@ export class CallContext {
 
   /** The deadline passed: mark the scope and its parents timed out and abort the signal, if any. */
   expire(): void {
-    if (this.timedOut) return;
-    this.timedOut = true;
+    if (this.expired) return;
+    this.expired = true;
     this.markInnerTimeout();
-    this.onDeadline?.();
+    this.onExpire?.();
     this.cancel(new DOMException('The operation timed out (breakwater timeout policy).', 'TimeoutError'));
   }
 
@@ -168,7 +227,7 @@ export class CallContext {
   }
 
   private markInnerTimeout(): void {
-    this.innerTimeout = true;
+    this.innerExpired = true;
     this.parent?.markInnerTimeout();
   }
 

@@ -2,7 +2,7 @@ import type { BreakwaterError } from '../errors/breakwater-error.js';
 import type { Category } from '../errors/categories.js';
 import type { CallContext } from './context.js';
 import { Emitter } from './events.js';
-import { classifyFor } from './pipeline.js';
+import { classifyFor } from './classify-for.js';
 import type { Next, Policy } from './policy.js';
 
 export interface FallbackRule<T = unknown> {
@@ -25,7 +25,7 @@ export interface FallbackEvents extends Record<string, unknown> {
  */
 export class FallbackPolicy implements Policy {
   readonly classifies = true;
-  readonly events = new Emitter<FallbackEvents>();
+  readonly events = new Emitter<FallbackEvents>('fallback');
 
   constructor(private readonly rules: readonly FallbackRule[]) {
     if (rules.length === 0) throw new TypeError('Expected at least one fallback rule.');

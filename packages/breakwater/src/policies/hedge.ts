@@ -1,7 +1,7 @@
 import type { BreakwaterError } from '../errors/breakwater-error.js';
 import type { CallContext } from './context.js';
 import { Emitter } from './events.js';
-import { classifyFor } from './pipeline.js';
+import { classifyFor } from './classify-for.js';
 import type { Next, Policy } from './policy.js';
 
 export interface HedgeOptions {
@@ -22,7 +22,7 @@ export interface HedgeEvents extends Record<string, unknown> {
  */
 export class HedgePolicy implements Policy {
   readonly classifies = true;
-  readonly events = new Emitter<HedgeEvents>();
+  readonly events = new Emitter<HedgeEvents>('hedge');
   private readonly delayMs: number;
   private readonly maxHedges: number;
 

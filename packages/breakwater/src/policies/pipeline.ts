@@ -1,7 +1,7 @@
-import { classify } from '../classify/classify.js';
-import { isBreakwaterError, type BreakwaterError } from '../errors/breakwater-error.js';
-import { Errors } from '../errors/codes.js';
+import type { BreakwaterError } from '../errors/breakwater-error.js';
+import { classifyFor } from './classify-for.js';
 import { systemClock, type Clock } from './clock.js';
+import { invoke } from './invoke.js';
 import { CallContext, type CallOptions } from './context.js';
 import type { Callee, Next, Policy } from './policy.js';
 import type { Degradation } from './context.js';
@@ -22,7 +22,11 @@ export interface PipelineEvents extends Record<string, unknown> {
   };
 }
 
-export interface Pipeline {
+/**
+ * A composed pipeline. It is itself a Policy (`run`), so pipelines nest: `pipeline(timeout(10_000),
+ * alternatives([...branches]))` where each branch is its own pipeline.
+ */
+export interface Pipeline extends Policy {
   readonly events: Emitter<PipelineEvents>;
   /** Runs `fn` under every policy. Rejects only with a classified BreakwaterError. */
   execute<T>(fn: Callee<T>, options?: CallOptions): Promise<T>;
@@ -42,18 +46,18 @@ export function pipeline(...args: Array<Policy | PipelineOptions>): Pipeline {
   const options = (args.find((a) => !isPolicy(a)) ?? {}) as PipelineOptions;
   const clock = options.clock ?? systemClock;
 
-  let chain: Next<unknown> = (ctx) => invoke(ctx.callee as Callee<unknown>, ctx);
-  for (let i = policies.length - 1; i >= 0; i--) {
-    const policy = policies[i]!;
-    const inner = chain;
-    chain = (ctx) => policy.run(ctx, inner);
-  }
-  const head = chain;
+  const head = compose(policies, (ctx) => {
+    ctx.countInvocation();
+    return invoke(ctx.callee as Callee<unknown>, ctx);
+  });
+  // Nested in another pipeline, the innermost step is the enclosing pipeline's `next`: a chain per
+  // distinct `next`, built on first use (an enclosing chain's `next` is the same function every call).
+  const nested = new WeakMap<Next<unknown>, Next<unknown>>();
   // When the outermost policy classifies its rejections itself (retry, breaker, fallback…), the
   // pipeline needs no extra promise to do it.
   const classified = policies[0]?.classifies === true;
 
-  const events = new Emitter<PipelineEvents>();
+  const events = new Emitter<PipelineEvents>('pipeline');
   const run = <T>(fn: Callee<T>, ctx: CallContext): Promise<T> => {
     // A caller that has already given up gets its cancellation at once: no work is started.
     if (ctx.cancelledByCaller) return Promise.reject(classifyFor(ctx.rootSignal!.reason, ctx));
@@ -71,7 +75,7 @@ export function pipeline(...args: Array<Policy | PipelineOptions>): Pipeline {
       events.emit('call', {
         key: ctx.key,
         durationMs: clock.now() - started,
-        attempts: ctx.attempt,
+        attempts: ctx.invocations,
         error,
         degraded: ctx.degraded,
       });
@@ -88,6 +92,12 @@ export function pipeline(...args: Array<Policy | PipelineOptions>): Pipeline {
     events,
     policies,
     clock,
+    classifies: classified,
+    run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
+      let chain = nested.get(next as Next<unknown>);
+      if (!chain) nested.set(next as Next<unknown>, (chain = compose(policies, next as Next<unknown>)));
+      return chain(ctx) as Promise<T>;
+    },
     execute: (fn, callOptions) => run(fn, new CallContext(clock, callOptions)),
     executeWithContext: async (fn, callOptions) => {
       const ctx = new CallContext(clock, callOptions);
@@ -96,22 +106,15 @@ export function pipeline(...args: Array<Policy | PipelineOptions>): Pipeline {
   };
 }
 
-/** Classifies a rejection in the light of the call: after our own deadline fired, it is a timeout. */
-export function classifyFor(thrown: unknown, ctx: CallContext): BreakwaterError {
-  if (ctx.innerTimeout && !isBreakwaterError(thrown) && !ctx.cancelledByCaller) {
-    return Errors.timeout({ cause: thrown, correlationId: ctx.correlationId, message: 'A breakwater timeout fired.' });
+/** `policies[0]` around `policies[1]` … around `innermost`, built once. */
+function compose(policies: readonly Policy[], innermost: Next<unknown>): Next<unknown> {
+  let chain = innermost;
+  for (let i = policies.length - 1; i >= 0; i--) {
+    const policy = policies[i]!;
+    const inner = chain;
+    chain = (ctx) => policy.run(ctx, inner);
   }
-  return classify(thrown, { correlationId: ctx.correlationId });
-}
-
-/** Calls the callee so that a synchronous throw becomes a rejection and a plain value a promise. */
-export function invoke<T>(fn: Callee<T>, ctx: CallContext): Promise<T> {
-  try {
-    const result = fn(ctx);
-    return result instanceof Promise ? result : Promise.resolve(result);
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return chain;
 }
 
 function isPolicy(value: unknown): value is Policy {

@@ -26,7 +26,7 @@ interface Bucket {
 
 /** A token bucket per key; a call without a token is rejected with the wait until the next one. */
 export class RateLimiterPolicy implements Policy {
-  readonly events = new Emitter<RateLimiterEvents>();
+  readonly events = new Emitter<RateLimiterEvents>('rateLimiter');
   private readonly buckets = new Map<string, Bucket>();
   private readonly perMs: number;
   private readonly burst: number;

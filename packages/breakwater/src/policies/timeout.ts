@@ -22,7 +22,7 @@ export interface TimeoutEvents extends Record<string, unknown> {
  * for an overall one. Deadlines nest: an inner timeout can only tighten an outer one.
  */
 export class TimeoutPolicy implements Policy {
-  readonly events = new Emitter<TimeoutEvents>();
+  readonly events = new Emitter<TimeoutEvents>('timeout');
   private readonly aggressive: boolean;
 
   constructor(
@@ -35,10 +35,12 @@ export class TimeoutPolicy implements Policy {
   }
 
   run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
-    const scope = ctx.withDeadline(ctx.now() + this.ms);
-    if (this.events.hasListeners('timeout')) {
-      scope.onDeadline = () => this.events.emit('timeout', { key: scope.key, ms: this.ms, attempt: scope.attempt });
-    }
+    const scope = ctx.withDeadline(
+      ctx.now() + this.ms,
+      this.events.hasListeners('timeout')
+        ? () => this.events.emit('timeout', { key: ctx.key, ms: this.ms, attempt: ctx.attempt })
+        : undefined,
+    );
     if (this.aggressive) return this.race(scope, next);
     return scope.track(next(scope));
   }

@@ -1,7 +1,7 @@
 // breakwater/otel: a policy that puts each call (or attempt) in an OpenTelemetry span (peer: @opentelemetry/api).
 import { SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import type { CallContext } from '../../policies/context.js';
-import { classifyFor } from '../../policies/pipeline.js';
+import { classifyFor } from '../../policies/classify-for.js';
 import type { Next, Policy } from '../../policies/policy.js';
 import { redact } from '../../redact/redactor.js';
 

@@ -41,7 +41,7 @@ export function breakwaterPinoOptions(
 /** Logs breakwater's events: failures at the level their category calls for, retries with attempt, delay and reason. */
 export function pinoTelemetry(logger: Logger): TelemetrySink {
   return {
-    call: ({ key, durationMs, attempts, error, degraded }) => {
+    'pipeline.call': ({ key, durationMs, attempts, error, degraded }) => {
       if (error)
         logger[error.logLevel](
           { event: 'call_failed', key, attempts, durationMs: Math.round(durationMs), err: error },
@@ -53,7 +53,7 @@ export function pinoTelemetry(logger: Logger): TelemetrySink {
           `${key} answered by a fallback (${degraded.reason})`,
         );
     },
-    retry: ({ key, attempt, delayMs, reason, error }) =>
+    'retry.retry': ({ key, attempt, delayMs, reason, error }) =>
       logger.warn(
         {
           event: 'retry',
@@ -66,19 +66,19 @@ export function pinoTelemetry(logger: Logger): TelemetrySink {
         },
         `retrying ${key} in ${Math.round(delayMs)} ms (${error.code})`,
       ),
-    budgetExhausted: ({ key, error }) =>
+    'retry.budgetExhausted': ({ key, error }) =>
       logger.warn({ event: 'retry_budget_exhausted', key, code: error.code }, `retry budget exhausted for ${key}`),
-    breakerStateChange: ({ key, from, to }) =>
+    'breaker.stateChange': ({ key, from, to }) =>
       logger[to === 'open' || to === 'isolated' ? 'error' : 'warn'](
         { event: 'breaker_state', key, from, to },
         `circuit ${key}: ${from} → ${to}`,
       ),
-    timeout: ({ key, ms, attempt }) =>
+    'timeout.timeout': ({ key, ms, attempt }) =>
       logger.warn({ event: 'timeout', key, ms, attempt }, `${key} timed out after ${ms} ms`),
-    fallback: ({ key, reason, error }) =>
+    'fallback.fallback': ({ key, reason, error }) =>
       logger.warn({ event: 'fallback', key, reason, code: error.code }, `${key} falling back (${reason})`),
-    hedge: ({ key, attempt }) => logger.info({ event: 'hedge', key, attempt }, `hedging ${key}`),
-    toolError: ({ tool, error, durationMs }) =>
+    'hedge.hedge': ({ key, attempt }) => logger.info({ event: 'hedge', key, attempt }, `hedging ${key}`),
+    'tool.toolError': ({ tool, error, durationMs }) =>
       logger[error.logLevel](
         { event: 'tool_failed', tool, durationMs, err: error },
         `tool ${tool} failed: ${error.code}`,

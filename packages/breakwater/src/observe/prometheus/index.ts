@@ -83,21 +83,21 @@ export function prometheusTelemetry(
   return {
     registry,
     metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
-    call: ({ key, durationMs, attempts: n, error, degraded }) => {
+    'pipeline.call': ({ key, durationMs, attempts: n, error, degraded }) => {
       const outcome = error ? 'failure' : degraded ? 'degraded' : 'success';
       calls.inc({ key: label(key), outcome });
       attempts.inc({ key: label(key) }, n);
       duration.observe({ key: label(key), outcome }, durationMs / 1000);
       if (error) errors.inc({ category: error.category, code: error.code, dependency: label(error.dependency ?? key) });
     },
-    retry: ({ key, reason }) => retries.inc({ key: label(key), reason }),
-    budgetExhausted: ({ key }) => budget.inc({ key: label(key) }),
-    breakerStateChange: ({ key, to }) => breaker.set({ key: label(key) }, BREAKER_STATE[to]),
-    breakerRejected: ({ key }) => rejections.inc({ key: label(key), policy: 'circuit_breaker' }),
-    bulkheadRejected: ({ key }) => rejections.inc({ key: label(key), policy: 'bulkhead' }),
-    rateLimited: ({ key }) => rejections.inc({ key: label(key), policy: 'rate_limiter' }),
-    fallback: ({ key, reason }) => fallbacks.inc({ key: label(key), reason: label(reason) }),
-    toolError: ({ tool, error }) =>
+    'retry.retry': ({ key, reason }) => retries.inc({ key: label(key), reason }),
+    'retry.budgetExhausted': ({ key }) => budget.inc({ key: label(key) }),
+    'breaker.stateChange': ({ key, to }) => breaker.set({ key: label(key) }, BREAKER_STATE[to]),
+    'breaker.rejected': ({ key }) => rejections.inc({ key: label(key), policy: 'circuit_breaker' }),
+    'bulkhead.rejected': ({ key }) => rejections.inc({ key: label(key), policy: 'bulkhead' }),
+    'rateLimiter.rejected': ({ key }) => rejections.inc({ key: label(key), policy: 'rate_limiter' }),
+    'fallback.fallback': ({ key, reason }) => fallbacks.inc({ key: label(key), reason: label(reason) }),
+    'tool.toolError': ({ tool, error }) =>
       errors.inc({ category: error.category, code: error.code, dependency: label(`tool:${tool}`) }),
   };
 }

@@ -3,7 +3,7 @@ import { Errors } from '../../errors/codes.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { CallContext } from '../context.js';
 import { Emitter } from '../events.js';
-import { classifyFor } from '../pipeline.js';
+import { classifyFor } from '../classify-for.js';
 import type { Next, Policy } from '../policy.js';
 import { Circuit, type CircuitSettings, type CircuitState } from './circuit.js';
 import { consecutiveFailures } from './consecutive-failures.js';
@@ -47,7 +47,7 @@ export interface BreakerEvents extends Record<string, unknown> {
 /** Circuit breakers per key, with bounded memory and no timers. */
 export class CircuitBreakerPolicy implements Policy {
   readonly classifies = true;
-  readonly events = new Emitter<BreakerEvents>();
+  readonly events = new Emitter<BreakerEvents>('breaker');
   private readonly circuits = new Map<string, Circuit>();
   private readonly strategy: BreakerStrategy;
   private readonly settings: CircuitSettings;

@@ -2,7 +2,7 @@ import type { BreakwaterError } from '../../errors/breakwater-error.js';
 import { sleep } from '../clock.js';
 import type { CallContext } from '../context.js';
 import { Emitter } from '../events.js';
-import { classifyFor } from '../pipeline.js';
+import { classifyFor } from '../classify-for.js';
 import type { Next, Policy } from '../policy.js';
 import type { Backoff } from './backoff/backoff.js';
 import { fullJitter } from './backoff/full-jitter.js';
@@ -37,7 +37,7 @@ export interface RetryEvents extends Record<string, unknown> {
  */
 export class RetryPolicy implements Policy {
   readonly classifies = true;
-  readonly events = new Emitter<RetryEvents>();
+  readonly events = new Emitter<RetryEvents>('retry');
   readonly maxAttempts: number;
   private readonly backoff: Backoff;
   private readonly retryOn: (error: BreakwaterError, ctx: CallContext) => boolean;
@@ -62,9 +62,7 @@ export class RetryPolicy implements Policy {
     const startedAt = this.maxElapsedMs === Infinity ? 0 : ctx.now();
     let previousDelay = 0;
     for (let attempt = 1; ; attempt++) {
-      ctx.attempt = attempt;
-      ctx.innerTimeout = false;
-      if (attempt > 1) ctx.freshPass();
+      ctx.beginAttempt(attempt);
       if (this.events.hasListeners('attempt')) this.events.emit('attempt', { key: ctx.key, attempt });
       try {
         return await next(ctx);

@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import type { BreakwaterError } from '../errors/breakwater-error.js';
+import { FakeClock } from '../testing/fake-clock.js';
+import { alternatives } from './alternatives.js';
+import { circuitBreaker } from './breaker/circuit-breaker.js';
+import { consecutiveFailures } from './breaker/consecutive-failures.js';
+import { CallTrail } from './call-trail.js';
+import { pipeline } from './pipeline.js';
+import { constantBackoff } from './retry/backoff/no-jitter.js';
+import { retry } from './retry/retry-policy.js';
+import { timeout } from './timeout.js';
+
+const failure = (status: number, body?: unknown) =>
+  Object.assign(new Error(`HTTP ${status}`), { status, headers: {}, error: body });
+const retrying = () => pipeline(retry({ maxAttempts: 3, backoff: constantBackoff(0) }));
+
+test('tries branches in order, each under its own policies and key; the trail says what happened', async () => {
+  const run = pipeline(
+    alternatives([
+      { key: 'primary', policy: retrying() },
+      { key: 'backup', policy: retrying() },
+    ]),
+  );
+  const seen: string[] = [];
+  const trail = new CallTrail();
+  const value = await run.execute(
+    (ctx) => {
+      seen.push(`${ctx.key}#${ctx.attempt}`);
+      if (ctx.key === 'primary') throw failure(500);
+      return `answer from ${ctx.key}`;
+    },
+    { trail },
+  );
+  assert.equal(value, 'answer from backup');
+  assert.deepEqual(seen, ['primary#1', 'primary#2', 'primary#3', 'backup#1']);
+  assert.equal(trail.attempts, 4);
+  assert.equal(trail.answeredBy, 'backup');
+  assert.deepEqual(trail.fellBackFrom, ['primary']);
+  assert.deepEqual(
+    trail.branches.map((b) => [b.key, b.outcome, b.attempts, b.error?.category]),
+    [
+      ['primary', 'failed', 3, 'upstream_server'],
+      ['backup', 'answered', 1, undefined],
+    ],
+  );
+});
+
+test("the caller's own mistakes do not move on; a branch may decline an error (context window)", async () => {
+  const trail = new CallTrail();
+  const run = pipeline(alternatives([{ key: 'a' }, { key: 'b' }]));
+  await assert.rejects(
+    run.execute(() => Promise.reject(failure(400)), { trail }),
+    (e: BreakwaterError) => e.category === 'validation',
+  );
+  assert.deepEqual(trail.fellBackFrom, [], 'nothing fell back');
+  assert.equal(trail.branches.length, 1);
+
+  const windows: Record<string, number> = { small: 8_000, same: 8_000, large: 128_000 };
+  const larger = (key: string) => (error: BreakwaterError, previous: { key: string }) =>
+    error.category !== 'context_length' || windows[key]! > windows[previous.key]!;
+  const byWindow = pipeline(alternatives(['small', 'same', 'large'].map((key) => ({ key, accepts: larger(key) }))));
+  const contextTrail = new CallTrail();
+  // The shape of the openai SDK's BadRequestError for an over-long prompt.
+  class APIError extends Error {
+    status = 400;
+    headers = {};
+    code = 'context_length_exceeded';
+    type = 'invalid_request_error';
+  }
+  const tooLong = new APIError('400 context length');
+  const value = await byWindow.execute((ctx) => (ctx.key === 'large' ? 'fits' : Promise.reject(tooLong)), {
+    trail: contextTrail,
+  });
+  assert.equal(value, 'fits');
+  assert.deepEqual(
+    contextTrail.branches.map((b) => [b.key, b.outcome]),
+    [
+      ['small', 'failed'],
+      ['same', 'skipped'],
+      ['large', 'answered'],
+    ],
+  );
+});
+
+test('breakers belong to the branch key: an open branch is skipped at once with no call', async () => {
+  const breaker = circuitBreaker({ strategy: consecutiveFailures(1), breakMs: 60_000 });
+  const run = pipeline(
+    alternatives([
+      { key: 'flaky', policy: breaker },
+      { key: 'steady', policy: breaker },
+    ]),
+  );
+  const call = (trail: CallTrail) =>
+    run.execute((ctx) => (ctx.key === 'flaky' ? Promise.reject(failure(503)) : 'ok'), { trail });
+  await call(new CallTrail());
+  const trail = new CallTrail();
+  assert.equal(await call(trail), 'ok');
+  assert.deepEqual(
+    trail.branches.map((b) => [b.key, b.attempts, b.error?.code ?? '']),
+    [
+      ['flaky', 0, 'CIRCUIT_OPEN'],
+      ['steady', 1, ''],
+    ],
+  );
+  assert.equal(breaker.snapshot('steady').state, 'closed');
+});
+
+test('an expired overall deadline stops the walk; fallback events name both ends', async () => {
+  const clock = new FakeClock();
+  const policy = alternatives([{ key: 'a' }, { key: 'b' }]);
+  const events: string[] = [];
+  policy.events.on('fallback', (e) => events.push(`${e.key}->${e.to}:${e.reason}`));
+  const run = pipeline(timeout(100), policy, { clock });
+  const slow = run
+    .execute(async (ctx) => {
+      await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+      throw ctx.signal.reason;
+    })
+    .catch((e: BreakwaterError) => e.code);
+  await clock.tick(100);
+  assert.equal(await slow, 'OPERATION_TIMEOUT');
+  assert.deepEqual(events, [], 'b was not tried after the deadline');
+  await pipeline(policy).execute((ctx) => (ctx.key === 'a' ? Promise.reject(failure(503)) : 1));
+  assert.deepEqual(events, ['a->b:overloaded']);
+});
+
+test('property: attempts in the trail equal calls made, and only the last tried branch can answer', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.array(fc.constantFrom(200, 400, 429, 500, 503), { minLength: 3, maxLength: 3 }), {
+        minLength: 1,
+        maxLength: 4,
+      }),
+      async (plans) => {
+        const branches = plans.map((_, i) => ({ key: `b${i}`, policy: retrying() }));
+        const calls = new Map<string, number>();
+        const trail = new CallTrail();
+        await pipeline(alternatives(branches))
+          .execute(
+            (ctx) => {
+              const n = calls.get(ctx.key) ?? 0;
+              calls.set(ctx.key, n + 1);
+              const status = plans[Number(ctx.key.slice(1))]![n]!;
+              return status === 200 ? 'ok' : Promise.reject(failure(status));
+            },
+            { trail },
+          )
+          .catch(() => undefined);
+        assert.equal(
+          trail.attempts,
+          [...calls.values()].reduce((a, b) => a + b, 0),
+        );
+        for (const branch of trail.branches) assert.equal(branch.attempts, calls.get(branch.key) ?? 0);
+        const answered = trail.branches.filter((b) => b.outcome === 'answered');
+        assert.ok(answered.length <= 1);
+        if (answered.length === 1) assert.equal(trail.branches.at(-1)!.outcome, 'answered');
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
