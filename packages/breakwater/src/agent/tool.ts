@@ -5,7 +5,7 @@ import { redact } from '../redact/redactor.js';
 import { Emitter } from '../policies/events.js';
 import { pipeline as makePipeline, type Pipeline } from '../policies/pipeline.js';
 import { timeout } from '../policies/timeout.js';
-import type { CallContext, Degradation } from '../policies/context.js';
+import type { CallView, Degradation } from '../policies/context.js';
 import type { Journal } from '../journal/journal.js';
 import { runOperation } from '../journal/run-operation.js';
 import { messageForModel } from './model-message.js';
@@ -32,7 +32,7 @@ export interface ToolDefinition<I, O> {
   journal?: Journal<unknown>;
   /** Throw the classified error into the agent loop instead of returning `{ ok: false }`. */
   throwOnError?: boolean;
-  execute(input: I, ctx: CallContext): Promise<O> | O;
+  execute(input: I, ctx: CallView): Promise<O> | O;
 }
 
 export interface ToolEvents extends Record<string, unknown> {

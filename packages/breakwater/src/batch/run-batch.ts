@@ -3,7 +3,7 @@ import type { BreakwaterError } from '../errors/breakwater-error.js';
 import { Errors } from '../errors/codes.js';
 import type { Journal } from '../journal/journal.js';
 import { runOperation } from '../journal/run-operation.js';
-import type { CallContext, Degradation } from '../policies/context.js';
+import type { CallView, Degradation } from '../policies/context.js';
 import type { Pipeline } from '../policies/pipeline.js';
 
 export interface BatchOptions {
@@ -63,7 +63,7 @@ export interface BatchResult<T, R> {
  */
 export async function runBatch<T, R>(
   items: Iterable<T>,
-  fn: (item: T, ctx: { index: number; signal: AbortSignal; call: CallContext | undefined }) => Promise<R> | R,
+  fn: (item: T, ctx: { index: number; signal: AbortSignal; call: CallView | undefined }) => Promise<R> | R,
   options: BatchOptions = {},
 ): Promise<BatchResult<T, R>> {
   const list = [...items];

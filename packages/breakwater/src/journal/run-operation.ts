@@ -3,7 +3,7 @@ import { isCategory } from '../errors/categories.js';
 import { Errors } from '../errors/codes.js';
 import { classify } from '../classify/classify.js';
 import type { Pipeline } from '../policies/pipeline.js';
-import type { CallContext } from '../policies/context.js';
+import type { CallView } from '../policies/context.js';
 import type { Journal } from './journal.js';
 import { newOperationRecord, type NewOperation, type Operation } from './operation.js';
 
@@ -12,7 +12,7 @@ export interface OperationContext {
   /** Aborts when the caller aborts or this worker loses the operation's lease. */
   readonly signal: AbortSignal;
   /** The policy context of the current attempt, when a pipeline runs the work. */
-  readonly call: CallContext | undefined;
+  readonly call: CallView | undefined;
   /** Output so far: kept on the row if the operation fails (e.g. a stream cut mid-way). */
   partial: unknown;
   /** Attempts made, recorded on the row; set by the `pipeline` option, or by your own policies. */
@@ -92,7 +92,7 @@ export async function runOperation<T, Tx>(
       ? await options.pipeline.execute(
           (call) => {
             context.attempts = call.attempt;
-            (context as { call: CallContext | undefined }).call = call;
+            (context as { call: CallView | undefined }).call = call;
             return fn(context);
           },
           { key: options.key ?? kind, signal: lease.signal, correlationId: options.correlationId },

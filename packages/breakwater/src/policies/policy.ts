@@ -1,7 +1,7 @@
-import type { CallContext } from './context.js';
+import type { CallContext, CallView } from './context.js';
 
-/** What the policies wrap: the user's call, given the call's context (signal, attempt, key…). */
-export type Callee<T> = (ctx: CallContext) => PromiseLike<T> | T;
+/** What the policies wrap: the user's call, given a read-only view of its call (signal, attempt, key…). */
+export type Callee<T> = (ctx: CallView) => PromiseLike<T> | T;
 
 /** The rest of the pipeline, as seen from one policy. */
 export type Next<T> = (ctx: CallContext) => Promise<T>;
