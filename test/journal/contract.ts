@@ -167,6 +167,20 @@ export function journalContract<Tx>(
       );
     });
 
+    test("a replay renders the recorded error as it was: an upstream's 401 stays our 502 (issue-11 regression)", async () => {
+      const upstream401 = () => Object.assign(new Error('invalid x-api-key'), { status: 401, headers: {} });
+      const first = await runOperation(journal, 'chat', async () => Promise.reject(upstream401()), {
+        idempotencyKey: 'req-origin',
+      }).catch((e: BreakwaterError) => e);
+      const replayed = await runOperation(journal, 'chat', async () => 'never runs', {
+        idempotencyKey: 'req-origin',
+      }).catch((e: BreakwaterError) => e);
+      assert.equal((first as BreakwaterError).status, 502);
+      assert.equal((replayed as BreakwaterError).code, (first as BreakwaterError).code);
+      assert.equal((replayed as BreakwaterError).origin, 'dependency');
+      assert.equal((replayed as BreakwaterError).status, 502, 'not a 401 telling the caller to log in');
+    });
+
     test('an operation running elsewhere answers OPERATION_IN_PROGRESS with the lease time left', async () => {
       const other = new Journal({ store: fixture.store, leaseMs: 1_000, owner: 'worker-b', now });
       const { operation } = await other.create({ kind: 'busy', idempotencyKey: 'b1' });

@@ -104,6 +104,7 @@ export {
 } from './policies/alternatives.js';
 export { hedge, HedgePolicy, type HedgeOptions, type HedgeEvents } from './policies/hedge.js';
 export { chaos, ChaosPolicy, type ChaosOptions } from './policies/chaos.js';
+export { watchdog, type Watchdog, type WatchdogOptions } from './policies/watchdog.js';
 export { seededRandom } from './policies/random.js';
 
 // journal: operations with one terminal state each

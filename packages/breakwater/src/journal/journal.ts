@@ -54,7 +54,7 @@ export interface DeferredOutcome {
   status: 'succeeded' | 'failed' | 'cancelled';
   attempts: number;
   result: unknown;
-  error?: { category: string; code: string; message: string };
+  error?: { category: string; code: string; message: string; origin?: string };
 }
 
 const OUTBOX_LIMIT = 10_000;
@@ -177,6 +177,7 @@ export class Journal<Tx = unknown> {
         errorCategory: error.category,
         errorCode: error.code,
         errorMessage: this.redactor.string(error.message),
+        errorOrigin: error.origin,
         result: partial ?? null,
         finishedAt: this.now(),
         leaseOwner: null,
@@ -191,6 +192,7 @@ export class Journal<Tx = unknown> {
       errorCategory: 'cancelled',
       errorCode: Errors.cancelled.code,
       errorMessage: this.redactor.string(reason),
+      errorOrigin: 'caller',
       finishedAt: this.now(),
       leaseOwner: null,
       leaseExpiresAt: null,
@@ -251,6 +253,7 @@ export class Journal<Tx = unknown> {
         errorCategory: error.category,
         errorCode: error.code,
         errorMessage: error.message,
+        errorOrigin: error.origin,
         finishedAt: now,
         leaseOwner: null,
         leaseExpiresAt: null,
@@ -348,6 +351,7 @@ export class Journal<Tx = unknown> {
       errorCategory: outcome.error?.category ?? null,
       errorCode: outcome.error?.code ?? null,
       errorMessage: outcome.error?.message ?? null,
+      errorOrigin: outcome.error?.origin ?? null,
       finishedAt: now,
       leaseOwner: null,
       leaseExpiresAt: null,

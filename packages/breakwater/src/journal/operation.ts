@@ -26,6 +26,8 @@ export interface Operation {
   errorCode: string | null;
   /** Redacted before it is written. */
   errorMessage: string | null;
+  /** Who was at fault (`caller`, `dependency`, `self`): a replay renders the same status. */
+  errorOrigin: string | null;
   correlationId: string | null;
   sessionId: string | null;
   metadata: Record<string, unknown> | null;
@@ -59,6 +61,7 @@ export interface TransitionPatch {
   errorCategory?: string | null;
   errorCode?: string | null;
   errorMessage?: string | null;
+  errorOrigin?: string | null;
   result?: unknown;
   startedAt?: number | null;
   finishedAt?: number | null;
@@ -99,6 +102,7 @@ export function newOperationRecord(input: NewOperationRow): Operation {
     errorCategory: null,
     errorCode: null,
     errorMessage: null,
+    errorOrigin: null,
     correlationId: input.correlationId ?? null,
     sessionId: input.sessionId ?? null,
     metadata: input.metadata ?? null,

@@ -1,4 +1,4 @@
-import { BreakwaterError, isBreakwaterError } from '../errors/breakwater-error.js';
+import { BreakwaterError, isBreakwaterError, type Origin } from '../errors/breakwater-error.js';
 import { isCategory } from '../errors/categories.js';
 import { Errors } from '../errors/codes.js';
 import { classify } from '../classify/classify.js';
@@ -134,9 +134,13 @@ async function recordFailure<Tx>(
       status: error.category === 'cancelled' ? 'cancelled' : 'failed',
       attempts,
       result: toJson(partial),
-      error: { category: error.category, code: error.code, message: error.message },
+      error: { category: error.category, code: error.code, message: error.message, origin: error.origin },
     });
   }
+}
+
+function isOrigin(value: string | null): value is Origin {
+  return value === 'caller' || value === 'dependency' || value === 'self';
 }
 
 function isUnavailable(error: unknown): boolean {
@@ -188,7 +192,7 @@ async function runUnjournaled<T, Tx>(
       status: error.category === 'cancelled' ? 'cancelled' : 'failed',
       attempts: context.attempts,
       result: toJson(context.partial),
-      error: { category: error.category, code: error.code, message: error.message },
+      error: { category: error.category, code: error.code, message: error.message, origin: error.origin },
     });
     throw error;
   }
@@ -244,7 +248,8 @@ function replay<T>(operation: Operation, journal: Journal): T {
   throw new BreakwaterError({
     code: operation.errorCode ?? 'INTERNAL_ERROR',
     category: isCategory(operation.errorCategory) ? operation.errorCategory : 'internal',
-    origin: 'self',
+    // The recorded origin, so a replay renders the same status (an upstream 401 stays a 502).
+    origin: isOrigin(operation.errorOrigin) ? operation.errorOrigin : 'self',
     message: operation.errorMessage ?? `Operation ${operation.id} ${operation.status}.`,
     details: { operationId: operation.id, replayed: true },
   });

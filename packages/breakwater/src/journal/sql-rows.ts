@@ -6,6 +6,7 @@ export const PATCH_COLUMNS: Readonly<Record<keyof TransitionPatch, string>> = {
   errorCategory: 'error_category',
   errorCode: 'error_code',
   errorMessage: 'error_message',
+  errorOrigin: 'error_origin',
   result: 'result',
   startedAt: 'started_at',
   finishedAt: 'finished_at',
@@ -25,6 +26,7 @@ export interface OperationRow {
   error_category: string | null;
   error_code: string | null;
   error_message: string | null;
+  error_origin: string | null;
   correlation_id: string | null;
   session_id: string | null;
   metadata: unknown;
@@ -51,6 +53,7 @@ export function fromRow(row: OperationRow, jsonIsText = true): Operation {
     errorCategory: row.error_category,
     errorCode: row.error_code,
     errorMessage: row.error_message,
+    errorOrigin: row.error_origin ?? null,
     correlationId: row.correlation_id,
     sessionId: row.session_id,
     metadata: json(row.metadata) as Record<string, unknown> | null,
@@ -81,6 +84,14 @@ export function checkIdentifier(name: string): string {
   return name;
 }
 
+/**
+ * Columns added after the first release, with their type per dialect: `migrate()` adds any that an
+ * existing table lacks (additive only; old rows read them as null).
+ */
+export const ADDED_COLUMNS: ReadonlyArray<{ name: string; sqlite: string; postgres: string }> = [
+  { name: 'error_origin', sqlite: 'TEXT', postgres: 'text' },
+];
+
 /** The operations table and its indexes, in either SQL dialect (only the column types differ). */
 export function schemaSql(table: string, dialect: 'sqlite' | 'postgres'): string {
   const [text, int, big, json] =
@@ -93,7 +104,7 @@ export function schemaSql(table: string, dialect: 'sqlite' | 'postgres'): string
       idempotency_key ${text},
       status ${text} NOT NULL CHECK (status IN ('pending','running','succeeded','failed','cancelled')),
       attempts ${int} NOT NULL DEFAULT 0,
-      error_category ${text}, error_code ${text}, error_message ${text},
+      error_category ${text}, error_code ${text}, error_message ${text}, error_origin ${text},
       correlation_id ${text}, session_id ${text}, metadata ${json}, result ${json},
       created_at ${big} NOT NULL, started_at ${big}, finished_at ${big},
       lease_owner ${text}, lease_expires_at ${big}

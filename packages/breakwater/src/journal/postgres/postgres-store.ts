@@ -11,7 +11,7 @@ import {
   type TransitionGuard,
   type TransitionPatch,
 } from '../operation.js';
-import { checkIdentifier, fromRow, patchEntries, schemaSql, type OperationRow } from '../sql-rows.js';
+import { ADDED_COLUMNS, checkIdentifier, fromRow, patchEntries, schemaSql, type OperationRow } from '../sql-rows.js';
 
 /** pg parses jsonb columns itself. */
 const fromPg = (row: OperationRow): Operation => fromRow(row, false);
@@ -48,6 +48,8 @@ export class PostgresJournalStore implements JournalStore<PoolClient> {
 
   async migrate(): Promise<void> {
     await this.pool.query(schemaSql(this.table, 'postgres'));
+    for (const column of ADDED_COLUMNS)
+      await this.pool.query(`ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS ${column.name} ${column.postgres}`);
   }
 
   async create(input: NewOperationRow): Promise<{ operation: Operation; created: boolean }> {

@@ -11,7 +11,7 @@ import {
   type TransitionGuard,
   type TransitionPatch,
 } from '../operation.js';
-import { checkIdentifier, fromRow, patchEntries, schemaSql, type OperationRow } from '../sql-rows.js';
+import { ADDED_COLUMNS, checkIdentifier, fromRow, patchEntries, schemaSql, type OperationRow } from '../sql-rows.js';
 import { GroupCommit } from './group-commit.js';
 
 export interface SqliteJournalOptions {
@@ -64,6 +64,12 @@ export class SqliteJournalStore implements JournalStore<Database> {
 
   private migrate(): void {
     this.db.exec(schemaSql(this.table, 'sqlite'));
+    const existing = new Set(
+      (this.db.prepare(`PRAGMA table_info(${this.table})`).all() as Array<{ name: string }>).map((c) => c.name),
+    );
+    for (const column of ADDED_COLUMNS)
+      if (!existing.has(column.name))
+        this.db.exec(`ALTER TABLE ${this.table} ADD COLUMN ${column.name} ${column.sqlite}`);
   }
 
   private write<T>(work: () => T): Promise<T> {
