@@ -47,7 +47,15 @@ export {
 } from './redact/redactor.js';
 
 // classify: any thrown value → BreakwaterError, once
-export { classify, DEFAULT_CLASSIFIERS, type Classifier, type ClassifyOptions } from './classify/classify.js';
+export {
+  classify,
+  fromRule,
+  DEFAULT_CLASSIFIERS,
+  type Classifier,
+  type ClassifyOptions,
+  type RuleFacts,
+} from './classify/classify.js';
+export { classifyStreamEvent } from './classify/classify-stream-event.js';
 export { classifyResponse, type FailedResponse } from './classify/classify-response.js';
 export { CLASSIFICATION_RULES, RULES } from './classify/rules.js';
 export { defineRules, type Rule, type Signal } from './classify/rule.js';

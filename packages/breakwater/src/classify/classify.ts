@@ -3,7 +3,7 @@ import { dependencyCode, Errors } from '../errors/codes.js';
 import { fromZodError } from '../errors/validation.js';
 import { redact } from '../redact/redactor.js';
 import { currentCorrelationId } from '../correlation/correlation.js';
-import { defineRules, NO_DELAY, type Signal } from './rule.js';
+import { defineRules, NO_DELAY, type Rule, type Signal } from './rule.js';
 import { causeChain, readString } from './walk.js';
 import { classifyAbort } from './sources/abort.js';
 import { classifyAws } from './sources/aws.js';
@@ -120,6 +120,42 @@ function inheritSource(inner: Signal, outer: Signal): Signal {
 }
 
 export function fromSignal(signal: Signal, value: unknown, options: ClassifyOptions = {}): BreakwaterError {
+  return buildError(signal, messageOf(value), value, options);
+}
+
+/** What the program itself found out, in a rule's terms: the message is ours (it is redacted all the same). */
+export interface RuleFacts {
+  /** Code domain (`LLM`, `UPSTREAM` …). */
+  domain: string;
+  message: string;
+  dependency?: string;
+  details?: Record<string, unknown>;
+  retryAfterMs?: number;
+  upstreamStatus?: number;
+  cause?: unknown;
+  correlationId?: string;
+}
+
+/**
+ * An error made from a row of the classification table, for failures the program detects itself
+ * (an empty result, a stream cut before its end) rather than catches: it carries the row's id, so
+ * it is documented in docs/errors.md like any classified error.
+ */
+export function fromRule(rule: Rule, facts: RuleFacts): BreakwaterError {
+  const signal: Signal = {
+    rule,
+    domain: facts.domain,
+    ...(facts.dependency !== undefined ? { dependency: facts.dependency } : {}),
+    ...(facts.details !== undefined ? { details: facts.details } : {}),
+    ...(facts.retryAfterMs !== undefined ? { retryAfterMs: facts.retryAfterMs } : {}),
+    ...(facts.upstreamStatus !== undefined ? { upstreamStatus: facts.upstreamStatus } : {}),
+  };
+  return buildError(signal, redact.string(facts.message.slice(0, MAX_MESSAGE_LENGTH)), facts.cause, {
+    ...(facts.correlationId !== undefined ? { correlationId: facts.correlationId } : {}),
+  });
+}
+
+function buildError(signal: Signal, message: string, cause: unknown, options: ClassifyOptions): BreakwaterError {
   const { rule } = signal;
   const origin: Origin = rule.origin ?? options.origin ?? 'dependency';
   return new BreakwaterError({
@@ -131,8 +167,9 @@ export function fromSignal(signal: Signal, value: unknown, options: ClassifyOpti
     retryable: signal.retryable ?? rule.retryable,
     retryAfterMs: signal.retryAfterMs,
     details: signal.details,
-    message: messageOf(value),
-    cause: value,
+    message,
+    cause,
+    ...(rule.userMessage !== undefined ? { userMessage: rule.userMessage } : {}),
     // Inside a request, the error carries its correlation id even when the caller did not pass it.
     correlationId: options.correlationId ?? currentCorrelationId(),
     rule: rule.id,

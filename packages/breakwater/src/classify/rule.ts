@@ -25,6 +25,8 @@ export interface Rule {
   readonly weak?: boolean;
   /** A fixed error code, when the derived `${DOMAIN}_${suffix}` is not specific enough. */
   readonly code?: string;
+  /** What a client is told, when the category's generic message would mislead (safe to show). */
+  readonly userMessage?: string;
 }
 
 /** What a classifier found: a rule plus the facts read from the value. */

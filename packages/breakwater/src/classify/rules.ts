@@ -7,6 +7,7 @@ import { RESPONSE_RULES } from './sources/invalid-response.js';
 import { LLM_RULES } from './sources/llm.js';
 import { NETWORK_RULES } from './sources/network.js';
 import { PG_RULES } from './sources/postgres.js';
+import { PROXY_RULES } from './sources/proxy.js';
 import { SQLITE_RULES } from './sources/sqlite.js';
 import { REDIS_RULES } from './sources/redis.js';
 import { VERCEL_AI_RULES } from './sources/vercel-ai.js';
@@ -23,6 +24,7 @@ export const RULES = {
   pg: PG_RULES,
   sqlite: SQLITE_RULES,
   response: RESPONSE_RULES,
+  proxy: PROXY_RULES,
   unknown: FALLBACK_RULES,
 } as const;
 

@@ -113,6 +113,22 @@ export function classifyLlmSdk(value: unknown): Signal | undefined {
 }
 
 /**
+ * An `{"error": …}` event inside an SSE stream after HTTP 200 (no status to go by), classified by
+ * its body as a status-less SDK error would be: quota, context length and filter by the body's
+ * code, rate limits and the rest by the error `type`, anything else `llm.stream_error`.
+ * Undefined when the event carries no error.
+ */
+export function streamEventSignal(event: unknown): Signal | undefined {
+  const error = read(event, 'error');
+  if (error === null || typeof error !== 'object') return undefined;
+  const type = readString(error, 'type') ?? '';
+  const bodyRule = ruleFromBody(event, undefined);
+  const status = TYPE_STATUS[type];
+  const rule = bodyRule ?? (status === undefined ? undefined : ruleForStatus(status)) ?? LLM_RULES.stream_error;
+  return { rule, domain: 'LLM', details: { type, code: readString(error, 'code') ?? null } };
+}
+
+/**
  * Rules decided by the error body. Exported for the gateway and for Vercel AI SDK errors, whose
  * bodies are the providers' own JSON.
  */
