@@ -236,7 +236,7 @@ test('gateway saturation: the short queue, then 503 + Retry-After; readiness rep
 });
 
 test('every target open: fail fast without a journal row; readiness names the route', async () => {
-  const { gateway, base } = await gatewayWith({ route: { breaker: { failures: 1, breakMs: 60_000 } } });
+  const { gateway, base } = await gatewayWith({ provider: { breaker: { failures: 1, breakMs: 60_000 } } });
   try {
     simulator.script('server_error');
     assert.equal((await post(base, CHAT())).status, 502);

@@ -27,14 +27,21 @@ before(async () => {
     ...extra,
   });
   const config = parseConfig({
-    providers: { primary: { baseUrl: primary.url, apiKeyEnv: 'E2E_PRIMARY_KEY' }, backup: { baseUrl: backup.url } },
+    // Breakers belong to the upstream: the routes below use one simulator under three provider
+    // names, so that the breaker test on `solo` does not open the circuit the other routes use.
+    providers: {
+      primary: { baseUrl: primary.url, apiKeyEnv: 'E2E_PRIMARY_KEY' },
+      alone: { baseUrl: primary.url, apiKeyEnv: 'E2E_PRIMARY_KEY', breaker: { failures: 6, breakMs: 60_000 } },
+      streaming: { baseUrl: primary.url, apiKeyEnv: 'E2E_PRIMARY_KEY' },
+      backup: { baseUrl: backup.url },
+    },
     routes: {
       chat: route([
         { provider: 'primary', model: 'small', contextWindow: 8_000 },
         { provider: 'backup', model: 'large', contextWindow: 128_000 },
       ]),
-      solo: route([{ provider: 'primary', model: 'small' }], { breaker: { failures: 6, breakMs: 60_000 } }),
-      streamy: route([{ provider: 'primary', model: 'small' }], {
+      solo: route([{ provider: 'alone', model: 'small' }]),
+      streamy: route([{ provider: 'streaming', model: 'small' }], {
         stream: { idleTimeoutMs: 300, totalTimeoutMs: 5_000 },
       }),
     },

@@ -8,7 +8,10 @@ import type { GatewayConfig } from './schema.js';
 export function demoConfig(flakyUrl: string, backupUrl: string, port: number): GatewayConfig {
   return parseConfig({
     server: { host: '127.0.0.1', port },
-    providers: { flaky: { baseUrl: flakyUrl }, backup: { baseUrl: backupUrl } },
+    providers: {
+      flaky: { baseUrl: flakyUrl, breaker: { failures: 5, breakMs: 5_000 } },
+      backup: { baseUrl: backupUrl },
+    },
     routes: {
       'demo-model': {
         targets: [
@@ -18,7 +21,6 @@ export function demoConfig(flakyUrl: string, backupUrl: string, port: number): G
         retry: { maxAttempts: 3 },
         attemptTimeoutMs: 2_000,
         totalTimeoutMs: 10_000,
-        breaker: { failures: 5, breakMs: 5_000 },
         stream: { idleTimeoutMs: 5_000, totalTimeoutMs: 30_000 },
       },
     },

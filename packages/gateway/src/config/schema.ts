@@ -18,6 +18,19 @@ export const ConcurrencySchema = z.strictObject({
 });
 const CONCURRENCY_DEFAULTS = { max: 128, queue: 64, queueTimeoutMs: 1_000 };
 
+/**
+ * The circuit breaker of one upstream (`provider:model`), shared by every route that uses it and
+ * kept across config reloads while these settings stay the same.
+ */
+export const BreakerSchema = z.strictObject({
+  /** Consecutive failures that open the circuit. */
+  failures: z.number().int().min(1).default(5),
+  /** First break (ms); each reopening doubles it, up to `maxBreakMs`. */
+  breakMs: ms.default(5_000),
+  maxBreakMs: ms.default(30_000),
+});
+const BREAKER_DEFAULTS = { failures: 5, breakMs: 5_000, maxBreakMs: 30_000 };
+
 export const ProviderSchema = z.strictObject({
   /** Any OpenAI-compatible base URL, e.g. https://api.openai.com/v1. */
   baseUrl: z.url({ message: 'must be a full URL such as https://api.openai.com/v1' }),
@@ -28,6 +41,8 @@ export const ProviderSchema = z.strictObject({
     .optional(),
   /** Bounds per upstream model of this provider. */
   concurrency: ConcurrencySchema.default(CONCURRENCY_DEFAULTS),
+  /** The breaker of each upstream model of this provider. */
+  breaker: BreakerSchema.default(BREAKER_DEFAULTS),
 });
 
 export const TargetSchema = z.strictObject({
@@ -44,9 +59,10 @@ export const RouteSchema = z.strictObject({
   attemptTimeoutMs: z.number().int().positive().default(30_000),
   /** The whole request, all attempts and fallbacks (ms). */
   totalTimeoutMs: z.number().int().positive().default(120_000),
+  /** Moved: a breaker belongs to the upstream (`providers.<name>.breaker`), not to a route. */
   breaker: z
-    .strictObject({ failures: z.number().int().min(1).default(5), breakMs: z.number().int().positive().default(5_000) })
-    .default({ failures: 5, breakMs: 5_000 }),
+    .never({ error: 'breakers belong to the upstream now: move this to providers.<provider>.breaker' })
+    .optional(),
   stream: z
     .strictObject({
       idleTimeoutMs: z.number().int().positive().default(30_000),

@@ -3,19 +3,16 @@ import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import {
   type BreakwaterError,
-  circuitBreaker,
-  consecutiveFailures,
+  CallTrail,
   createRedactor,
   Errors,
   instrument,
   Journal,
-  pipeline,
-  retry,
   retryBudget,
   runOperation,
-  timeout,
   toHttpError,
   type JournalStore,
+  type TelemetrySink,
 } from 'breakwater';
 import { breakwaterFastify, breakwaterFastifyServerOptions } from 'breakwater/fastify';
 import { breakwaterPinoOptions, pinoTelemetry } from 'breakwater/pino';
@@ -30,8 +27,9 @@ import { gatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
 import { openJournalStore } from './journal-store.js';
 import { openAIError } from './openai-errors.js';
 import { gatewayHealth } from './readiness.js';
-import { newProgress, runRoute, type Route, type RouteProgress } from './route-runner.js';
+import { buildRoute, trailHeaders, trailSummary, type Route } from './route.js';
 import { streamChat } from './stream-chat.js';
+import { Upstreams } from './upstreams.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -90,8 +88,10 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const agent = createUpstreamAgent(config.server.maxUpstreamResponseBytes);
 
   const telemetry = [pinoTelemetry(logger), metrics];
+  // Breakers and limits per upstream: they outlive config reloads.
+  const upstreams = new Upstreams();
   // Everything a config reload replaces; requests in flight keep the routes they started with.
-  let state = buildState(config, env, telemetry, agent, admission);
+  let state = buildState(config, env, telemetry, agent, upstreams);
   let draining = false;
 
   const app = Fastify({
@@ -117,6 +117,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     maxJsonDepth: config.server.maxJsonDepth,
     health: gatewayHealth({
       routes: () => state.routes.values(),
+      upstreams,
       journal,
       journalCritical: journalMode === 'fail-closed',
       admission,
@@ -130,7 +131,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   });
 
   const client = { config: { access: 'client' as const } };
-  const handle = requestHandler(admission, counters);
+  const handle = requestHandler(admission, counters, upstreams);
 
   app.get('/v1/models', client, async () => ({
     object: 'list',
@@ -149,7 +150,6 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
             body,
             journal,
             signal,
-            progress: newProgress(),
             logger,
             bounds: config.server,
             onJournalUnavailable: journalMode,
@@ -176,22 +176,22 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     body: Record<string, unknown>,
     signal: AbortSignal,
   ) => {
-    const progress = newProgress();
+    const trail = new CallTrail();
     try {
       let result: Record<string, unknown> = {};
       await runOperation(
         journal,
         kind,
         async (op) => {
-          result = await runRoute(
-            route,
-            (target, s) => callJson(target, path, body, s, request.correlationId),
-            signal,
-            progress,
-            request.correlationId,
-          );
-          op.attempts = progress.attempts;
-          return summary(progress, result);
+          try {
+            result = await route.pipeline.execute(
+              (ctx) => callJson(route.byKey.get(ctx.key)!, path, body, ctx.signal, request.correlationId),
+              { key: route.alias, signal: op.signal, correlationId: request.correlationId, trail },
+            );
+          } finally {
+            op.attempts = trail.attempts;
+          }
+          return { ...trailSummary(trail), usage: result['usage'] ?? null };
         },
         {
           correlationId: request.correlationId,
@@ -200,15 +200,15 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
           onJournalUnavailable: journalMode,
         },
       );
-      return reply.headers(progressHeaders(progress)).send(result);
+      return reply.headers(trailHeaders(trail)).send(result);
     } catch (error) {
       // A failure too says which target failed last and how often it was tried.
-      void reply.headers(progressHeaders(progress));
+      void reply.headers(trailHeaders(trail));
       throw error;
     }
   };
 
-  if (config.admin) registerAdmin(app, journal, () => [...state.routes.values()].flatMap((r) => r.breaker.snapshots()));
+  if (config.admin) registerAdmin(app, journal, () => upstreams.snapshots());
 
   return {
     app,
@@ -218,7 +218,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     },
     reload(next: GatewayConfig): string[] {
       const warnings = unreloadable(config, next);
-      state = buildState(next, env, telemetry, agent, admission);
+      const previous = state;
+      state = buildState(next, env, telemetry, agent, upstreams);
+      previous.disconnectTelemetry();
       logger.info({ event: 'config_reloaded', routes: [...state.routes.keys()], warnings }, 'configuration reloaded');
       return warnings;
     },
@@ -244,19 +246,19 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
  * breaker is open, then the gateway's admission bulkhead, then the work under the request's signal
  * (client gone → cancelled; the route's total time → timeout).
  */
-function requestHandler(admission: Admission, counters: GatewayMetrics) {
+function requestHandler(admission: Admission, counters: GatewayMetrics, upstreams: Upstreams) {
   return async (
     request: FastifyRequest,
     reply: FastifyReply,
     route: Route,
     work: (signal: AbortSignal) => Promise<unknown>,
   ): Promise<unknown> => {
-    const refused = refusedBeforeWork(route);
+    const refused = refusedBeforeWork(route, upstreams);
     if (refused) {
       counters.rejected(refused.code === Errors.circuitOpen.code ? 'all_targets_open' : 'all_targets_full');
       throw refused;
     }
-    const { signal, done } = requestSignal(request, reply, route.config.totalTimeoutMs);
+    const { signal, done } = requestSignal(reply);
     try {
       return await admission.gateway.execute(() => work(signal), {
         signal,
@@ -286,17 +288,17 @@ async function drained(admission: Admission, graceMs: number): Promise<void> {
  * (Retry-After: the shortest time left), BULKHEAD_REJECTED when every target that is not open
  * has its calls and its queue full.
  */
-function refusedBeforeWork(route: Route): BreakwaterError | undefined {
+function refusedBeforeWork(route: Route, upstreams: Upstreams): BreakwaterError | undefined {
   let retryAfterMs = Infinity;
   let open = 0;
-  for (const [i, target] of route.targets.entries()) {
-    const snapshot = route.breaker.snapshot(target.key);
+  for (const target of route.targets) {
+    const { breaker, bulkhead } = upstreams.get(target.key);
+    const snapshot = breaker.snapshot(target.key);
     if (snapshot.state === 'open' || snapshot.state === 'isolated') {
       open++;
       retryAfterMs = Math.min(retryAfterMs, snapshot.retryAfterMs ?? Infinity);
       continue;
     }
-    const bulkhead = route.bulkheads[i]!;
     if (bulkhead.running < bulkhead.maxConcurrent || bulkhead.queued < bulkhead.maxQueue) return undefined;
   }
   const details = { route: route.alias };
@@ -330,40 +332,18 @@ function serverLimits(server: ServerConfig) {
   };
 }
 
-export function progressHeaders(progress: RouteProgress): Record<string, string> {
-  return {
-    ...(progress.target ? { 'x-breakwater-target': progress.target.key } : {}),
-    'x-breakwater-attempts': String(progress.attempts),
-    ...(progress.fellBackFrom.length ? { 'x-breakwater-fallback-from': progress.fellBackFrom.join(', ') } : {}),
-  };
-}
-
-function summary(progress: RouteProgress, response: Record<string, unknown>) {
-  return {
-    target: progress.target?.key,
-    attempts: progress.attempts,
-    fellBackFrom: progress.fellBackFrom,
-    usage: response['usage'] ?? null,
-  };
-}
-
-type TelemetrySinks = Parameters<typeof instrument>[1][];
-
-/** Routes with their pipelines and breakers, client keys: what a reload rebuilds. */
+/** Routes built from the config, client keys: what a reload rebuilds (upstream breakers stay). */
 function buildState(
   config: GatewayConfig,
   env: Record<string, string | undefined>,
-  telemetry: TelemetrySinks,
+  telemetry: TelemetrySink[],
   dispatcher: Agent,
-  admission: Admission,
+  upstreams: Upstreams,
 ) {
+  upstreams.update(config);
   const budget = retryBudget({ ratio: config.retryBudget.ratio, minPerSecond: config.retryBudget.minPerSecond });
   const routes = new Map<string, Route>();
   for (const [alias, route] of Object.entries(config.routes)) {
-    const breaker = circuitBreaker({
-      strategy: consecutiveFailures(route.breaker.failures),
-      breakMs: route.breaker.breakMs,
-    });
     const targets: ResolvedTarget[] = route.targets.map((t) => {
       const provider = config.providers[t.provider]!;
       return {
@@ -374,25 +354,12 @@ function buildState(
         dispatcher,
       };
     });
-    const bulkheads = targets.map((target) => admission.upstream(target.key, config.providers[target.provider]!));
-    const pipelines = targets.map((_, i) =>
-      pipeline(
-        // A full upstream is not retried on the same target: the route moves on at once.
-        retry({ maxAttempts: route.retry.maxAttempts, budget, retryOn: retriedOnSameTarget }),
-        // Outside the breaker: our own concurrency limit is not the upstream's failure.
-        bulkheads[i]!,
-        breaker,
-        timeout(route.attemptTimeoutMs),
-      ),
-    );
-    pipelines.forEach((p) => instrument(p, ...telemetry));
-    routes.set(alias, { alias, config: route, targets, pipelines, breaker, bulkheads });
+    routes.set(alias, buildRoute(alias, route, targets, upstreams, budget));
   }
-  return { routes, clientKeys: config.clients.map((c) => Buffer.from(c.keySha256, 'hex')) };
-}
-
-function retriedOnSameTarget(error: BreakwaterError): boolean {
-  return error.retryable && error.code !== Errors.bulkheadFull.code;
+  // One wiring for every policy of every route: an upstream's breaker shared by three routes
+  // reports each transition once.
+  const disconnectTelemetry = instrument({ policies: [...routes.values()].map((r) => r.pipeline) }, ...telemetry);
+  return { routes, clientKeys: config.clients.map((c) => Buffer.from(c.keySha256, 'hex')), disconnectTelemetry };
 }
 
 /** Settings a reload cannot change in a running process. */
@@ -419,32 +386,17 @@ function routeFor(routes: Map<string, Route>, model: string): Route {
 }
 
 /**
- * The request's signal: aborts when the client goes away (recorded as cancelled) or the route's
- * total time is up. `done` releases the timer and listener.
+ * The request's signal: aborts when the client goes away (recorded as cancelled). The route's
+ * time budget is its pipeline's `timeout()`. `done` releases the listener.
  */
-export function requestSignal(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  totalTimeoutMs: number,
-): { signal: AbortSignal; done: () => void } {
+function requestSignal(reply: FastifyReply): { signal: AbortSignal; done: () => void } {
   const controller = new AbortController();
   const onClose = (): void => {
     if (!reply.raw.writableFinished)
       controller.abort(Errors.cancelled({ message: 'The client closed the connection.' }));
   };
   reply.raw.on('close', onClose);
-  const timer = setTimeout(
-    () => controller.abort(Errors.timeout({ message: `The request took longer than ${totalTimeoutMs} ms in all.` })),
-    totalTimeoutMs,
-  );
-  timer.unref();
-  return {
-    signal: controller.signal,
-    done: () => {
-      clearTimeout(timer);
-      reply.raw.off('close', onClose);
-    },
-  };
+  return { signal: controller.signal, done: () => void reply.raw.off('close', onClose) };
 }
 
 export { toHttpError };

@@ -1,9 +1,11 @@
 import { createHealth, type DependencyCheck, type Health, type Journal } from 'breakwater';
 import type { Admission } from './admission.js';
-import type { Route } from './route-runner.js';
+import type { Route } from './route.js';
+import type { Upstreams } from './upstreams.js';
 
 export interface ReadinessSources {
   routes: () => Iterable<Route>;
+  upstreams: Upstreams;
   journal: Journal<unknown>;
   /** fail-closed: a failing journal makes the gateway unready (503); degrade: only `warn`. */
   journalCritical: boolean;
@@ -19,19 +21,13 @@ const isOpen = (state: string): boolean => state === 'open' || state === 'isolat
  */
 export function gatewayHealth(sources: ReadinessSources): Health {
   const { journal, admission } = sources;
-  const upstreams = (): DependencyCheck[] => {
-    const seen = new Map<string, DependencyCheck>();
-    for (const route of sources.routes())
-      for (const target of route.targets)
-        if (!seen.has(target.key))
-          seen.set(target.key, {
-            name: `upstream:${target.key}`,
-            critical: false,
-            check: async () => undefined,
-            breaker: { policy: route.breaker, key: target.key },
-          });
-    return [...seen.values()];
-  };
+  const upstreams = (): DependencyCheck[] =>
+    sources.upstreams.keys().map((key) => ({
+      name: `upstream:${key}`,
+      critical: false,
+      check: async () => undefined,
+      breaker: { policy: sources.upstreams.get(key).breaker, key },
+    }));
   return createHealth({
     serviceId: 'breakwater-gateway',
     timeoutMs: 1_000,
@@ -69,7 +65,7 @@ function routeChecks(sources: ReadinessSources) {
   return [
     () => {
       const down = [...sources.routes()].filter((route) =>
-        route.targets.every((target) => isOpen(route.breaker.snapshot(target.key).state)),
+        route.targets.every((target) => isOpen(sources.upstreams.get(target.key).breaker.snapshot(target.key).state)),
       );
       return {
         name: 'routes',

@@ -1,11 +1,29 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { BreakwaterError, classify, Errors, runOperation, type Journal } from 'breakwater';
-import { openStream, streamError, type OpenedStream } from '../upstream/call-target.js';
+import {
+  BreakwaterError,
+  CallTrail,
+  classify,
+  Errors,
+  runOperation,
+  systemClock,
+  watchdog,
+  type Journal,
+} from 'breakwater';
+import type { RouteConfig } from '../config/schema.js';
+import {
+  openStream,
+  streamCut,
+  streamError,
+  streamFailure,
+  type OpenedStream,
+  type ResolvedTarget,
+} from '../upstream/call-target.js';
 import type { SseData } from '../upstream/sse.js';
 import { writeToClient, type ClientBounds } from './client-writer.js';
 import { openAIError } from './openai-errors.js';
-import { runRoute, type Route, type RouteProgress } from './route-runner.js';
+import { trailHeaders, trailSummary, type Route } from './route.js';
 
 interface StreamArgs {
   request: FastifyRequest;
@@ -14,7 +32,6 @@ interface StreamArgs {
   body: Record<string, unknown>;
   journal: Journal<unknown>;
   signal: AbortSignal;
-  progress: RouteProgress;
   logger: Logger;
   bounds: ClientBounds;
   onJournalUnavailable: 'degrade' | 'fail-closed';
@@ -22,68 +39,56 @@ interface StreamArgs {
 
 /**
  * A streamed chat completion. Until the upstream's first event arrives nothing has reached the
- * client, so the route may retry and fall back. After that, a failure (a cut stream, an error event,
- * the idle or total stream timeout) ends the stream with a well-formed SSE error event in OpenAI's
- * shape — never a silent clean close — and the operation is recorded failed with the partial output.
+ * client, so the route's pipeline may retry and fall back (within the route's total budget). After
+ * that the stream's own idle and total timeouts govern, and a failure (a cut stream, an error
+ * event, a timeout) ends the stream with a well-formed SSE error event in OpenAI's shape — never a
+ * silent clean close — and the operation is recorded failed with the partial output. A clean end
+ * after a `finish_reason` is a complete answer, `[DONE]` or not.
  */
 export async function streamChat(args: StreamArgs): Promise<void> {
-  const { request, reply, route, body, journal, signal, progress } = args;
-  const { idleTimeoutMs, totalTimeoutMs } = route.config.stream;
+  const { request, reply, route, body, journal, signal } = args;
+  const trail = new CallTrail();
   let opened: OpenedStream | undefined;
   const onAbort = (): void => opened?.abort();
   signal.addEventListener('abort', onAbort, { once: true });
-  const headers = (): Record<string, string> => ({
-    'x-request-id': request.correlationId,
-    ...(progress.target ? { 'x-breakwater-target': progress.target.key } : {}),
-    'x-breakwater-attempts': String(progress.attempts),
-    ...(progress.fellBackFrom.length ? { 'x-breakwater-fallback-from': progress.fellBackFrom.join(', ') } : {}),
-  });
   try {
     await runOperation(
       journal,
       'chat.completions',
       async (op) => {
-        opened = await runRoute(
-          route,
-          (target, s) => openStream(target, body, s, request.correlationId),
-          signal,
-          progress,
-          request.correlationId,
-        );
-        op.attempts = progress.attempts;
+        try {
+          opened = await route.pipeline.execute(
+            (ctx) => openStream(route.byKey.get(ctx.key)!, body, ctx.signal, request.correlationId),
+            { key: route.alias, signal: op.signal, correlationId: request.correlationId, trail },
+          );
+        } finally {
+          op.attempts = trail.attempts;
+        }
         reply.hijack();
         reply.raw.writeHead(200, {
           'content-type': 'text/event-stream; charset=utf-8',
           'cache-control': 'no-cache',
           connection: 'keep-alive',
-          ...headers(),
+          'x-request-id': request.correlationId,
+          ...trailHeaders(trail),
         });
-        let partial = '';
-        const deadline = Date.now() + totalTimeoutMs;
-        let event: SseData = opened.first;
-        for (;;) {
-          if ('done' in event) break;
-          const failure = streamError(progress.target!, event);
-          if (failure) {
-            op.partial = { content: partial };
-            throw failure;
-          }
-          partial += contentOf(event.data);
-          try {
-            await writeToClient(reply.raw, `data: ${event.data}\n\n`, args.bounds);
-            event = await nextEvent(opened, Math.min(idleTimeoutMs, deadline - Date.now()), signal);
-          } catch (error) {
-            op.partial = { content: partial };
-            throw error;
-          }
+        const relayed = { content: '', usage: null as unknown };
+        try {
+          await relay(
+            opened,
+            route.byKey.get(trail.answeredBy!)!,
+            reply.raw,
+            route.config.stream,
+            args.bounds,
+            signal,
+            relayed,
+          );
+        } catch (error) {
+          op.partial = { content: relayed.content };
+          throw error;
         }
         reply.raw.end('data: [DONE]\n\n');
-        return {
-          target: progress.target?.key,
-          attempts: progress.attempts,
-          fellBackFrom: progress.fellBackFrom,
-          streamedChars: partial.length,
-        };
+        return { ...trailSummary(trail), streamedChars: relayed.content.length, usage: relayed.usage };
       },
       {
         correlationId: request.correlationId,
@@ -96,7 +101,7 @@ export async function streamChat(args: StreamArgs): Promise<void> {
     const error = signal.aborted && signal.reason instanceof BreakwaterError ? signal.reason : classify(thrown);
     if (!reply.raw.headersSent) {
       // Nothing was streamed yet: an ordinary error response (the route already retried and fell back).
-      void reply.headers(headers());
+      void reply.headers(trailHeaders(trail));
       throw error;
     }
     args.logger[error.logLevel]({ err: error }, `stream ended by ${error.code}`);
@@ -108,41 +113,77 @@ export async function streamChat(args: StreamArgs): Promise<void> {
   }
 }
 
-/** The next upstream event, or a timeout error when none arrives within `ms`. */
-async function nextEvent(opened: OpenedStream, ms: number, signal: AbortSignal): Promise<SseData> {
-  let timer: NodeJS.Timeout | undefined;
-  const idle = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => {
-        opened.abort();
-        reject(
-          Errors.timeout({
-            message: `No stream data from the upstream for ${Math.round(ms)} ms.`,
-            userMessage: 'The upstream stopped sending data.',
-          }),
-        );
-      },
-      Math.max(0, ms),
-    );
+/**
+ * Relays events to the client until the upstream finishes. The idle and total timeouts are one
+ * watchdog on the shared deadline scheduler (no timer or promise per event).
+ */
+async function relay(
+  opened: OpenedStream,
+  target: ResolvedTarget,
+  client: ServerResponse,
+  limits: RouteConfig['stream'],
+  bounds: ClientBounds,
+  signal: AbortSignal,
+  out: { content: string; usage: unknown },
+): Promise<void> {
+  let expired: 'idle' | 'deadline' | undefined;
+  const dog = watchdog({
+    idleMs: limits.idleTimeoutMs,
+    deadline: systemClock.now() + limits.totalTimeoutMs,
+    onExpire: (reason) => {
+      expired = reason;
+      opened.abort();
+    },
   });
+  const timedOut = () =>
+    Errors.timeout({
+      message:
+        expired === 'idle'
+          ? `No stream data from the upstream for ${limits.idleTimeoutMs} ms.`
+          : `The stream took longer than ${limits.totalTimeoutMs} ms.`,
+      userMessage: expired === 'idle' ? 'The upstream stopped sending data.' : 'The stream took too long.',
+    });
+  let finished = false;
+  let event: SseData = opened.first;
   try {
-    const next = await Promise.race([opened.rest.next(), idle]);
-    if (next.done)
-      throw Object.assign(new Error('The upstream stream ended without [DONE].'), { code: 'UND_ERR_SOCKET' });
-    return next.value;
-  } catch (error) {
-    if (signal.aborted) throw signal.reason;
-    throw error;
+    for (;;) {
+      if ('done' in event) return;
+      if ('ended' in event) {
+        if (finished && !event.partialEvent) return;
+        throw streamCut(target, 'before the answer was complete');
+      }
+      const failure = streamError(target, event);
+      if (failure) throw failure;
+      finished = inspect(event.data, out) || finished;
+      await writeToClient(client, `data: ${event.data}\n\n`, bounds);
+      dog.touch();
+      let next: IteratorResult<SseData>;
+      try {
+        next = await opened.rest.next();
+      } catch (error) {
+        if (expired) throw timedOut();
+        if (signal.aborted) throw signal.reason;
+        throw streamFailure(target, error);
+      }
+      if (expired) throw timedOut();
+      event = next.done ? { ended: true, partialEvent: false } : next.value;
+    }
   } finally {
-    clearTimeout(timer);
+    dog.stop();
   }
 }
 
-function contentOf(data: string): string {
+/** Reads one chunk: appends its content, keeps its usage; true when it carries a finish_reason. */
+function inspect(data: string, out: { content: string; usage: unknown }): boolean {
   try {
-    const parsed = JSON.parse(data) as { choices?: Array<{ delta?: { content?: string } }> };
-    return parsed.choices?.[0]?.delta?.content ?? '';
+    const chunk = JSON.parse(data) as {
+      choices?: Array<{ delta?: { content?: string }; finish_reason?: string | null }>;
+      usage?: unknown;
+    };
+    out.content += chunk.choices?.[0]?.delta?.content ?? '';
+    if (chunk.usage) out.usage = chunk.usage;
+    return typeof chunk.choices?.[0]?.finish_reason === 'string';
   } catch {
-    return '';
+    return false;
   }
 }

@@ -1,5 +1,5 @@
 import { Agent, request, type Dispatcher } from 'undici';
-import { BreakwaterError, classify, classifyResponse } from 'breakwater';
+import { classify, classifyResponse, classifyStreamEvent, fromRule, RULES, type BreakwaterError } from 'breakwater';
 import type { TargetConfig } from '../config/schema.js';
 import { sseEvents, type SseData } from './sse.js';
 
@@ -29,16 +29,8 @@ function headersFor(target: ResolvedTarget, correlationId: string | undefined): 
   };
 }
 
-const invalid = (target: ResolvedTarget, message: string, cause?: unknown) =>
-  new BreakwaterError({
-    code: 'LLM_INVALID_RESPONSE',
-    category: 'invalid_response',
-    origin: 'dependency',
-    dependency: target.key,
-    message,
-    cause,
-    rule: 'gateway.invalid_body',
-  });
+const failure = (target: ResolvedTarget, thrown: unknown): BreakwaterError =>
+  classify(thrown, { dependency: target.key, domain: 'LLM' });
 
 /** Sends the request and throws the classified failure for any non-2xx answer. */
 async function send(
@@ -59,7 +51,7 @@ async function send(
       dispatcher: target.dispatcher,
     });
   } catch (error) {
-    throw classify(error, { dependency: target.key, domain: 'LLM' });
+    throw failure(target, error);
   }
   if (response.statusCode >= 400) {
     const text = await response.body.text().catch(() => '');
@@ -86,23 +78,21 @@ export async function callJson(
   correlationId?: string,
 ): Promise<Record<string, unknown>> {
   const response = await send(target, path, body, signal, correlationId);
-  let text: string;
-  try {
-    text = await response.body.text();
-  } catch (error) {
-    throw classify(error, { dependency: target.key, domain: 'LLM' });
-  }
   let parsed: Record<string, unknown>;
   try {
-    parsed = JSON.parse(text) as Record<string, unknown>;
+    // A body that is not JSON is a SyntaxError: classified as the dependency's malformed response.
+    parsed = JSON.parse(await response.body.text()) as Record<string, unknown>;
   } catch (error) {
-    throw invalid(target, 'The upstream answered 200 with a body that is not JSON.', error);
+    throw failure(target, error);
   }
-  if (path === '/chat/completions' && (!Array.isArray(parsed['choices']) || parsed['choices'].length === 0)) {
-    throw invalid(target, 'The upstream answered 200 with no choices.');
+  const result = path === '/embeddings' ? parsed['data'] : parsed['choices'];
+  if (!Array.isArray(result) || (path !== '/embeddings' && result.length === 0)) {
+    throw fromRule(RULES.proxy.empty_result, {
+      domain: 'LLM',
+      dependency: target.key,
+      message: `The upstream answered 200 with no ${path === '/embeddings' ? 'embeddings' : 'choices'}.`,
+    });
   }
-  if (path === '/embeddings' && !Array.isArray(parsed['data']))
-    throw invalid(target, 'The upstream answered 200 with no embeddings.');
   return parsed;
 }
 
@@ -122,19 +112,26 @@ export async function openStream(
 ): Promise<OpenedStream> {
   const response = await send(target, '/chat/completions', { ...body, stream: true }, signal, correlationId);
   const events = sseEvents(response.body);
+  const abort = (): void => void response.body.destroy();
   let first: IteratorResult<SseData>;
   try {
     first = await events.next();
   } catch (error) {
-    throw classify(error, { dependency: target.key, domain: 'LLM' });
+    abort();
+    throw streamFailure(target, error);
   }
-  if (first.done) throw invalid(target, 'The upstream stream ended before its first event.');
-  const failure = streamError(target, first.value);
-  if (failure) throw failure;
-  return { first: first.value, rest: events, abort: () => response.body.destroy() };
+  const error =
+    first.done || 'ended' in first.value
+      ? streamCut(target, 'before its first event')
+      : streamError(target, first.value);
+  if (error) {
+    abort();
+    throw error;
+  }
+  return { first: first.value as SseData, rest: events, abort };
 }
 
-/** An `{"error": …}` event inside a stream, classified by its body like any upstream error. */
+/** An `{"error": …}` event inside a stream, classified by its body (`classifyStreamEvent`). */
 export function streamError(target: ResolvedTarget, event: SseData): BreakwaterError | undefined {
   if (!('data' in event) || !event.data.includes('"error"')) return undefined;
   let parsed: unknown;
@@ -143,13 +140,21 @@ export function streamError(target: ResolvedTarget, event: SseData): BreakwaterE
   } catch {
     return undefined;
   }
-  const error = (parsed as { error?: { type?: string } }).error;
-  if (!error) return undefined;
-  const status =
-    error.type === 'rate_limit_error' || error.type === 'tokens' || error.type === 'requests'
-      ? 429
-      : error.type === 'overloaded_error'
-        ? 529
-        : 500;
-  return classifyResponse({ status, body: parsed }, { dependency: target.key, defaultDomain: 'LLM' });
+  return classifyStreamEvent(parsed, { dependency: target.key });
+}
+
+/** The upstream ended the stream, or its connection broke, before the answer was complete. */
+export function streamCut(target: ResolvedTarget, when: string, cause?: unknown): BreakwaterError {
+  return fromRule(RULES.proxy.stream_cut, {
+    domain: 'LLM',
+    dependency: target.key,
+    message: `The upstream stream ended ${when}.`,
+    ...(cause !== undefined ? { cause } : {}),
+  });
+}
+
+/** A failure while reading a stream's body: a broken connection is a cut stream; the size cap and aborts stay what they are. */
+export function streamFailure(target: ResolvedTarget, thrown: unknown): BreakwaterError {
+  const error = failure(target, thrown);
+  return error.category === 'network' ? streamCut(target, 'when its connection broke', thrown) : error;
 }

@@ -1,9 +1,13 @@
-/** One server-sent event's data, or the end of the stream. */
-export type SseData = { data: string } | { done: true };
+/**
+ * One server-sent event's data; `done` for a `[DONE]` line; `ended` when the body ended without
+ * one (whether that is a complete answer depends on what came before: a `finish_reason` or not).
+ */
+export type SseData = { data: string } | { done: true } | { ended: true; partialEvent: boolean };
 
 /**
  * Splits a byte stream into SSE `data` payloads. Comments and other fields are ignored; a
- * `[DONE]` data line ends the stream, as OpenAI-compatible servers send it.
+ * `[DONE]` data line ends the stream, as OpenAI-compatible servers send it. Errors of the body
+ * itself (a reset, the size cap) are thrown as they are, for the caller to classify.
  */
 export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseData> {
   const decoder = new TextDecoder();
@@ -27,6 +31,5 @@ export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerato
       yield { data };
     }
   }
-  if (buffer.trim() !== '')
-    throw Object.assign(new Error('The upstream stream ended in the middle of an event.'), { code: 'UND_ERR_SOCKET' });
+  yield { ended: true, partialEvent: buffer.trim() !== '' };
 }

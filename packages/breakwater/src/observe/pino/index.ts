@@ -77,6 +77,11 @@ export function pinoTelemetry(logger: Logger): TelemetrySink {
       logger.warn({ event: 'timeout', key, ms, attempt }, `${key} timed out after ${ms} ms`),
     'fallback.fallback': ({ key, reason, error }) =>
       logger.warn({ event: 'fallback', key, reason, code: error.code }, `${key} falling back (${reason})`),
+    'alternatives.fallback': ({ key, to, error }) =>
+      logger.warn(
+        { event: 'fallback', key, to, code: error.code, category: error.category },
+        `${key} failed (${error.code}): trying ${to}`,
+      ),
     'hedge.hedge': ({ key, attempt }) => logger.info({ event: 'hedge', key, attempt }, `hedging ${key}`),
     'tool.toolError': ({ tool, error, durationMs }) =>
       logger[error.logLevel](

@@ -97,6 +97,8 @@ export function prometheusTelemetry(
     'bulkhead.rejected': ({ key }) => rejections.inc({ key: label(key), policy: 'bulkhead' }),
     'rateLimiter.rejected': ({ key }) => rejections.inc({ key: label(key), policy: 'rate_limiter' }),
     'fallback.fallback': ({ key, reason }) => fallbacks.inc({ key: label(key), reason: label(reason) }),
+    // Ordered alternatives: the branch left behind, and the category that made the call move on.
+    'alternatives.fallback': ({ key, reason }) => fallbacks.inc({ key: label(key), reason }),
     'tool.toolError': ({ tool, error }) =>
       errors.inc({ category: error.category, code: error.code, dependency: label(`tool:${tool}`) }),
   };

@@ -1,0 +1,95 @@
+import {
+  alternatives,
+  Errors,
+  pipeline,
+  retry,
+  timeout,
+  type BreakwaterError,
+  type Branch,
+  type CallTrail,
+  type Pipeline,
+  type RetryBudget,
+} from 'breakwater';
+import type { RouteConfig } from '../config/schema.js';
+import type { ResolvedTarget } from '../upstream/call-target.js';
+import type { Upstreams } from './upstreams.js';
+
+/** A model alias and the library pipeline that serves it. */
+export interface Route {
+  alias: string;
+  config: RouteConfig;
+  /** In order; `ctx.key` in the callee is one of their keys. */
+  targets: ResolvedTarget[];
+  byKey: ReadonlyMap<string, ResolvedTarget>;
+  /**
+   * `pipeline(timeout(total), alternatives(targets → pipeline(retry, bulkhead, breaker, timeout(attempt)))))`:
+   * the route's whole budget over every target, each target with its own retries, its upstream's
+   * concurrency limit and breaker (shared with every route that uses the upstream), and a deadline
+   * per attempt.
+   */
+  pipeline: Pipeline;
+}
+
+/** Builds a route as one sentence of library policies. */
+export function buildRoute(
+  alias: string,
+  config: RouteConfig,
+  targets: ResolvedTarget[],
+  upstreams: Upstreams,
+  budget: RetryBudget,
+): Route {
+  const byKey = new Map(targets.map((target) => [target.key, target]));
+  const branches: Branch[] = targets.map((target) => {
+    const upstream = upstreams.get(target.key);
+    return {
+      key: target.key,
+      policy: pipeline(
+        retry({ maxAttempts: config.retry.maxAttempts, budget, retryOn: retriedOnSameTarget }),
+        // Outside the breaker: our own concurrency limit is not the upstream's failure.
+        upstream.bulkhead,
+        upstream.breaker,
+        timeout(config.attemptTimeoutMs),
+      ),
+      accepts: (error, previous) => fitsAfter(error, byKey.get(previous.key)!, target),
+    };
+  });
+  return {
+    alias,
+    config,
+    targets,
+    byKey,
+    pipeline: pipeline(timeout(config.totalTimeoutMs), alternatives(branches)),
+  };
+}
+
+/** A full upstream is not retried on the same target: the route moves on at once. */
+function retriedOnSameTarget(error: BreakwaterError): boolean {
+  return error.retryable && error.code !== Errors.bulkheadFull.code;
+}
+
+/** After a context_length failure, only a target with a larger context window is worth asking. */
+function fitsAfter(error: BreakwaterError, from: ResolvedTarget, to: ResolvedTarget): boolean {
+  if (error.category !== 'context_length') return true;
+  return (to.contextWindow ?? 0) > (from.contextWindow ?? Infinity);
+}
+
+/** Response headers from the call's trail: which target answered (or failed last), attempts, fallbacks. */
+export function trailHeaders(trail: CallTrail): Record<string, string> {
+  const target = trail.answeredBy ?? trail.lastTried;
+  const fellBackFrom = trail.fellBackFrom;
+  return {
+    ...(target ? { 'x-breakwater-target': target } : {}),
+    'x-breakwater-attempts': String(trail.attempts),
+    ...(fellBackFrom.length > 0 ? { 'x-breakwater-fallback-from': fellBackFrom.join(', ') } : {}),
+  };
+}
+
+/** What the journal keeps of a call's trail. */
+export function trailSummary(trail: CallTrail): Record<string, unknown> {
+  return {
+    target: trail.answeredBy ?? trail.lastTried ?? null,
+    attempts: trail.attempts,
+    fellBackFrom: trail.fellBackFrom,
+    branches: trail.branches,
+  };
+}

@@ -1,0 +1,82 @@
+import {
+  bulkhead,
+  circuitBreaker,
+  consecutiveFailures,
+  type BulkheadPolicy,
+  type CircuitBreakerPolicy,
+  type CircuitSnapshot,
+} from 'breakwater';
+import type { GatewayConfig, ProviderConfig } from '../config/schema.js';
+
+/** What belongs to one upstream (`provider:model`), whichever routes use it. */
+export interface UpstreamPolicies {
+  breaker: CircuitBreakerPolicy;
+  bulkhead: BulkheadPolicy;
+}
+
+interface Entry {
+  settings: string;
+  policies: UpstreamPolicies;
+}
+
+/**
+ * The breakers and concurrency limits of the upstreams. Breakers belong to the dependency: a
+ * second route using an upstream the first found dead fails fast too, and `/admin/breakers` lists
+ * each upstream once. A config reload adds and drops upstreams but keeps every live one whose
+ * settings did not change — an open breaker stays open.
+ */
+export class Upstreams {
+  private entries = new Map<string, Entry>();
+
+  /** Resolves every upstream the config names; those it no longer names are dropped. */
+  update(config: GatewayConfig): void {
+    const next = new Map<string, Entry>();
+    for (const route of Object.values(config.routes)) {
+      for (const target of route.targets) {
+        const key = upstreamKey(target.provider, target.model);
+        if (next.has(key)) continue;
+        next.set(key, this.entryFor(key, config.providers[target.provider]!));
+      }
+    }
+    this.entries = next;
+  }
+
+  get(key: string): UpstreamPolicies {
+    const entry = this.entries.get(key);
+    if (!entry) throw new Error(`No upstream ${key}: update() with a config that names it first.`);
+    return entry.policies;
+  }
+
+  keys(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  snapshots(): CircuitSnapshot[] {
+    return [...this.entries].map(([key, entry]) => entry.policies.breaker.snapshot(key));
+  }
+
+  private entryFor(key: string, provider: ProviderConfig): Entry {
+    const settings = JSON.stringify([provider.breaker, provider.concurrency]);
+    const existing = this.entries.get(key);
+    if (existing?.settings === settings) return existing;
+    return {
+      settings,
+      policies: {
+        breaker: circuitBreaker({
+          strategy: consecutiveFailures(provider.breaker.failures),
+          breakMs: provider.breaker.breakMs,
+          maxBreakMs: provider.breaker.maxBreakMs,
+        }),
+        bulkhead: bulkhead({
+          maxConcurrent: provider.concurrency.max,
+          maxQueue: provider.concurrency.queue,
+          queueTimeoutMs: provider.concurrency.queueTimeoutMs,
+        }),
+      },
+    };
+  }
+}
+
+export function upstreamKey(provider: string, model: string): string {
+  return `${provider}:${model}`;
+}
