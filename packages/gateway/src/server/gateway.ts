@@ -25,7 +25,7 @@ import { registerAdmin } from './admin.js';
 import { createAdmission, type Admission } from './admission.js';
 import { gatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
 import { openJournalStore } from './journal-store.js';
-import { openAIError } from './openai-errors.js';
+import { openAIErrors } from './openai-errors.js';
 import { gatewayHealth } from './readiness.js';
 import { buildRoute, trailHeaders, trailSummary, type Route } from './route.js';
 import { streamChat } from './stream-chat.js';
@@ -74,6 +74,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const redactor = createRedactor({ literals: providerKeys });
   const logger = options.logger ?? pino({ ...breakwaterPinoOptions(redactor), level: env['LOG_LEVEL'] ?? 'info' });
   const metrics = prometheusTelemetry();
+  const render = openAIErrors(redactor);
   const admission = createAdmission(config.server);
   const counters = gatewayMetrics(metrics.registry, admission.stats);
   const journal = new Journal({
@@ -97,7 +98,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const app = Fastify({
     bodyLimit: config.server.bodyLimitBytes,
     ...serverLimits(config.server),
-    ...breakwaterFastifyServerOptions({ render: openAIError }),
+    ...breakwaterFastifyServerOptions({ render }),
   });
   app.server.maxConnections = config.server.maxConnections;
   app.addHook('onRequest', async (_request, reply) => {
@@ -113,7 +114,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     metrics: counters,
   });
   await app.register(breakwaterFastify, {
-    render: openAIError,
+    render,
     maxJsonDepth: config.server.maxJsonDepth,
     health: gatewayHealth({
       routes: () => state.routes.values(),
@@ -151,6 +152,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
             journal,
             signal,
             logger,
+            render,
             bounds: config.server,
             onJournalUnavailable: journalMode,
           })

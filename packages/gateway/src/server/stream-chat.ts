@@ -22,7 +22,7 @@ import {
 } from '../upstream/call-target.js';
 import type { SseData } from '../upstream/sse.js';
 import { writeToClient, type ClientBounds } from './client-writer.js';
-import { openAIError } from './openai-errors.js';
+import type { OpenAIErrorRenderer } from './openai-errors.js';
 import { trailHeaders, trailSummary, type Route } from './route.js';
 
 interface StreamArgs {
@@ -33,6 +33,7 @@ interface StreamArgs {
   journal: Journal<unknown>;
   signal: AbortSignal;
   logger: Logger;
+  render: OpenAIErrorRenderer;
   bounds: ClientBounds;
   onJournalUnavailable: 'degrade' | 'fail-closed';
 }
@@ -105,7 +106,7 @@ export async function streamChat(args: StreamArgs): Promise<void> {
       throw error;
     }
     args.logger[error.logLevel]({ err: error }, `stream ended by ${error.code}`);
-    if (!reply.raw.destroyed) reply.raw.end(`data: ${JSON.stringify(openAIError(error).body)}\n\n`);
+    if (!reply.raw.destroyed) reply.raw.end(`data: ${JSON.stringify(args.render(error).body)}\n\n`);
   } finally {
     signal.removeEventListener('abort', onAbort);
     // Whatever ended the stream (a slow client, an error event), the upstream connection is released.

@@ -28,7 +28,7 @@ export function isFault(value: unknown): value is Fault {
 
 /** Error bodies in OpenAI's shape, as the real API sends them. */
 export const ERROR_BODIES: Partial<
-  Record<Fault, { status: number; type: string; code: string | null; message: string }>
+  Record<Fault, { status: number; type: string; code: string | null; message: string; param?: string }>
 > = {
   rate_limit: {
     status: 429,
@@ -56,7 +56,13 @@ export const ERROR_BODIES: Partial<
     code: 'context_length_exceeded',
     message: "This model's maximum context length is 8192 tokens.",
   },
-  bad_request: { status: 400, type: 'invalid_request_error', code: null, message: "Invalid value for 'temperature'." },
+  bad_request: {
+    status: 400,
+    type: 'invalid_request_error',
+    code: 'decimal_above_max_value',
+    message: "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 5 instead.",
+    param: 'temperature',
+  },
   unauthorized: {
     status: 401,
     type: 'invalid_request_error',

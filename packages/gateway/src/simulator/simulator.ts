@@ -126,7 +126,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return json(
         res,
         error.status,
-        { error: { message: error.message, type: error.type, param: null, code: error.code } },
+        { error: { message: error.message, type: error.type, param: error.param ?? null, code: error.code } },
         headers,
       );
     }
