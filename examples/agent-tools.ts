@@ -1,6 +1,6 @@
 // Tools an LLM agent calls: failures come back as structured results the model can act on.
 import { z } from 'zod';
-import { defineTool, runOpenAIToolCalls } from 'breakwater';
+import { defineTool, runOpenAIToolCalls } from 'breakwater/agent';
 
 const getWeather = defineTool({
   name: 'get_weather',

@@ -1,5 +1,6 @@
 // Many items, bounded concurrency, successes and failures side by side, a failure budget.
-import { pipeline, retry, runBatch, timeout } from 'breakwater';
+import { pipeline, retry, timeout } from 'breakwater';
+import { runBatch } from 'breakwater/batch';
 
 const documents = Array.from({ length: 12 }, (_, i) => `doc-${i}`);
 const result = await runBatch(

@@ -1,5 +1,6 @@
 // A fallback answer is marked degraded, so the HTTP layer can say so and metrics can count it.
-import { degradationSignals, fallback, pipeline, retry, timeout } from 'breakwater';
+import { fallback, pipeline, retry, timeout } from 'breakwater';
+import { degradationSignals } from 'breakwater/agent';
 
 const cache = new Map([['What is breakwater?', 'An error-handling and resilience layer (cached answer).']]);
 const answer = pipeline(

@@ -19,7 +19,6 @@ import {
   type BreakwaterError,
   circuitBreaker,
   createHealth,
-  degradationSignals,
   fallback,
   instrument,
   Journal,
@@ -29,6 +28,7 @@ import {
   runOperation,
   timeout,
 } from 'breakwater';
+import { degradationSignals } from 'breakwater/agent';
 import { breakwaterFastify, breakwaterFastifyServerOptions } from 'breakwater/fastify';
 import { PostgresJournalStore } from 'breakwater/journal-postgres';
 import { breakwaterPinoOptions, pinoTelemetry } from 'breakwater/pino';

@@ -2,14 +2,8 @@
 // classification rules. `npm run docs:errors` writes it; a test fails when it is stale.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import {
-  CATEGORIES,
-  CATEGORY_TABLE,
-  CLASSIFICATION_RULES,
-  DEPENDENCY_CODE_SUFFIX,
-  definedErrorCodes,
-  clientStatus,
-} from 'breakwater';
+import { CATEGORIES, CATEGORY_TABLE, definedErrorCodes, clientStatus } from 'breakwater';
+import { CLASSIFICATION_RULES, DEPENDENCY_CODE_SUFFIX } from 'breakwater/rules';
 
 const DOMAINS = ['LLM', 'UPSTREAM', 'REDIS', 'POSTGRES', 'AWS'];
 const cell = (text: string) => text.replace(/\|/g, '\\|');

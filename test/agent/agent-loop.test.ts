@@ -3,7 +3,8 @@ import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import pg from 'pg';
 import { z } from 'zod';
-import { defineTool, runOpenAIToolCalls, type BreakwaterError } from 'breakwater';
+import { type BreakwaterError } from 'breakwater';
+import { defineTool, runOpenAIToolCalls } from 'breakwater/agent';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.js';
 import { needService, POSTGRES_URL } from '../support/services.js';
 

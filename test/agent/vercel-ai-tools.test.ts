@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { generateText, stepCountIs, tool } from 'ai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { z } from 'zod';
-import { defineTool } from 'breakwater';
+import { defineTool } from 'breakwater/agent';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.js';
 
 // The Vercel AI SDK's own tool loop (generateText with tools) using a breakwater tool as `execute`.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
-import { RULES } from 'breakwater';
+import { RULES } from 'breakwater/rules';
 import { conformance, thrownBy } from '../support/conformance.js';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { RULES } from 'breakwater';
+import { RULES } from 'breakwater/rules';
 import { conformance, thrownBy } from '../support/conformance.js';
 import { freePort } from '../support/free-port.js';
 import { needService, POSTGRES_URL } from '../support/services.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { createClient, WatchError } from 'redis';
-import { RULES } from 'breakwater';
+import { RULES } from 'breakwater/rules';
 import { conformance, thrownBy } from '../support/conformance.js';
 import { freePort } from '../support/free-port.js';
 import { startPrivateRedis } from '../support/redis-server.js';

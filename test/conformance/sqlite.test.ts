@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { RULES } from 'breakwater';
+import { RULES } from 'breakwater/rules';
 import { conformance, thrownBy } from '../support/conformance.js';
 
 // The real better-sqlite3 against real database files: each SQLite row produced by SQLite itself.

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import { generateText } from 'ai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { loadApiKey } from '@ai-sdk/provider-utils';
-import { RULES } from 'breakwater';
+import { RULES } from 'breakwater/rules';
 import { conformance, thrownBy } from '../support/conformance.js';
 import { freePort } from '../support/free-port.js';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.js';

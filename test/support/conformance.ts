@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { classify, type BreakwaterError, type Category, type ClassifyOptions, type Rule } from 'breakwater';
+import { classify, type BreakwaterError, type Category, type ClassifyOptions } from 'breakwater';
+import { type Rule } from 'breakwater/rules';
 
 export interface Expected {
   rule: Rule;

@@ -1,3 +1,7 @@
+// breakwater: the error model, classification, policies, the journal, health and telemetry.
+// Integrations and helpers live behind subpaths: breakwater/agent, /batch, /http, /rules,
+// /testing, /fastify, /express, /hono, /pino, /prometheus, /otel, /journal-sqlite, /journal-postgres.
+
 // errors: the model everything decides from
 export {
   CATEGORIES,
@@ -16,13 +20,12 @@ export {
 } from './errors/breakwater-error.js';
 export {
   defineError,
-  definedErrorCodes,
-  errorCodeDefinition,
   type ErrorCodeDefinition,
   type ErrorFactory,
   type ErrorFactoryInit,
 } from './errors/define-error.js';
-export { Errors, dependencyCode, DEPENDENCY_CODE_SUFFIX } from './errors/codes.js';
+export { definedErrorCodes, errorCodeDefinition } from './errors/registry.js';
+export { Errors } from './errors/codes.js';
 export { validationError, fromZodError, collectIssues, IssueCollector, type FieldIssue } from './errors/validation.js';
 export {
   toProblemDetails,
@@ -46,28 +49,16 @@ export {
   type RedactorOptions,
 } from './redact/redactor.js';
 
-// classify: any thrown value → BreakwaterError, once
-export {
-  classify,
-  fromRule,
-  DEFAULT_CLASSIFIERS,
-  type Classifier,
-  type ClassifyOptions,
-  type RuleFacts,
-} from './classify/classify.js';
-export { classifyStreamEvent } from './classify/classify-stream-event.js';
+// classify: any thrown value → BreakwaterError, once (the rule table is breakwater/rules)
+export { classify, fromRule, type ClassifyOptions, type RuleFacts } from './classify/classify.js';
 export { classifyResponse, type FailedResponse } from './classify/classify-response.js';
-export { CLASSIFICATION_RULES, RULES } from './classify/rules.js';
-export { defineRules, type Rule, type Signal } from './classify/rule.js';
-export { retryAfterMs, rateLimitResetMs, shouldRetryHeader, parseDuration } from './classify/retry-after.js';
-export { causeChain } from './classify/walk.js';
+export { classifyStreamEvent } from './classify/classify-stream-event.js';
 
 // policies: composed outermost first, decided by category
-export { systemClock, sleep, type Clock, type TimerHandle } from './policies/clock.js';
-export { CallContext, type CallOptions, type CallView, type Degradation } from './policies/context.js';
+export { systemClock, type Clock } from './policies/clock.js';
+export type { CallContext, CallOptions, CallView, Degradation } from './policies/context.js';
 export { CallTrail, type BranchRecord } from './policies/call-trail.js';
-export { Emitter } from './policies/events.js';
-export { pipeline, type Pipeline, type PipelineOptions } from './policies/pipeline.js';
+export { pipeline, type Pipeline, type PipelineOptions, type PipelineEvents } from './policies/pipeline.js';
 export type { Policy, Callee, Next } from './policies/policy.js';
 export { timeout, TimeoutPolicy, type TimeoutOptions, type TimeoutEvents } from './policies/timeout.js';
 export {
@@ -111,19 +102,14 @@ export {
   type AlternativesEvents,
 } from './policies/alternatives.js';
 export { hedge, HedgePolicy, type HedgeOptions, type HedgeEvents } from './policies/hedge.js';
-export { chaos, ChaosPolicy, type ChaosOptions } from './policies/chaos.js';
 export { watchdog, type Watchdog, type WatchdogOptions } from './policies/watchdog.js';
-export { seededRandom } from './policies/random.js';
 
 // journal: operations with one terminal state each
 export { Journal, type JournalOptions, type JournalHealth, type DeferredOutcome } from './journal/journal.js';
 export { runOperation, type RunOperationOptions, type OperationContext } from './journal/run-operation.js';
 export { MemoryJournalStore } from './journal/memory-store.js';
 export type { JournalStore } from './journal/journal-store.js';
-export { JoinedWriteError } from './journal/joined-write-error.js';
 export {
-  OPERATION_STATUSES,
-  ALLOWED_TRANSITIONS,
   isTerminal,
   type Operation,
   type OperationStatus,
@@ -132,29 +118,8 @@ export {
   type TransitionGuard,
   type TransitionPatch,
 } from './journal/operation.js';
-export { uuidv7 } from './journal/ids.js';
 
-// agent and batch helpers
-export {
-  defineTool,
-  type Tool,
-  type ToolDefinition,
-  type ToolResult,
-  type ToolEvents,
-  type InputSchema,
-} from './agent/tool.js';
-export { runOpenAIToolCalls, type OpenAIToolCall, type ToolMessage } from './agent/openai-tool-calls.js';
-export { messageForModel, adviceFor } from './agent/model-message.js';
-export { DEGRADED_HEADER, degradationSignals } from './agent/degraded.js';
-export {
-  runBatch,
-  type BatchOptions,
-  type BatchResult,
-  type BatchSuccess,
-  type BatchFailure,
-} from './batch/run-batch.js';
-
-// correlation, observability and HTTP (framework integrations live behind their own subpaths)
+// correlation, health and telemetry
 export {
   runWithCorrelation,
   currentCorrelationId,
@@ -171,12 +136,6 @@ export {
   type HealthStatus,
   type DependencyCheck,
 } from './observe/health.js';
-export { errorResponse, type ErrorResponse, type ErrorFormat, type HttpErrorOptions } from './http/error-response.js';
-export { toHttpError } from './http/framework-errors.js';
-export { allowedMethods } from './http/route-methods.js';
-export { CORRELATION_HEADER, type HttpIntegrationOptions } from './http/options.js';
 export { instrument, subscribeTelemetry, type TelemetrySink } from './observe/telemetry.js';
 export { TELEMETRY_CHANNEL, type PublishedEvent } from './policies/events.js';
 export type { TelemetryEvents } from './policies/telemetry-events.js';
-export type { PipelineEvents } from './policies/pipeline.js';
-export { writeClientError, installClientErrorHandler } from './http/client-error.js';

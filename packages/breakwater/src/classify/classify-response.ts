@@ -1,6 +1,6 @@
 import type { BreakwaterError } from '../errors/breakwater-error.js';
 import { fromSignal, type ClassifyOptions } from './classify.js';
-import type { HeaderSource } from './headers.js';
+import type { HeaderSource } from '../common/headers.js';
 import { httpSignal, ruleForStatus } from './http-status.js';
 import { hostOf } from './sources/http.js';
 import { ruleFromBody } from './sources/llm.js';

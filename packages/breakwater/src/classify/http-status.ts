@@ -1,6 +1,6 @@
 import { defineRules, HEADER_DELAY, NO_DELAY, type Rule, type Signal } from './rule.js';
 import { rateLimitResetMs, retryAfterMs, shouldRetryHeader } from './retry-after.js';
-import type { HeaderSource } from './headers.js';
+import type { HeaderSource } from '../common/headers.js';
 
 export const HTTP_RULES = defineRules('http', 'HTTP status (fetch, SDK status errors)', {
   bad_request: {

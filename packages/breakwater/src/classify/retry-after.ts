@@ -1,4 +1,4 @@
-import { headerValue, type HeaderSource } from './headers.js';
+import { headerValue, type HeaderSource } from '../common/headers.js';
 
 /** Longest delay we believe from a header: a year-long Retry-After is a bug, not advice. */
 const MAX_HEADER_DELAY_MS = 24 * 60 * 60 * 1000;

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { headerValue } from '../classify/headers.js';
+import { headerValue } from '../common/headers.js';
 
 export interface RequestScope {
   correlationId: string;

@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { BreakwaterError, clientStatus, isBreakwaterError } from './breakwater-error.js';
 import { CATEGORIES, CATEGORY_TABLE } from './categories.js';
 import { Errors } from './codes.js';
-import { defineError, definedErrorCodes } from './define-error.js';
+import { defineError } from './define-error.js';
+import { definedErrorCodes } from './registry.js';
 
 describe('BreakwaterError', () => {
   test('every built-in code: documented, well-formed, and status/category as its definition says', () => {

@@ -77,13 +77,9 @@ export function defineError(definition: ErrorCodeDefinition): ErrorFactory {
   });
 }
 
-/** Every code defined so far (built-in codes are defined when the package loads). */
-export function definedErrorCodes(): ErrorCodeDefinition[] {
+/** Codes defined with `defineError` so far (built-in ones too); see `definedErrorCodes()` in registry.ts. */
+export function userDefinedErrorCodes(): ErrorCodeDefinition[] {
   return [...registry.values()];
-}
-
-export function errorCodeDefinition(code: string): ErrorCodeDefinition | undefined {
-  return registry.get(code);
 }
 
 function assertDefinition(definition: ErrorCodeDefinition): void {

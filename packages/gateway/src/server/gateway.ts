@@ -10,10 +10,10 @@ import {
   Journal,
   retryBudget,
   runOperation,
-  toHttpError,
   type JournalStore,
   type TelemetrySink,
 } from 'breakwater';
+import { toHttpError } from 'breakwater/http';
 import { breakwaterFastify, breakwaterFastifyServerOptions } from 'breakwater/fastify';
 import { breakwaterPinoOptions, pinoTelemetry } from 'breakwater/pino';
 import { prometheusTelemetry } from 'breakwater/prometheus';

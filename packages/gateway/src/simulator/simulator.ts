@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { seededRandom } from 'breakwater';
+import { seededRandom } from 'breakwater/testing';
 import { ERROR_BODIES, FAULTS, isFault, type Fault } from './faults.js';
 
 export interface SimulatorOptions {

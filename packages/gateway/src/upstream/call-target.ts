@@ -1,5 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
-import { classify, classifyResponse, classifyStreamEvent, fromRule, RULES, type BreakwaterError } from 'breakwater';
+import { classify, classifyResponse, classifyStreamEvent, fromRule, type BreakwaterError } from 'breakwater';
+import { RULES } from 'breakwater/rules';
 import type { TargetConfig } from '../config/schema.js';
 import { sseEvents, type SseData } from './sse.js';
 
