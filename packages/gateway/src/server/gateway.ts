@@ -1,33 +1,25 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
-import {
-  type BreakwaterError,
-  CallTrail,
-  createRedactor,
-  Errors,
-  instrument,
-  Journal,
-  retryBudget,
-  runOperation,
-  type JournalStore,
-  type TelemetrySink,
-} from 'breakwater';
+import { type BreakwaterError, createRedactor, Errors, Journal, type JournalStore } from 'breakwater';
 import { toHttpError } from 'breakwater/http';
 import { breakwaterFastify, breakwaterFastifyServerOptions } from 'breakwater/fastify';
 import { breakwaterPinoOptions, pinoTelemetry } from 'breakwater/pino';
 import { prometheusTelemetry } from 'breakwater/prometheus';
-import type { Agent } from 'undici';
-import type { GatewayConfig, ServerConfig } from '../config/schema.js';
-import { callJson, createUpstreamAgent, type ResolvedTarget } from '../upstream/call-target.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { createUpstreamAgent } from '../upstream/call-target.js';
 import { installAccessControl } from './access.js';
 import { registerAdmin } from './admin.js';
-import { createAdmission, type Admission } from './admission.js';
-import { gatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
+import { createAdmission } from './admission.js';
+import { gatewayMetrics } from './gateway-metrics.js';
+import { serverLimits } from './http-limits.js';
 import { openJournalStore } from './journal-store.js';
 import { openAIErrors } from './openai-errors.js';
+import { proxyJson } from './proxy-json.js';
 import { gatewayHealth } from './readiness.js';
-import { buildRoute, trailHeaders, trailSummary, type Route } from './route.js';
+import { drained, requestHandler } from './request-gate.js';
+import type { Route } from './route.js';
+import { buildState, unreloadable } from './routes-state.js';
 import { streamChat } from './stream-chat.js';
 import { Upstreams } from './upstreams.js';
 
@@ -156,7 +148,13 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
             bounds: config.server,
             onJournalUnavailable: journalMode,
           })
-        : proxyJson(request, reply, route, 'chat.completions', '/chat/completions', body, signal),
+        : proxyJson(journal, journalMode, request, reply, {
+            route,
+            kind: 'chat.completions',
+            path: '/chat/completions',
+            body,
+            signal,
+          }),
     );
   });
 
@@ -164,51 +162,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     const body = EmbeddingsRequest.parse(request.body);
     const route = routeFor(state.routes, body.model);
     return handle(request, reply, route, (signal) =>
-      proxyJson(request, reply, route, 'embeddings', '/embeddings', body, signal),
+      proxyJson(journal, journalMode, request, reply, { route, kind: 'embeddings', path: '/embeddings', body, signal }),
     );
   });
-
-  /** A non-streaming call along a route, journaled as one operation of `kind`. */
-  const proxyJson = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    route: Route,
-    kind: string,
-    path: string,
-    body: Record<string, unknown>,
-    signal: AbortSignal,
-  ) => {
-    const trail = new CallTrail();
-    try {
-      let result: Record<string, unknown> = {};
-      await runOperation(
-        journal,
-        kind,
-        async (op) => {
-          try {
-            result = await route.pipeline.execute(
-              (ctx) => callJson(route.byKey.get(ctx.key)!, path, body, ctx.signal, request.correlationId),
-              { key: route.alias, signal: op.signal, correlationId: request.correlationId, trail },
-            );
-          } finally {
-            op.attempts = trail.attempts;
-          }
-          return { ...trailSummary(trail), usage: result['usage'] ?? null };
-        },
-        {
-          correlationId: request.correlationId,
-          metadata: { model: body['model'], stream: false },
-          signal,
-          onJournalUnavailable: journalMode,
-        },
-      );
-      return reply.headers(trailHeaders(trail)).send(result);
-    } catch (error) {
-      // A failure too says which target failed last and how often it was tried.
-      void reply.headers(trailHeaders(trail));
-      throw error;
-    }
-  };
 
   if (config.admin) registerAdmin(app, journal, () => upstreams.snapshots());
 
@@ -243,138 +199,6 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   };
 }
 
-/**
- * Every request to an upstream goes through here: fail fast (no journal row) when every target's
- * breaker is open, then the gateway's admission bulkhead, then the work under the request's signal
- * (client gone → cancelled; the route's total time → timeout).
- */
-function requestHandler(admission: Admission, counters: GatewayMetrics, upstreams: Upstreams) {
-  return async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    route: Route,
-    work: (signal: AbortSignal) => Promise<unknown>,
-  ): Promise<unknown> => {
-    const refused = refusedBeforeWork(route, upstreams);
-    if (refused) {
-      counters.rejected(refused.code === Errors.circuitOpen.code ? 'all_targets_open' : 'all_targets_full');
-      throw refused;
-    }
-    const { signal, done } = requestSignal(reply);
-    try {
-      return await admission.gateway.execute(() => work(signal), {
-        signal,
-        key: 'gateway',
-        correlationId: request.correlationId,
-      });
-    } catch (error) {
-      if ((error as BreakwaterError).code === Errors.bulkheadFull.code && !reply.sent && !reply.raw.headersSent)
-        counters.rejected('admission');
-      throw error;
-    } finally {
-      done();
-    }
-  };
-}
-
-/** Resolves when no request is in flight, or when `graceMs` have passed. */
-async function drained(admission: Admission, graceMs: number): Promise<void> {
-  const deadline = Date.now() + graceMs;
-  while (admission.stats().running + admission.stats().queued > 0 && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 20));
-}
-
-/**
- * A request that could only be refused is refused before a journal row is written (an outage
- * must not fill the journal with rejections): CIRCUIT_OPEN when every target is in an open break
- * (Retry-After: the shortest time left), BULKHEAD_REJECTED when every target that is not open
- * has its calls and its queue full.
- */
-function refusedBeforeWork(route: Route, upstreams: Upstreams): BreakwaterError | undefined {
-  let retryAfterMs = Infinity;
-  let open = 0;
-  for (const target of route.targets) {
-    const { breaker, bulkhead } = upstreams.get(target.key);
-    const snapshot = breaker.snapshot(target.key);
-    if (snapshot.state === 'open' || snapshot.state === 'isolated') {
-      open++;
-      retryAfterMs = Math.min(retryAfterMs, snapshot.retryAfterMs ?? Infinity);
-      continue;
-    }
-    if (bulkhead.running < bulkhead.maxConcurrent || bulkhead.queued < bulkhead.maxQueue) return undefined;
-  }
-  const details = { route: route.alias };
-  if (open < route.targets.length)
-    return Errors.bulkheadFull({
-      message: `Every upstream of route ${route.alias} is at its limit.`,
-      retryAfterMs: 1_000,
-      details,
-    });
-  return Errors.circuitOpen({
-    message: `Every target of route ${route.alias} is open.`,
-    ...(Number.isFinite(retryAfterMs) ? { retryAfterMs } : {}),
-    dependency: route.targets[0]!.key,
-    details,
-  });
-}
-
-/** Client-side bounds on the HTTP server: headers, body, keep-alive (timeouts answered 408). */
-function serverLimits(server: ServerConfig) {
-  return {
-    requestTimeout: server.requestTimeoutMs,
-    keepAliveTimeout: server.keepAliveTimeoutMs,
-    // fastify's own 503 body while closing is replaced by our SERVICE_DRAINING in the gateway's shape.
-    return503OnClosing: false,
-    http: {
-      headersTimeout: server.headersTimeoutMs,
-      requestTimeout: server.requestTimeoutMs,
-      // Node checks those timeouts on this interval (30 s by default): check often enough to honour them.
-      connectionsCheckingInterval: Math.min(1_000, server.headersTimeoutMs),
-    },
-  };
-}
-
-/** Routes built from the config, client keys: what a reload rebuilds (upstream breakers stay). */
-function buildState(
-  config: GatewayConfig,
-  env: Record<string, string | undefined>,
-  telemetry: TelemetrySink[],
-  dispatcher: Agent,
-  upstreams: Upstreams,
-) {
-  upstreams.update(config);
-  const budget = retryBudget({ ratio: config.retryBudget.ratio, minPerSecond: config.retryBudget.minPerSecond });
-  const routes = new Map<string, Route>();
-  for (const [alias, route] of Object.entries(config.routes)) {
-    const targets: ResolvedTarget[] = route.targets.map((t) => {
-      const provider = config.providers[t.provider]!;
-      return {
-        ...t,
-        baseUrl: provider.baseUrl,
-        apiKey: provider.apiKeyEnv ? env[provider.apiKeyEnv] : undefined,
-        key: `${t.provider}:${t.model}`,
-        dispatcher,
-      };
-    });
-    routes.set(alias, buildRoute(alias, route, targets, upstreams, budget));
-  }
-  // One wiring for every policy of every route: an upstream's breaker shared by three routes
-  // reports each transition once.
-  const disconnectTelemetry = instrument({ policies: [...routes.values()].map((r) => r.pipeline) }, ...telemetry);
-  return { routes, clientKeys: config.clients.map((c) => Buffer.from(c.keySha256, 'hex')), disconnectTelemetry };
-}
-
-/** Settings a reload cannot change in a running process. */
-function unreloadable(current: GatewayConfig, next: GatewayConfig): string[] {
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  return [
-    ...(same(current.server, next.server) ? [] : ['server: listener, limits and timeouts change only on restart']),
-    ...(same(current.journal, next.journal) ? [] : ['journal: the store changes only on restart']),
-    ...(same(current.admin, next.admin) ? [] : ['admin: the admin key changes only on restart']),
-    ...(same(current.authThrottle, next.authThrottle) ? [] : ['authThrottle: changes only on restart']),
-  ];
-}
-
 function routeFor(routes: Map<string, Route>, model: string): Route {
   const route = routes.get(model);
   if (!route) {
@@ -385,20 +209,6 @@ function routeFor(routes: Map<string, Route>, model: string): Route {
     });
   }
   return route;
-}
-
-/**
- * The request's signal: aborts when the client goes away (recorded as cancelled). The route's
- * time budget is its pipeline's `timeout()`. `done` releases the listener.
- */
-function requestSignal(reply: FastifyReply): { signal: AbortSignal; done: () => void } {
-  const controller = new AbortController();
-  const onClose = (): void => {
-    if (!reply.raw.writableFinished)
-      controller.abort(Errors.cancelled({ message: 'The client closed the connection.' }));
-  };
-  reply.raw.on('close', onClose);
-  return { signal: controller.signal, done: () => void reply.raw.off('close', onClose) };
 }
 
 export { toHttpError };

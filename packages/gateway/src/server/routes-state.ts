@@ -1,0 +1,49 @@
+import { instrument, retryBudget, type TelemetrySink } from 'breakwater';
+import type { Agent } from 'undici';
+import type { GatewayConfig } from '../config/schema.js';
+import type { ResolvedTarget } from '../upstream/call-target.js';
+import { buildRoute, type Route } from './route.js';
+import type { Upstreams } from './upstreams.js';
+
+export type RoutesState = ReturnType<typeof buildState>;
+
+/** Routes built from the config, client keys: what a reload rebuilds (upstream breakers stay). */
+export function buildState(
+  config: GatewayConfig,
+  env: Record<string, string | undefined>,
+  telemetry: TelemetrySink[],
+  dispatcher: Agent,
+  upstreams: Upstreams,
+) {
+  upstreams.update(config);
+  const budget = retryBudget({ ratio: config.retryBudget.ratio, minPerSecond: config.retryBudget.minPerSecond });
+  const routes = new Map<string, Route>();
+  for (const [alias, route] of Object.entries(config.routes)) {
+    const targets: ResolvedTarget[] = route.targets.map((t) => {
+      const provider = config.providers[t.provider]!;
+      return {
+        ...t,
+        baseUrl: provider.baseUrl,
+        apiKey: provider.apiKeyEnv ? env[provider.apiKeyEnv] : undefined,
+        key: `${t.provider}:${t.model}`,
+        dispatcher,
+      };
+    });
+    routes.set(alias, buildRoute(alias, route, targets, upstreams, budget));
+  }
+  // One wiring for every policy of every route: an upstream's breaker shared by three routes
+  // reports each transition once.
+  const disconnectTelemetry = instrument({ policies: [...routes.values()].map((r) => r.pipeline) }, ...telemetry);
+  return { routes, clientKeys: config.clients.map((c) => Buffer.from(c.keySha256, 'hex')), disconnectTelemetry };
+}
+
+/** Settings a reload cannot change in a running process. */
+export function unreloadable(current: GatewayConfig, next: GatewayConfig): string[] {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  return [
+    ...(same(current.server, next.server) ? [] : ['server: listener, limits and timeouts change only on restart']),
+    ...(same(current.journal, next.journal) ? [] : ['journal: the store changes only on restart']),
+    ...(same(current.admin, next.admin) ? [] : ['admin: the admin key changes only on restart']),
+    ...(same(current.authThrottle, next.authThrottle) ? [] : ['authThrottle: changes only on restart']),
+  ];
+}
