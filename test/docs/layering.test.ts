@@ -35,8 +35,7 @@ test('every folder of the library imports only the folders below it', () => {
     if (!(folder in RANK)) continue; // index.ts: the root entry re-exports from everywhere
     for (const [, specifier] of readFileSync(file, 'utf8').matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
       const target = relative(SRC, resolve(dirname(file), specifier!)).split('/')[0]!;
-      if (target !== folder && !(RANK[target]! < RANK[folder]!))
-        upward.push(`${relative(SRC, file)} → ${target}`);
+      if (target !== folder && !(RANK[target]! < RANK[folder]!)) upward.push(`${relative(SRC, file)} → ${target}`);
     }
   }
   assert.deepEqual(upward, [], `imports against the layering:\n${upward.join('\n')}`);

@@ -40,7 +40,8 @@ before(async () => {
         { provider: 'primary', model: 'small', contextWindow: 8_000 },
         { provider: 'backup', model: 'large', contextWindow: 128_000 },
       ]),
-      solo: route([{ provider: 'alone', model: 'small' }]),
+      // Timeouts are retried here (by default a route moves on from a silent target at once).
+      solo: route([{ provider: 'alone', model: 'small' }], { retry: { maxAttempts: 3, moveOnImmediately: [] } }),
       streamy: route([{ provider: 'streaming', model: 'small' }], {
         stream: { idleTimeoutMs: 300, totalTimeoutMs: 5_000 },
       }),
@@ -153,7 +154,7 @@ describe('gateway end to end with the openai SDK', () => {
 
   test('a stream that stalls past the idle timeout ends with a timeout error event', async () => {
     reset();
-    primary.script('slow_body');
+    primary.script('stall_stream');
     const stream = await client.chat.completions.create({ model: 'streamy', messages, stream: true });
     const error = await failure(
       (async () => {
@@ -225,7 +226,7 @@ describe('gateway end to end with the openai SDK', () => {
 
   test('a client that disconnects mid-stream cancels the upstream call and the operation is recorded cancelled', async () => {
     reset();
-    primary.script('slow_body');
+    primary.script('stall_stream');
     const controller = new AbortController();
     const stream = await client.chat.completions.create(
       { model: 'chat', messages, stream: true },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CATEGORIES } from 'breakwater';
 
 const identifier = z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'use letters, digits and . _ : - only');
 const sha256 = z
@@ -23,13 +24,50 @@ const CONCURRENCY_DEFAULTS = { max: 128, queue: 64, queueTimeoutMs: 1_000 };
  * kept across config reloads while these settings stay the same.
  */
 export const BreakerSchema = z.strictObject({
-  /** Consecutive failures that open the circuit. */
+  /** Consecutive failures that open the circuit (unless `failureRate` is set). */
   failures: z.number().int().min(1).default(5),
+  /** Open on the failure rate over a sliding window instead of consecutive failures. */
+  failureRate: z
+    .strictObject({
+      /** Fraction of calls in the window that must fail (0–1]. */
+      threshold: z.number().gt(0).max(1).default(0.5),
+      windowMs: ms.default(30_000),
+      /** No decision below this many calls in the window. */
+      minimumThroughput: z.number().int().min(1).default(20),
+    })
+    .optional(),
   /** First break (ms); each reopening doubles it, up to `maxBreakMs`. */
   breakMs: ms.default(5_000),
   maxBreakMs: ms.default(30_000),
+  /** Calls admitted at once while half-open (after a break, before it closes). */
+  halfOpenProbes: z.number().int().min(1).default(1),
+  /**
+   * While the circuit is open the gateway probes the upstream in the background (`GET /models`) as
+   * soon as a break ends, at most once per `intervalMs`, so recovery does not wait for a client to
+   * pay for the probe. `false` turns it off.
+   */
+  probe: z.union([z.literal(false), z.strictObject({ intervalMs: ms.default(1_000) })]).default({ intervalMs: 1_000 }),
 });
-const BREAKER_DEFAULTS = { failures: 5, breakMs: 5_000, maxBreakMs: 30_000 };
+const BREAKER_DEFAULTS = {
+  failures: 5,
+  breakMs: 5_000,
+  maxBreakMs: 30_000,
+  halfOpenProbes: 1,
+  probe: { intervalMs: 1_000 },
+};
+
+const category = z.enum(CATEGORIES);
+
+/** Which failures are retried on the same target and which move on to the next one at once. */
+export const RetrySchema = z.strictObject({
+  /** Calls per target, the first included. */
+  maxAttempts: z.number().int().min(1).max(10).default(3),
+  /**
+   * Categories never retried on the same target: the route moves on to its next target at once.
+   * Default `[timeout]`: a target that did not answer is not waited on twice.
+   */
+  moveOnImmediately: z.array(category).default(['timeout']),
+});
 
 export const ProviderSchema = z.strictObject({
   /** Any OpenAI-compatible base URL, e.g. https://api.openai.com/v1. */
@@ -50,11 +88,20 @@ export const TargetSchema = z.strictObject({
   model: z.string().min(1),
   /** Tokens the model accepts: a context_length failure falls back only to a larger target. */
   contextWindow: z.number().int().positive().optional(),
+  /** What the target can do, for fallback decisions. */
+  capabilities: z
+    .strictObject({
+      /** Continues an assistant message given as the last message (used to resume a cut stream). */
+      prefill: z.boolean().default(false),
+    })
+    .default({ prefill: false }),
+  /** Overrides the route's retry settings for this target. */
+  retry: RetrySchema.partial().optional(),
 });
 
 export const RouteSchema = z.strictObject({
   targets: z.array(TargetSchema).min(1, 'a route needs at least one target'),
-  retry: z.strictObject({ maxAttempts: z.number().int().min(1).max(10).default(3) }).default({ maxAttempts: 3 }),
+  retry: RetrySchema.default({ maxAttempts: 3, moveOnImmediately: ['timeout'] }),
   /** Per-attempt timeout until the response headers (ms). */
   attemptTimeoutMs: z.number().int().positive().default(30_000),
   /** The whole request, all attempts and fallbacks (ms). */
@@ -65,10 +112,24 @@ export const RouteSchema = z.strictObject({
     .optional(),
   stream: z
     .strictObject({
-      idleTimeoutMs: z.number().int().positive().default(30_000),
-      totalTimeoutMs: z.number().int().positive().default(600_000),
+      /**
+       * Per attempt, until the first content token (not just the headers): a slow target is left
+       * for the next while nothing has reached the client. Default: `attemptTimeoutMs`.
+       */
+      firstTokenTimeoutMs: ms.optional(),
+      /** After the first byte: the longest silence, and the whole stream (ms). */
+      idleTimeoutMs: ms.default(30_000),
+      totalTimeoutMs: ms.default(600_000),
+      /**
+       * A stream cut or stalled after the first byte: `error` ends it with an error event;
+       * `continue` asks the next target that declares `capabilities.prefill` to continue from the
+       * partial answer, and streams only the continuation.
+       */
+      resume: z.enum(['error', 'continue']).default('error'),
+      /** Malformed events are skipped and counted; more than this ends the stream with an error. */
+      maxMalformedEvents: z.number().int().min(0).default(3),
     })
-    .default({ idleTimeoutMs: 30_000, totalTimeoutMs: 600_000 }),
+    .default({ idleTimeoutMs: 30_000, totalTimeoutMs: 600_000, resume: 'error', maxMalformedEvents: 3 }),
 });
 
 /** What one client connection may cost: every size and duration a client controls has a bound. */

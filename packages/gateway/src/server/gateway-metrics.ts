@@ -7,6 +7,8 @@ export interface GatewayMetrics {
   /** A request refused before any upstream call (and without a durable journal write). */
   rejected(reason: RejectionReason): void;
   authFailed(access: string): void;
+  /** A stream event whose data was not JSON: skipped, never forwarded. */
+  malformedEvent(target: string): void;
 }
 
 export function gatewayMetrics(
@@ -25,6 +27,12 @@ export function gatewayMetrics(
     labelNames: ['access'],
     registers: [registry],
   });
+  const malformed = new Counter({
+    name: 'breakwater_gateway_stream_malformed_events_total',
+    help: 'Stream events from an upstream whose data was not JSON (skipped, never forwarded), by target.',
+    labelNames: ['target'],
+    registers: [registry],
+  });
   new Gauge({
     name: 'breakwater_gateway_requests_in_flight',
     help: 'Requests being handled (state="running") and waiting for admission (state="queued").',
@@ -39,5 +47,6 @@ export function gatewayMetrics(
   return {
     rejected: (reason) => rejections.inc({ reason }),
     authFailed: (access) => authFailures.inc({ access }),
+    malformedEvent: (target) => malformed.inc({ target }),
   };
 }

@@ -12,6 +12,7 @@ import { installAccessControl } from './access.js';
 import { registerAdmin } from './admin.js';
 import { createAdmission } from './admission.js';
 import { gatewayMetrics } from './gateway-metrics.js';
+import { startBreakerProbes } from './breaker-probes.js';
 import { serverLimits } from './http-limits.js';
 import { openJournalStore } from './journal-store.js';
 import { openAIErrors } from './openai-errors.js';
@@ -85,6 +86,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const upstreams = new Upstreams();
   // Everything a config reload replaces; requests in flight keep the routes they started with.
   let state = buildState(config, env, telemetry, agent, upstreams);
+  const stopProbes = startBreakerProbes(upstreams, agent);
   let draining = false;
 
   const app = Fastify({
@@ -146,6 +148,13 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
             logger,
             render,
             bounds: config.server,
+            onMalformedEvent: (target) => {
+              counters.malformedEvent(target);
+              logger.warn(
+                { event: 'stream_malformed_event', target },
+                `skipped a malformed stream event from ${target}`,
+              );
+            },
             onJournalUnavailable: journalMode,
           })
         : proxyJson(journal, journalMode, request, reply, {
@@ -187,6 +196,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       // elsewhere) instead of a refused connection, and those in flight finish within the grace.
       draining = true;
       stopSweeper();
+      stopProbes();
       await drained(admission, config.server.shutdownGraceMs);
       const cut = setTimeout(() => app.server.closeAllConnections(), 100);
       cut.unref();

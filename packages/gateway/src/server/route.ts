@@ -28,6 +28,10 @@ export interface Route {
    * per attempt.
    */
   pipeline: Pipeline;
+  /** The same for streams, whose attempt lasts until the first content token (`firstTokenTimeoutMs`). */
+  streamPipeline: Pipeline;
+  /** Each target's own stream pipeline (its retry, limits, breaker), for resuming a cut stream there. */
+  streamBranches: ReadonlyMap<string, Pipeline>;
 }
 
 /** Builds a route as one sentence of library policies. */
@@ -39,32 +43,47 @@ export function buildRoute(
   budget: RetryBudget,
 ): Route {
   const byKey = new Map(targets.map((target) => [target.key, target]));
-  const branches: Branch[] = targets.map((target) => {
-    const upstream = upstreams.get(target.key);
-    return {
-      key: target.key,
-      policy: pipeline(
-        retry({ maxAttempts: config.retry.maxAttempts, budget, retryOn: retriedOnSameTarget }),
-        // Outside the breaker: our own concurrency limit is not the upstream's failure.
-        upstream.bulkhead,
-        upstream.breaker,
-        timeout(config.attemptTimeoutMs),
-      ),
-      accepts: (error, previous) => fitsAfter(error, byKey.get(previous.key)!, target),
-    };
-  });
+  const branches = (attemptMs: number): Array<Branch & { policy: Pipeline }> =>
+    targets.map((target) => {
+      const upstream = upstreams.get(target.key);
+      const settings = { ...config.retry, ...target.retry };
+      return {
+        key: target.key,
+        policy: pipeline(
+          retry({
+            maxAttempts: settings.maxAttempts,
+            budget,
+            retryOn: retriedOnSameTarget(settings.moveOnImmediately),
+          }),
+          // Outside the breaker: our own concurrency limit is not the upstream's failure.
+          upstream.bulkhead,
+          upstream.breaker,
+          timeout(attemptMs),
+        ),
+        accepts: (error, previous) => fitsAfter(error, byKey.get(previous.key)!, target),
+      };
+    });
+  const streamBranches = branches(config.stream.firstTokenTimeoutMs ?? config.attemptTimeoutMs);
   return {
     alias,
     config,
     targets,
     byKey,
-    pipeline: pipeline(timeout(config.totalTimeoutMs), alternatives(branches)),
+    pipeline: pipeline(timeout(config.totalTimeoutMs), alternatives(branches(config.attemptTimeoutMs))),
+    streamPipeline: pipeline(timeout(config.totalTimeoutMs), alternatives(streamBranches)),
+    streamBranches: new Map(streamBranches.map((branch) => [branch.key, branch.policy])),
   };
 }
 
-/** A full upstream is not retried on the same target: the route moves on at once. */
-function retriedOnSameTarget(error: BreakwaterError): boolean {
-  return error.retryable && error.code !== Errors.bulkheadFull.code;
+/**
+ * What is retried on the same target: retryable failures, except a full upstream (our own limit)
+ * and the categories the route moves on from at once (by default a timeout: a target that did not
+ * answer is not waited on twice). A rate limit is retried only when its Retry-After fits the
+ * budget — the retry policy gives up otherwise, and the route moves on.
+ */
+function retriedOnSameTarget(moveOnImmediately: readonly string[]): (error: BreakwaterError) => boolean {
+  const moveOn = new Set(moveOnImmediately);
+  return (error) => error.retryable && error.code !== Errors.bulkheadFull.code && !moveOn.has(error.category);
 }
 
 /** After a context_length failure, only a target with a larger context window is worth asking. */

@@ -15,7 +15,7 @@ export function buildState(
   dispatcher: Agent,
   upstreams: Upstreams,
 ) {
-  upstreams.update(config);
+  upstreams.update(config, env);
   const budget = retryBudget({ ratio: config.retryBudget.ratio, minPerSecond: config.retryBudget.minPerSecond });
   const routes = new Map<string, Route>();
   for (const [alias, route] of Object.entries(config.routes)) {

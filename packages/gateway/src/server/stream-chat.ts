@@ -11,16 +11,17 @@ import {
   watchdog,
   type Journal,
 } from 'breakwater';
+import { RULES } from 'breakwater/rules';
 import type { RouteConfig } from '../config/schema.js';
 import {
+  chunkError,
   openStream,
   streamCut,
-  streamError,
   streamFailure,
   type OpenedStream,
   type ResolvedTarget,
 } from '../upstream/call-target.js';
-import type { SseData } from '../upstream/sse.js';
+import type { Chunk } from '../upstream/stream-reader.js';
 import { writeToClient, type ClientBounds } from './client-writer.js';
 import type { OpenAIErrorRenderer } from './openai-errors.js';
 import { trailHeaders, trailSummary, type Route } from './route.js';
@@ -36,31 +37,51 @@ interface StreamArgs {
   render: OpenAIErrorRenderer;
   bounds: ClientBounds;
   onJournalUnavailable: 'degrade' | 'fail-closed';
+  /** Counts a skipped malformed event (a metric). */
+  onMalformedEvent: (target: string) => void;
+}
+
+/** What has reached the client so far. */
+interface Relayed {
+  content: string;
+  usage: unknown;
+  malformed: number;
 }
 
 /**
- * A streamed chat completion. Until the upstream's first event arrives nothing has reached the
- * client, so the route's pipeline may retry and fall back (within the route's total budget). After
- * that the stream's own idle and total timeouts govern, and a failure (a cut stream, an error
- * event, a timeout) ends the stream with a well-formed SSE error event in OpenAI's shape — never a
- * silent clean close — and the operation is recorded failed with the partial output. A clean end
- * after a `finish_reason` is a complete answer, `[DONE]` or not.
+ * A streamed chat completion. Until the first token arrives nothing has reached the client, so the
+ * route's stream pipeline may retry and fall back (within the route's total budget; each attempt
+ * bounded by `firstTokenTimeoutMs`). After that the stream's own idle and total timeouts govern;
+ * a cut or a stall is resumed on a prefill-capable target when the route says `resume: continue`,
+ * and otherwise (or failing that) the stream ends with a well-formed SSE error event naming the
+ * original failure — never a silent close — and the operation is recorded failed with the partial
+ * output. A clean end after a `finish_reason` is a complete answer, `[DONE]` or not.
  */
 export async function streamChat(args: StreamArgs): Promise<void> {
   const { request, reply, route, body, journal, signal } = args;
   const trail = new CallTrail();
-  let opened: OpenedStream | undefined;
-  const onAbort = (): void => opened?.abort();
+  const opened: { current?: OpenedStream } = {};
+  const onAbort = (): void => opened.current?.abort();
   signal.addEventListener('abort', onAbort, { once: true });
+  const open = (target: ResolvedTarget, requestBody: Record<string, unknown>, s: AbortSignal) =>
+    openStream(target, requestBody, s, request.correlationId, {
+      maxMalformedEvents: route.config.stream.maxMalformedEvents,
+      onMalformed: () => args.onMalformedEvent(target.key),
+    });
   try {
     await runOperation(
       journal,
       'chat.completions',
       async (op) => {
         try {
-          opened = await route.pipeline.execute(
-            (ctx) => openStream(route.byKey.get(ctx.key)!, body, ctx.signal, request.correlationId),
-            { key: route.alias, signal: op.signal, correlationId: request.correlationId, trail },
+          opened.current = await route.streamPipeline.execute(
+            (ctx) => open(route.byKey.get(ctx.key)!, body, ctx.signal),
+            {
+              key: route.alias,
+              signal: op.signal,
+              correlationId: request.correlationId,
+              trail,
+            },
           );
         } finally {
           op.attempts = trail.attempts;
@@ -73,23 +94,52 @@ export async function streamChat(args: StreamArgs): Promise<void> {
           'x-request-id': request.correlationId,
           ...trailHeaders(trail),
         });
-        const relayed = { content: '', usage: null as unknown };
-        try {
-          await relay(
-            opened,
-            route.byKey.get(trail.answeredBy!)!,
-            reply.raw,
-            route.config.stream,
-            args.bounds,
-            signal,
-            relayed,
-          );
-        } catch (error) {
-          op.partial = { content: relayed.content };
-          throw error;
+        const relayed: Relayed = { content: '', usage: null, malformed: 0 };
+        let target = route.byKey.get(trail.answeredBy!)!;
+        let continuation = false;
+        for (;;) {
+          try {
+            await relay(
+              opened.current,
+              target,
+              reply.raw,
+              route.config.stream,
+              args.bounds,
+              signal,
+              relayed,
+              continuation,
+            );
+            break;
+          } catch (error) {
+            const resumed = await resumeOnPrefillTarget(error, route, target, body, relayed, trail, open, op.signal);
+            if (!resumed) {
+              op.partial = { content: relayed.content };
+              throw error;
+            }
+            args.logger.warn(
+              {
+                event: 'stream_resumed',
+                from: target.key,
+                to: resumed.target.key,
+                code: (error as BreakwaterError).code,
+              },
+              `stream from ${target.key} resumed on ${resumed.target.key}`,
+            );
+            opened.current.abort();
+            opened.current = resumed.opened;
+            target = resumed.target;
+            continuation = true;
+          } finally {
+            op.attempts = trail.attempts;
+          }
         }
         reply.raw.end('data: [DONE]\n\n');
-        return { ...trailSummary(trail), streamedChars: relayed.content.length, usage: relayed.usage };
+        return {
+          ...trailSummary(trail),
+          streamedChars: relayed.content.length,
+          usage: relayed.usage,
+          malformedEvents: relayed.malformed,
+        };
       },
       {
         correlationId: request.correlationId,
@@ -110,13 +160,61 @@ export async function streamChat(args: StreamArgs): Promise<void> {
   } finally {
     signal.removeEventListener('abort', onAbort);
     // Whatever ended the stream (a slow client, an error event), the upstream connection is released.
-    opened?.abort();
+    opened.current?.abort();
   }
 }
 
 /**
- * Relays events to the client until the upstream finishes. The idle and total timeouts are one
- * watchdog on the shared deadline scheduler (no timer or promise per event).
+ * After a cut or a stall, when the route allows it: the next target (in route order, after the one
+ * that failed) that declares `capabilities.prefill` is asked to continue the partial answer, given
+ * as a final assistant message. Never a target that did not declare it. Undefined when there is
+ * nothing to resume on, or the attempt failed too (the caller then reports the original failure).
+ */
+async function resumeOnPrefillTarget(
+  error: unknown,
+  route: Route,
+  failed: ResolvedTarget,
+  body: Record<string, unknown>,
+  relayed: Relayed,
+  trail: CallTrail,
+  open: (target: ResolvedTarget, body: Record<string, unknown>, signal: AbortSignal) => Promise<OpenedStream>,
+  signal: AbortSignal,
+): Promise<{ target: ResolvedTarget; opened: OpenedStream } | undefined> {
+  if (route.config.stream.resume !== 'continue' || signal.aborted || !resumable(error)) return undefined;
+  const after = route.targets.slice(route.targets.indexOf(failed) + 1);
+  const messages = [...(body['messages'] as unknown[]), { role: 'assistant', content: relayed.content }];
+  for (const target of after.filter((t) => t.capabilities.prefill)) {
+    const before = trail.attempts;
+    const record = { key: target.key, attempts: 0, outcome: 'failed' as 'answered' | 'failed' };
+    trail.branches.push(record);
+    try {
+      const opened = await route.streamBranches
+        .get(target.key)!
+        .execute((ctx) => open(target, { ...body, messages }, ctx.signal), { key: target.key, signal, trail });
+      record.outcome = 'answered';
+      return { target, opened };
+    } catch {
+      // The original failure is the one the client hears about; this one is in the trail.
+    } finally {
+      record.attempts = trail.attempts - before;
+    }
+  }
+  return undefined;
+}
+
+/** A cut (the connection, or the stream's end before a finish) or a stall (the idle timeout). */
+function resumable(error: unknown): boolean {
+  if (!(error instanceof BreakwaterError)) return false;
+  return (
+    error.rule === RULES.proxy.stream_cut.id ||
+    (error.code === Errors.timeout.code && error.details?.['stall'] === true)
+  );
+}
+
+/**
+ * Relays chunks to the client until the upstream finishes. The idle and total timeouts are one
+ * watchdog on the shared deadline scheduler (no timer or promise per event). A continuation
+ * (`continuation`) forwards only meaningful chunks: the client already has the role chunk.
  */
 async function relay(
   opened: OpenedStream,
@@ -125,7 +223,8 @@ async function relay(
   limits: RouteConfig['stream'],
   bounds: ClientBounds,
   signal: AbortSignal,
-  out: { content: string; usage: unknown },
+  out: Relayed,
+  continuation: boolean,
 ): Promise<void> {
   let expired: 'idle' | 'deadline' | undefined;
   const dog = watchdog({
@@ -143,48 +242,40 @@ async function relay(
           ? `No stream data from the upstream for ${limits.idleTimeoutMs} ms.`
           : `The stream took longer than ${limits.totalTimeoutMs} ms.`,
       userMessage: expired === 'idle' ? 'The upstream stopped sending data.' : 'The stream took too long.',
+      details: { stall: expired === 'idle' },
+      dependency: target.key,
     });
   let finished = false;
-  let event: SseData = opened.first;
+  const send = async (chunk: Chunk): Promise<void> => {
+    const failure = chunkError(target, chunk);
+    if (failure) throw failure;
+    finished = chunk.finished || finished;
+    out.content += chunk.content;
+    if (chunk.usage) out.usage = chunk.usage;
+    if (continuation && !chunk.meaningful) return;
+    await writeToClient(client, `data: ${chunk.data}\n\n`, bounds);
+    dog.touch();
+  };
   try {
+    for (const chunk of opened.head) await send(chunk);
+    if (opened.state === 'finished') return;
     for (;;) {
-      if ('done' in event) return;
-      if ('ended' in event) {
-        if (finished && !event.partialEvent) return;
-        throw streamCut(target, 'before the answer was complete');
-      }
-      const failure = streamError(target, event);
-      if (failure) throw failure;
-      finished = inspect(event.data, out) || finished;
-      await writeToClient(client, `data: ${event.data}\n\n`, bounds);
-      dog.touch();
-      let next: IteratorResult<SseData>;
+      let item;
       try {
-        next = await opened.rest.next();
+        item = await opened.reader.next();
       } catch (error) {
         if (expired) throw timedOut();
         if (signal.aborted) throw signal.reason;
         throw streamFailure(target, error);
+      } finally {
+        out.malformed = opened.reader.malformed;
       }
       if (expired) throw timedOut();
-      event = next.done ? { ended: true, partialEvent: false } : next.value;
+      if ('chunk' in item) await send(item.chunk);
+      else if ('done' in item || (finished && !item.partialEvent)) return;
+      else throw streamCut(target, 'before the answer was complete');
     }
   } finally {
     dog.stop();
-  }
-}
-
-/** Reads one chunk: appends its content, keeps its usage; true when it carries a finish_reason. */
-function inspect(data: string, out: { content: string; usage: unknown }): boolean {
-  try {
-    const chunk = JSON.parse(data) as {
-      choices?: Array<{ delta?: { content?: string }; finish_reason?: string | null }>;
-      usage?: unknown;
-    };
-    out.content += chunk.choices?.[0]?.delta?.content ?? '';
-    if (chunk.usage) out.usage = chunk.usage;
-    return typeof chunk.choices?.[0]?.finish_reason === 'string';
-  } catch {
-    return false;
   }
 }

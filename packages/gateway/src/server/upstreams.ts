@@ -2,6 +2,7 @@ import {
   bulkhead,
   circuitBreaker,
   consecutiveFailures,
+  failureRate,
   type BulkheadPolicy,
   type CircuitBreakerPolicy,
   type CircuitSnapshot,
@@ -14,9 +15,18 @@ export interface UpstreamPolicies {
   bulkhead: BulkheadPolicy;
 }
 
+/** Where an upstream is and how to probe it (from its provider's settings). */
+export interface UpstreamEndpoint {
+  key: string;
+  baseUrl: string;
+  apiKey: string | undefined;
+  probe: ProviderConfig['breaker']['probe'];
+}
+
 interface Entry {
   settings: string;
   policies: UpstreamPolicies;
+  endpoint: UpstreamEndpoint;
 }
 
 /**
@@ -29,16 +39,27 @@ export class Upstreams {
   private entries = new Map<string, Entry>();
 
   /** Resolves every upstream the config names; those it no longer names are dropped. */
-  update(config: GatewayConfig): void {
+  update(config: GatewayConfig, env: Record<string, string | undefined>): void {
     const next = new Map<string, Entry>();
     for (const route of Object.values(config.routes)) {
       for (const target of route.targets) {
         const key = upstreamKey(target.provider, target.model);
         if (next.has(key)) continue;
-        next.set(key, this.entryFor(key, config.providers[target.provider]!));
+        const provider = config.providers[target.provider]!;
+        const endpoint = {
+          key,
+          baseUrl: provider.baseUrl,
+          apiKey: provider.apiKeyEnv ? env[provider.apiKeyEnv] : undefined,
+          probe: provider.breaker.probe,
+        };
+        next.set(key, { ...this.entryFor(key, provider), endpoint });
       }
     }
     this.entries = next;
+  }
+
+  endpoints(): UpstreamEndpoint[] {
+    return [...this.entries.values()].map((entry) => entry.endpoint);
   }
 
   get(key: string): UpstreamPolicies {
@@ -55,17 +76,20 @@ export class Upstreams {
     return [...this.entries].map(([key, entry]) => entry.policies.breaker.snapshot(key));
   }
 
-  private entryFor(key: string, provider: ProviderConfig): Entry {
-    const settings = JSON.stringify([provider.breaker, provider.concurrency]);
+  private entryFor(key: string, provider: ProviderConfig): Omit<Entry, 'endpoint'> {
+    const { probe: _probe, ...breakerSettings } = provider.breaker;
+    const settings = JSON.stringify([breakerSettings, provider.concurrency]);
     const existing = this.entries.get(key);
     if (existing?.settings === settings) return existing;
+    const rate = provider.breaker.failureRate;
     return {
       settings,
       policies: {
         breaker: circuitBreaker({
-          strategy: consecutiveFailures(provider.breaker.failures),
+          strategy: rate ? failureRate(rate) : consecutiveFailures(provider.breaker.failures),
           breakMs: provider.breaker.breakMs,
           maxBreakMs: provider.breaker.maxBreakMs,
+          maxProbes: provider.breaker.halfOpenProbes,
         }),
         bulkhead: bulkhead({
           maxConcurrent: provider.concurrency.max,

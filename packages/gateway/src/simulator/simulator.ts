@@ -33,6 +33,8 @@ export interface Simulator {
   port: number;
   /** Forces the next requests' faults, in order (tests); then the seeded rates apply again. */
   script(...faults: Fault[]): void;
+  /** While down, every request (models included) answers 503: an outage that probes can see end. */
+  setDown(down: boolean): void;
   /** Drops faults scripted but not used yet. */
   clearScript(): void;
   stats(): SimulatorStats;
@@ -55,7 +57,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   let stats = emptyStats();
   const retryAfterMs = options.retryAfterMs ?? 200;
 
+  let down = false;
   const pick = (req: IncomingMessage): Fault => {
+    if (down) return 'unavailable';
     const forced = req.headers['x-simulate-fault'];
     if (isFault(forced)) return forced;
     const scripted = queue.shift();
@@ -111,7 +115,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     fault: Fault,
   ): Promise<void> => {
     const model = typeof body['model'] === 'string' ? body['model'] : 'sim-model';
-    if (path === '/v1/models' && req.method === 'GET') {
+    if (path === '/v1/models' && req.method === 'GET' && !down) {
       return json(res, 200, {
         object: 'list',
         data: [{ id: model, object: 'model', created: 1, owned_by: 'simulator' }],
@@ -138,7 +142,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return json(res, 404, {
         error: { message: `Unknown path ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' },
       });
-    if (body['stream'] === true) return stream(res, model, fault);
+    if (body['stream'] === true) return stream(res, model, fault, prefillOf(body));
     if (fault === 'malformed_json')
       return void res
         .writeHead(200, { 'content-type': 'application/json' })
@@ -172,21 +176,28 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     json(res, 200, completion);
   };
 
-  const stream = async (res: ServerResponse, model: string, fault: Fault): Promise<void> => {
+  const stream = async (res: ServerResponse, model: string, fault: Fault, prefill: string): Promise<void> => {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const id = `chatcmpl-sim-${stats.received}`;
     const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
     res.write(chunk({ role: 'assistant', content: '' }));
     if (fault === 'endless_body') return endless(res, chunk({ content: 'more ' }));
-    const words = REPLY.split(/(?<= )/);
-    const limit = fault === 'cut_stream' || fault === 'stream_error' ? (options.chunksBeforeFault ?? 3) : words.length;
+    // An assistant prefill that the reply starts with is continued: only the rest is streamed.
+    const words = (REPLY.startsWith(prefill) ? REPLY.slice(prefill.length) : REPLY).split(/(?<= )/);
+    const faultAt = options.chunksBeforeFault ?? 3;
+    const limit =
+      fault === 'cut_stream' || fault === 'stream_error' || fault === 'stall_stream' ? faultAt : words.length;
     for (let i = 0; i < limit; i++) {
-      await delay(fault === 'slow_body' ? (options.slowMs ?? 1_500) : (options.tokenDelayMs ?? 2));
+      const slow = fault === 'slow_body' || (fault === 'slow_first_token' && i === 0);
+      await delay(slow ? (options.slowMs ?? 1_500) : (options.tokenDelayMs ?? 2));
       if (res.destroyed) return;
+      if (fault === 'malformed_event' && i === faultAt)
+        res.write('data: {"choices": [{"delta": {"content": "oops"\n\n');
       res.write(chunk({ content: words[i] }));
     }
     if (fault === 'cut_stream') return void res.socket?.destroy();
+    if (fault === 'stall_stream') return; // the connection stays open, silent
     if (fault === 'stream_error') {
       res.write(
         `data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } })}\n\n`,
@@ -194,6 +205,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return void res.end();
     }
     res.write(chunk({}, 'stop'));
+    if (fault === 'no_done') return void res.end();
     res.end('data: [DONE]\n\n');
   };
 
@@ -203,6 +215,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     url: `http://${options.host ?? '127.0.0.1'}:${port}/v1`,
     port,
     script: (...faults) => void queue.push(...faults),
+    setDown: (value) => void (down = value),
     clearScript: () => void queue.splice(0),
     stats: () => structuredClone(stats),
     resetStats: () => void (stats = emptyStats()),
@@ -224,6 +237,15 @@ async function endless(res: ServerResponse, piece = 'x'.repeat(16_384)): Promise
     if (!res.write(piece)) await drainOrClose(res);
   }
   res.destroy();
+}
+
+/** The content of a final assistant message (a prefill to continue), or ''. */
+function prefillOf(body: Record<string, unknown>): string {
+  const messages = Array.isArray(body['messages'])
+    ? (body['messages'] as Array<{ role?: unknown; content?: unknown }>)
+    : [];
+  const last = messages.at(-1);
+  return last?.role === 'assistant' && typeof last.content === 'string' ? last.content : '';
 }
 
 function drainOrClose(res: ServerResponse): Promise<void> {

@@ -2,7 +2,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { classify, classifyResponse, classifyStreamEvent, fromRule, type BreakwaterError } from 'breakwater';
 import { RULES } from 'breakwater/rules';
 import type { TargetConfig } from '../config/schema.js';
-import { sseEvents, type SseData } from './sse.js';
+import { StreamReader, type Chunk } from './stream-reader.js';
 
 export interface ResolvedTarget extends TargetConfig {
   baseUrl: string;
@@ -98,50 +98,62 @@ export async function callJson(
 }
 
 export interface OpenedStream {
-  /** The first event: the proof the stream started, before anything reached the client. */
-  first: SseData;
-  rest: AsyncGenerator<SseData>;
+  /**
+   * Events up to and including the first meaningful one (the first content token, a tool call, a
+   * finish): read before anything reached the client, so a failure until then can be retried.
+   */
+  head: Chunk[];
+  /** `open`: more to read; `finished`: the upstream already ended after a finish_reason. */
+  state: 'open' | 'finished';
+  reader: StreamReader;
   abort(): void;
 }
 
-/** Opens a streaming call and waits for its first event; failures until then can be retried. */
+export interface StreamOptions {
+  maxMalformedEvents: number;
+  onMalformed?: (count: number) => void;
+}
+
+/**
+ * Opens a streaming call and reads it up to its first meaningful event (the first token, not just
+ * the headers or a role-only chunk); failures until then — an error event, a cut, a malformed
+ * stream, the attempt's first-token deadline — can be retried or moved on from.
+ */
 export async function openStream(
   target: ResolvedTarget,
   body: Record<string, unknown>,
   signal: AbortSignal,
-  correlationId?: string,
+  correlationId: string | undefined,
+  options: StreamOptions,
 ): Promise<OpenedStream> {
   const response = await send(target, '/chat/completions', { ...body, stream: true }, signal, correlationId);
-  const events = sseEvents(response.body);
+  const reader = new StreamReader(response.body, options.maxMalformedEvents, target.key, options.onMalformed);
   const abort = (): void => void response.body.destroy();
-  let first: IteratorResult<SseData>;
+  const head: Chunk[] = [];
   try {
-    first = await events.next();
+    for (;;) {
+      const item = await reader.next();
+      if ('chunk' in item) {
+        const failure = chunkError(target, item.chunk);
+        if (failure) throw failure;
+        head.push(item.chunk);
+        if (item.chunk.meaningful) return { head, state: 'open', reader, abort };
+        continue;
+      }
+      if (head.some((chunk) => chunk.finished) && !('partialEvent' in item && item.partialEvent))
+        return { head, state: 'finished', reader, abort };
+      throw streamCut(target, 'before its first token');
+    }
   } catch (error) {
     abort();
     throw streamFailure(target, error);
   }
-  const error =
-    first.done || 'ended' in first.value
-      ? streamCut(target, 'before its first event')
-      : streamError(target, first.value);
-  if (error) {
-    abort();
-    throw error;
-  }
-  return { first: first.value as SseData, rest: events, abort };
 }
 
 /** An `{"error": …}` event inside a stream, classified by its body (`classifyStreamEvent`). */
-export function streamError(target: ResolvedTarget, event: SseData): BreakwaterError | undefined {
-  if (!('data' in event) || !event.data.includes('"error"')) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(event.data);
-  } catch {
-    return undefined;
-  }
-  return classifyStreamEvent(parsed, { dependency: target.key });
+export function chunkError(target: ResolvedTarget, chunk: Chunk): BreakwaterError | undefined {
+  if (chunk.error === undefined) return undefined;
+  return classifyStreamEvent({ error: chunk.error }, { dependency: target.key });
 }
 
 /** The upstream ended the stream, or its connection broke, before the answer was complete. */
@@ -154,8 +166,13 @@ export function streamCut(target: ResolvedTarget, when: string, cause?: unknown)
   });
 }
 
-/** A failure while reading a stream's body: a broken connection is a cut stream; the size cap and aborts stay what they are. */
+/**
+ * A failure while reading a stream's body: a broken connection is a cut stream; the size cap,
+ * aborts and errors already classified stay what they are.
+ */
 export function streamFailure(target: ResolvedTarget, thrown: unknown): BreakwaterError {
   const error = failure(target, thrown);
-  return error.category === 'network' ? streamCut(target, 'when its connection broke', thrown) : error;
+  return error.category === 'network' && error.rule !== RULES.proxy.stream_cut.id
+    ? streamCut(target, 'when its connection broke', thrown)
+    : error;
 }

@@ -19,4 +19,11 @@ export const PROXY_RULES = defineRules('proxy', 'Proxied LLM responses (detected
     delay: BACKOFF,
     userMessage: 'The upstream ended the stream before the answer was complete.',
   },
+  malformed_stream: {
+    signal: 'more SSE events whose data is not JSON than the proxy tolerates (each one is skipped, never forwarded)',
+    category: 'invalid_response',
+    retryable: true,
+    delay: BACKOFF,
+    userMessage: 'The upstream sent a malformed stream.',
+  },
 });
