@@ -161,3 +161,27 @@ test('property: attempts in the trail equal calls made, and only the last tried 
     { numRuns: 200 },
   );
 });
+
+test("a later branch's attempt deadline counts from when it starts (issue-12 regression)", async () => {
+  const clock = new FakeClock();
+  const run = pipeline(
+    alternatives([
+      { key: 'silent', policy: timeout(300) },
+      { key: 'healthy', policy: timeout(300) },
+    ]),
+    { clock },
+  );
+  const answer = run.execute(async (ctx) => {
+    if (ctx.key === 'silent') {
+      await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+      throw ctx.signal.reason;
+    }
+    const signal = ctx.signal; // read first, as any I/O call does
+    await new Promise((resolve) => clock.setTimer(() => resolve(undefined), 100));
+    if (signal.aborted) throw signal.reason;
+    return 'answered';
+  });
+  await clock.tick(300);
+  await clock.tick(100);
+  assert.equal(await answer, 'answered');
+});

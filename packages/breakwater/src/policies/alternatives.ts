@@ -81,6 +81,8 @@ export class AlternativesPolicy implements Policy {
       const scope = ctx.withKey(branch.key);
       const before = ctx.invocations;
       ctx.beginAttempt(1);
+      // A later branch starts later: its deadlines count from now, not from the call's first clock reading.
+      if (last) ctx.freshPass();
       try {
         const value = await (branch.policy ? branch.policy.run(scope, next) : next(scope));
         record.outcome = 'answered';

@@ -142,7 +142,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return json(res, 404, {
         error: { message: `Unknown path ${path}`, type: 'invalid_request_error', param: null, code: 'unknown_url' },
       });
-    if (body['stream'] === true) return stream(res, model, fault, prefillOf(body));
+    if (body['stream'] === true)
+      return stream(
+        res,
+        model,
+        fault,
+        prefillOf(body),
+        (body['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage === true,
+      );
     if (fault === 'malformed_json')
       return void res
         .writeHead(200, { 'content-type': 'application/json' })
@@ -176,7 +183,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     json(res, 200, completion);
   };
 
-  const stream = async (res: ServerResponse, model: string, fault: Fault, prefill: string): Promise<void> => {
+  const stream = async (
+    res: ServerResponse,
+    model: string,
+    fault: Fault,
+    prefill: string,
+    includeUsage: boolean,
+  ): Promise<void> => {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const id = `chatcmpl-sim-${stats.received}`;
     const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
@@ -205,6 +218,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return void res.end();
     }
     res.write(chunk({}, 'stop'));
+    // As OpenAI does with stream_options.include_usage: a last chunk with no choices and the usage.
+    if (includeUsage)
+      res.write(
+        `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1, model, choices: [], usage: { prompt_tokens: 12, completion_tokens: words.length, total_tokens: 12 + words.length } })}\n\n`,
+      );
     if (fault === 'no_done') return void res.end();
     res.end('data: [DONE]\n\n');
   };
