@@ -38,7 +38,7 @@ export const BreakerSchema = z.strictObject({
     .optional(),
   /** First break (ms); each reopening doubles it, up to `maxBreakMs`. */
   breakMs: ms.default(5_000),
-  maxBreakMs: ms.default(30_000),
+  maxBreakMs: ms.default(20_000),
   /** Calls admitted at once while half-open (after a break, before it closes). */
   halfOpenProbes: z.number().int().min(1).default(1),
   /**
@@ -51,7 +51,7 @@ export const BreakerSchema = z.strictObject({
 const BREAKER_DEFAULTS = {
   failures: 5,
   breakMs: 5_000,
-  maxBreakMs: 30_000,
+  maxBreakMs: 20_000,
   halfOpenProbes: 1,
   probe: { intervalMs: 1_000 },
 };
