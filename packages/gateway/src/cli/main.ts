@@ -1,108 +1,186 @@
-// breakwater — the gateway's command line: serve, simulate, ops.
-import { existsSync } from 'node:fs';
+#!/usr/bin/env node
+// breakwater — the gateway's command line: serve, simulate, ops, config.
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import BetterSqlite3 from 'better-sqlite3';
-import { Journal } from 'breakwater';
-import { SqliteJournalStore } from 'breakwater/journal-sqlite';
 import { demoConfig } from '../config/demo.js';
-import { ConfigError, loadConfig } from '../config/load.js';
-import { createGateway } from '../server/gateway.js';
+import { ConfigError, configJsonSchema, loadConfig } from '../config/load.js';
+import { createGateway, type Gateway } from '../server/gateway.js';
 import { FAULTS, isFault, type Fault } from '../simulator/faults.js';
-import { startSimulator } from '../simulator/simulator.js';
+import { startSimulator, type Simulator } from '../simulator/simulator.js';
+import { ops } from './ops.js';
+import { asUserError, intFlag, UserError } from './user-error.js';
 
 const HELP = `breakwater — an OpenAI-compatible gateway that classifies, retries, breaks, falls back and journals
 
 Usage:
-  breakwater serve [--config FILE] [--port N]
+  breakwater serve [--config FILE] [--port N] [--demo]
       Serve the gateway. Without --config it looks for breakwater.yaml; with no config and no
-      OPENAI_API_KEY it runs the demo: a built-in simulated upstream that fails in realistic ways.
-      --config FILE   YAML or JSON configuration (providers, routes, clients, journal)
-      --port N        listen port (overrides the config; default 8080, or PORT)
+      OPENAI_API_KEY (or with --demo) it runs the demo: a built-in simulated upstream that fails
+      in realistic ways. SIGHUP reloads the config file; SIGTERM and SIGINT drain, then exit.
+
+  breakwater config check FILE     validate a configuration and print its resolved routes
+  breakwater config schema         print the configuration's JSON Schema (for editors)
 
   breakwater simulate [--port N] [--seed N] [--rate FAULT=P ...]
       Run the simulated OpenAI-compatible upstream alone.
       --rate FAULT=P  probability of a fault per request, e.g. --rate rate_limit=0.2
                       faults: ${FAULTS.filter((f) => f !== 'ok').join(', ')}
-      --seed N        random seed (same seed, same faults)
 
-  breakwater ops list [--journal FILE] [--status S] [--limit N]
-  breakwater ops show ID [--journal FILE]
-      Read the operations journal (SQLite file; default breakwater.db).
+  breakwater ops list [--journal FILE|URL] [--status S] [--kind K] [--since 30m] [--correlation ID] [--limit N]
+  breakwater ops show ID [--journal FILE|URL]
+      Read the operations journal: a SQLite file (default breakwater.db) or a postgres:// URL.
+      --correlation finds the operation behind an error response's correlation_id.
+
+  breakwater --version | --help
 `;
 
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: {
-    config: { type: 'string' },
-    port: { type: 'string' },
-    seed: { type: 'string' },
-    rate: { type: 'string', multiple: true },
-    journal: { type: 'string' },
-    status: { type: 'string' },
-    limit: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
-const [command, ...rest] = positionals;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
-try {
-  if (values.help || !command) console.log(HELP);
-  else if (command === 'serve') await serve();
-  else if (command === 'simulate') await simulate();
-  else if (command === 'ops') await ops(rest);
-  else {
-    console.error(`Unknown command "${command}".\n\n${HELP}`);
-    process.exitCode = 2;
-  }
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exitCode = 2;
-  } else throw error;
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string' },
+      port: { type: 'string' },
+      demo: { type: 'boolean' },
+      seed: { type: 'string' },
+      rate: { type: 'string', multiple: true },
+      journal: { type: 'string' },
+      status: { type: 'string' },
+      kind: { type: 'string' },
+      since: { type: 'string' },
+      correlation: { type: 'string' },
+      limit: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.version) return console.log(VERSION);
+  if (values.help || !command) return console.log(HELP);
+  if (command === 'serve') return serve(values, rest);
+  if (command === 'simulate') return simulate(values);
+  if (command === 'ops') return ops(rest, values);
+  if (command === 'config') return configCommand(rest);
+  throw new UserError(`unknown command "${command}": expected serve, config, simulate or ops (see breakwater --help)`);
 }
 
-async function serve(): Promise<void> {
-  const file = values.config ?? (existsSync('breakwater.yaml') ? 'breakwater.yaml' : undefined);
-  const port = Number(values.port ?? process.env['PORT'] ?? 8080);
-  if (!file && process.env['OPENAI_API_KEY']) {
-    console.error(
-      'OPENAI_API_KEY is set but there is no configuration: pass --config (see packages/gateway/README.md).',
+interface ServeFlags {
+  config?: string;
+  port?: string;
+  demo?: boolean;
+}
+
+async function serve(flags: ServeFlags, rest: string[]): Promise<void> {
+  if (rest.length > 0) throw new UserError(`serve: unexpected argument "${rest[0]}" (use --config FILE)`);
+  const port = intFlag('port', flags.port ?? process.env['PORT'], 8080);
+  const file = flags.demo
+    ? undefined
+    : (flags.config ?? (existsSync('breakwater.yaml') ? 'breakwater.yaml' : undefined));
+  if (!file && !flags.demo && process.env['OPENAI_API_KEY'])
+    throw new UserError(
+      'OPENAI_API_KEY is set but there is no configuration: pass --config FILE (see breakwater.example.yaml), or --demo for the simulated upstream',
     );
-    process.exitCode = 2;
-    return;
+  const simulators: Simulator[] = [];
+  let gateway: Gateway;
+  let address: string;
+  try {
+    if (!file) {
+      simulators.push(
+        await startSimulator({
+          seed: 7,
+          faultRates: { rate_limit: 0.15, unavailable: 0.1, reset: 0.05, cut_stream: 0.05, quota: 0.02 },
+        }),
+        await startSimulator({ seed: 8 }),
+      );
+    }
+    const config = file ? loadConfig(file) : demoConfig(simulators[0]!.url, simulators[1]!.url, port);
+    if (flags.port !== undefined || process.env['PORT'] !== undefined) config.server.port = port;
+    gateway = await createGateway(config);
+    try {
+      address = await gateway.app.listen({ port: config.server.port, host: config.server.host });
+    } catch (error) {
+      await gateway.close();
+      throw error;
+    }
+  } catch (error) {
+    await Promise.all(simulators.map((s) => s.close()));
+    throw error;
   }
-  const demo = !file;
-  const flaky = demo
-    ? await startSimulator({
-        seed: 7,
-        faultRates: { rate_limit: 0.15, unavailable: 0.1, reset: 0.05, cut_stream: 0.05, quota: 0.02 },
-      })
-    : undefined;
-  const backup = demo ? await startSimulator({ seed: 8 }) : undefined;
-  const config = demo ? demoConfig(flaky!.url, backup!.url, port) : loadConfig(file!);
-  if (values.port) config.server.port = port;
-  const gateway = await createGateway(config);
-  const address = await gateway.app.listen({ port: config.server.port, host: config.server.host });
-  console.log(`breakwater gateway listening on ${address}`);
-  const stop = async (): Promise<void> => {
+  console.log(
+    `breakwater gateway listening on ${address} (pid ${process.pid}: kill -HUP ${process.pid} reloads the config)`,
+  );
+  handleSignals(gateway, file, simulators);
+  if (!file) printDemo(address);
+}
+
+/** SIGHUP reloads; SIGTERM/SIGINT drain and exit 0. Started by npm, it also stops if npm goes away. */
+function handleSignals(gateway: Gateway, file: string | undefined, simulators: Simulator[]): void {
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: draining requests in flight, then exiting`);
     await gateway.close();
-    await flaky?.close();
-    await backup?.close();
+    await Promise.all(simulators.map((s) => s.close()));
+    process.exitCode = 0;
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
-  if (file) {
-    // SIGHUP re-reads the file and swaps routes without dropping requests; a bad file keeps the old config.
-    process.on('SIGHUP', () => {
-      try {
-        const warnings = gateway.reload(loadConfig(file));
-        console.log(`configuration reloaded from ${file}${warnings.length ? ` (${warnings.join('; ')})` : ''}`);
-      } catch (error) {
-        console.error(`configuration NOT reloaded: ${(error as Error).message}`);
-      }
-    });
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGHUP', () => {
+    if (!file) return console.log('SIGHUP: the demo has no config file to reload');
+    try {
+      const warnings = gateway.reload(loadConfig(file));
+      console.log(`configuration reloaded from ${file}${warnings.length ? ` (${warnings.join('; ')})` : ''}`);
+    } catch (error) {
+      console.error(`configuration NOT reloaded: ${(error as Error).message}`);
+    }
+  });
+  // npm forwards SIGINT and SIGTERM to the gateway but dies on SIGHUP: never outlive it as an orphan.
+  if (process.env['npm_lifecycle_event'] !== undefined) {
+    const parent = process.ppid;
+    const watch = setInterval(() => {
+      if (process.ppid !== parent) void stop('parent exited');
+    }, 1_000);
+    watch.unref();
   }
-  if (demo) printDemo(address);
+}
+
+async function configCommand(args: string[]): Promise<void> {
+  const [sub, file, ...extra] = args;
+  if (sub === 'schema' && !file) return console.log(JSON.stringify(configJsonSchema(), null, 2));
+  if (sub !== 'check' || !file || extra.length > 0)
+    throw new UserError('expected "breakwater config check FILE" or "breakwater config schema"');
+  const config = loadConfig(file);
+  console.log(`${file}: valid`);
+  for (const [alias, route] of Object.entries(config.routes)) {
+    const targets = route.targets.map((t) => `${t.provider}:${t.model}`).join(' → ');
+    console.log(
+      `  ${alias}: ${targets} (attempts ${route.retry.maxAttempts} per target, attempt ${route.attemptTimeoutMs} ms, total ${route.totalTimeoutMs} ms)`,
+    );
+  }
+  const missing = Object.entries(config.providers).filter(([, p]) => p.apiKeyEnv && !process.env[p.apiKeyEnv]);
+  for (const [name, p] of missing)
+    console.log(`  note: providers.${name}: ${p.apiKeyEnv} is not set here${p.apiKeyOptional ? ' (optional)' : ''}`);
+}
+
+async function simulate(flags: { port?: string; seed?: string; rate?: string[] }): Promise<void> {
+  const rates: Partial<Record<Fault, number>> = {};
+  for (const entry of flags.rate ?? []) {
+    const [name, value] = entry.split('=');
+    if (!isFault(name) || !(Number(value) >= 0 && Number(value) <= 1))
+      throw new UserError(`--rate ${entry}: expected FAULT=P with P between 0 and 1; faults: ${FAULTS.join(', ')}`);
+    rates[name] = Number(value);
+  }
+  const simulator = await startSimulator({
+    port: intFlag('port', flags.port, 9000),
+    seed: intFlag('seed', flags.seed, 42, 0, Number.MAX_SAFE_INTEGER),
+    faultRates: rates,
+  });
+  console.log(`simulated upstream on ${simulator.url} (stats: ${simulator.url.replace(/\/v1$/, '')}/_simulator/stats)`);
 }
 
 function printDemo(address: string): void {
@@ -124,50 +202,19 @@ Watch the x-breakwater-target and x-breakwater-attempts headers.
 Health: ${address}/health/ready   Metrics: ${address}/metrics   Journal: breakwater-demo.db (breakwater ops list --journal breakwater-demo.db)`);
 }
 
-async function simulate(): Promise<void> {
-  const rates: Partial<Record<Fault, number>> = {};
-  for (const entry of values.rate ?? []) {
-    const [name, value] = entry.split('=');
-    if (!isFault(name) || !(Number(value) >= 0 && Number(value) <= 1)) {
-      console.error(`--rate ${entry}: expected FAULT=P with P between 0 and 1; faults: ${FAULTS.join(', ')}`);
-      process.exitCode = 2;
-      return;
-    }
-    rates[name] = Number(value);
-  }
-  const simulator = await startSimulator({
-    port: Number(values.port ?? 9000),
-    seed: Number(values.seed ?? 42),
-    faultRates: rates,
-  });
-  console.log(`simulated upstream on ${simulator.url} (stats: ${simulator.url.replace(/\/v1$/, '')}/_simulator/stats)`);
-}
-
-async function ops(args: string[]): Promise<void> {
-  const file = values.journal ?? 'breakwater.db';
-  if (!existsSync(file)) {
-    console.error(`No journal at ${file} (pass --journal FILE).`);
+try {
+  await main();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    // One issue: one line. Several: a line each, under the file's name.
+    console.error(
+      error.issues.length === 1 ? `breakwater: ${error.file}: ${error.issues[0]}` : `breakwater: ${error.message}`,
+    );
     process.exitCode = 2;
-    return;
-  }
-  const journal = new Journal({ store: new SqliteJournalStore(new BetterSqlite3(file, { readonly: false })) });
-  try {
-    if (args[0] === 'show' && args[1]) {
-      const operation = await journal.get(args[1]);
-      if (!operation) {
-        console.error(`No operation ${args[1]}.`);
-        process.exitCode = 1;
-      } else console.log(JSON.stringify(operation, null, 2));
-      return;
-    }
-    const status = values.status as 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | undefined;
-    const rows = await journal.query({ ...(status ? { status } : {}), limit: Number(values.limit ?? 20) });
-    for (const o of rows) {
-      console.log(
-        `${o.id}  ${o.status.padEnd(9)}  ${o.kind.padEnd(18)}  attempts=${o.attempts}  ${o.errorCode ?? ''}  ${new Date(o.createdAt).toISOString()}`,
-      );
-    }
-  } finally {
-    await journal.close();
+  } else {
+    const userError = asUserError(error);
+    if (!userError) throw error;
+    console.error(`breakwater: ${userError.message}`);
+    process.exitCode = 2;
   }
 }

@@ -77,6 +77,18 @@ export const ProviderSchema = z.strictObject({
     .string()
     .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name such as OPENAI_API_KEY')
     .optional(),
+  /**
+   * With `apiKeyEnv` set but the variable missing the gateway refuses to start; `true` starts anyway
+   * and this provider's upstreams fail readiness (never a silent unauthenticated upstream).
+   */
+  apiKeyOptional: z.boolean().default(false),
+  /**
+   * Static headers sent with every request (Azure `api-key`, OpenRouter `HTTP-Referer`); use
+   * `${ENV_VAR}` for secret values. Their values are redacted everywhere, like keys.
+   */
+  headers: z
+    .record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'must be an HTTP header name'), z.string().max(4_096))
+    .default({}),
   /** Bounds per upstream model of this provider. */
   concurrency: ConcurrencySchema.default(CONCURRENCY_DEFAULTS),
   /** The breaker of each upstream model of this provider. */

@@ -37,7 +37,7 @@ async function probe(endpoint: UpstreamEndpoint, dispatcher: Dispatcher): Promis
   try {
     response = await request(url, {
       method: 'GET',
-      headers: endpoint.apiKey ? { authorization: `Bearer ${endpoint.apiKey}` } : {},
+      headers: { ...endpoint.headers, ...(endpoint.apiKey ? { authorization: `Bearer ${endpoint.apiKey}` } : {}) },
       signal: AbortSignal.timeout(5_000),
       dispatcher,
     });

@@ -6,6 +6,7 @@ import { toHttpError } from 'breakwater/http';
 import { breakwaterFastify, breakwaterFastifyServerOptions } from 'breakwater/fastify';
 import { breakwaterPinoOptions, pinoTelemetry } from 'breakwater/pino';
 import { prometheusTelemetry } from 'breakwater/prometheus';
+import { ConfigError } from '../config/load.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { createUpstreamAgent } from '../upstream/call-target.js';
 import { installAccessControl } from './access.js';
@@ -60,11 +61,13 @@ const EmbeddingsRequest = z.looseObject({
 
 export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const env = options.env ?? process.env;
-  const providerKeys = Object.values(config.providers)
-    .map((p) => (p.apiKeyEnv ? env[p.apiKeyEnv] : undefined))
-    .filter((k): k is string => !!k);
-  // The provider keys are known at start: they are removed from everything, whatever shape they have.
-  const redactor = createRedactor({ literals: providerKeys });
+  refuseMissingKeys(config, env);
+  const providerKeys = Object.values(config.providers).flatMap((p) => [
+    ...(p.apiKeyEnv && env[p.apiKeyEnv] ? [env[p.apiKeyEnv]!] : []),
+    ...Object.values(p.headers),
+  ]);
+  // The provider keys and header values are known at start: they are removed from everything.
+  const redactor = createRedactor({ literals: providerKeys.filter((value) => value.length >= 8) });
   const logger = options.logger ?? pino({ ...breakwaterPinoOptions(redactor), level: env['LOG_LEVEL'] ?? 'info' });
   const metrics = prometheusTelemetry();
   const render = openAIErrors(redactor);
@@ -175,7 +178,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     );
   });
 
-  if (config.admin) registerAdmin(app, journal, () => upstreams.snapshots());
+  if (config.admin) registerAdmin(app, journal, upstreams);
 
   return {
     app,
@@ -207,6 +210,17 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       await journal.close();
     },
   };
+}
+
+/** A provider that names a key variable that is not set never starts silently unauthenticated. */
+function refuseMissingKeys(config: GatewayConfig, env: Record<string, string | undefined>): void {
+  const missing = Object.entries(config.providers)
+    .filter(([, p]) => p.apiKeyEnv !== undefined && !env[p.apiKeyEnv] && !p.apiKeyOptional)
+    .map(
+      ([name, p]) =>
+        `providers.${name}.apiKeyEnv: ${p.apiKeyEnv} is not set in the environment; set it, or mark the provider apiKeyOptional: true`,
+    );
+  if (missing.length > 0) throw new ConfigError('(environment)', missing);
 }
 
 function routeFor(routes: Map<string, Route>, model: string): Route {

@@ -1,4 +1,4 @@
-import { createHealth, type DependencyCheck, type Health, type Journal } from 'breakwater';
+import { createHealth, Errors, type DependencyCheck, type Health, type Journal } from 'breakwater';
 import type { Admission } from './admission.js';
 import type { Route } from './route.js';
 import type { Upstreams } from './upstreams.js';
@@ -22,11 +22,14 @@ const isOpen = (state: string): boolean => state === 'open' || state === 'isolat
 export function gatewayHealth(sources: ReadinessSources): Health {
   const { journal, admission } = sources;
   const upstreams = (): DependencyCheck[] =>
-    sources.upstreams.keys().map((key) => ({
-      name: `upstream:${key}`,
+    sources.upstreams.endpoints().map((endpoint) => ({
+      name: `upstream:${endpoint.key}`,
       critical: false,
-      check: async () => undefined,
-      breaker: { policy: sources.upstreams.get(key).breaker, key },
+      // A provider whose key variable is unset (allowed by apiKeyOptional) is not ready to serve.
+      check: async () => {
+        if (endpoint.keyMissing) throw Errors.unauthenticated({ message: `No API key for ${endpoint.key}.` });
+      },
+      breaker: { policy: sources.upstreams.get(endpoint.key).breaker, key: endpoint.key },
     }));
   return createHealth({
     serviceId: 'breakwater-gateway',

@@ -25,6 +25,7 @@ export function buildState(
         ...t,
         baseUrl: provider.baseUrl,
         apiKey: provider.apiKeyEnv ? env[provider.apiKeyEnv] : undefined,
+        headers: provider.headers,
         key: `${t.provider}:${t.model}`,
         dispatcher,
       };

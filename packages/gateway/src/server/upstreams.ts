@@ -20,6 +20,9 @@ export interface UpstreamEndpoint {
   key: string;
   baseUrl: string;
   apiKey: string | undefined;
+  headers: Record<string, string>;
+  /** The provider names a key variable that is not set (allowed only with `apiKeyOptional`). */
+  keyMissing: boolean;
   probe: ProviderConfig['breaker']['probe'];
 }
 
@@ -50,6 +53,8 @@ export class Upstreams {
           key,
           baseUrl: provider.baseUrl,
           apiKey: provider.apiKeyEnv ? env[provider.apiKeyEnv] : undefined,
+          headers: provider.headers,
+          keyMissing: provider.apiKeyEnv !== undefined && !env[provider.apiKeyEnv],
           probe: provider.breaker.probe,
         };
         next.set(key, { ...this.entryFor(key, provider), endpoint });

@@ -7,6 +7,8 @@ import { StreamReader, type Chunk } from './stream-reader.js';
 export interface ResolvedTarget extends TargetConfig {
   baseUrl: string;
   apiKey: string | undefined;
+  /** The provider's static headers (values redacted everywhere, like keys). */
+  headers: Record<string, string>;
   /** `provider:model`: the breaker key and the `x-breakwater-target` header. */
   key: string;
   /** The gateway's connection pool to its upstreams. */
@@ -24,6 +26,7 @@ export function createUpstreamAgent(maxResponseBytes: number): Agent {
 
 function headersFor(target: ResolvedTarget, correlationId: string | undefined): Record<string, string> {
   return {
+    ...target.headers,
     'content-type': 'application/json',
     ...(target.apiKey ? { authorization: `Bearer ${target.apiKey}` } : {}),
     ...(correlationId ? { 'x-request-id': correlationId } : {}),

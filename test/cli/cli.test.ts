@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { parse as parseYaml } from 'yaml';
+import { configJsonSchema, loadConfig, parseConfig } from '../../packages/gateway/src/config/load.js';
+import { createGateway } from '../../packages/gateway/src/server/gateway.js';
+import { startSimulator, type Simulator } from '../../packages/gateway/src/simulator/simulator.js';
+
+// The command line as an operator uses it: user errors are one line and exit 2, signals do what
+// the help says, and the configuration can be checked before it is deployed.
+const ROOT = resolve(import.meta.dirname, '../..');
+const MAIN = join(ROOT, 'packages/gateway/src/cli/main.ts');
+const EXAMPLE = join(ROOT, 'packages/gateway/breakwater.example.yaml');
+const dir = mkdtempSync(join(tmpdir(), 'bw-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  // tsx resolved here: the CLI runs in an empty folder, where `--import tsx` would not be found.
+  const tsx = import.meta.resolve('tsx');
+  const result = spawnSync(process.execPath, ['--conditions=breakwater-source', '--import', tsx, MAIN, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, OPENAI_API_KEY: '', ...env },
+    timeout: 20_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('user errors: one line naming the fix, exit 2, no stack trace', () => {
+  let busy: ReturnType<typeof createServer>;
+  let busyPort: number;
+  before(async () => {
+    busy = createServer();
+    await new Promise<void>((done) => busy.listen(0, '127.0.0.1', done));
+    busyPort = (busy.address() as { port: number }).port;
+  });
+  after(() => busy.close());
+
+  test('each mistake', () => {
+    writeFileSync(join(dir, 'typo.yaml'), 'providers: {}\nroutes: {}\nrouts: {}\n');
+    const cases: Array<[string[], RegExp]> = [
+      [['--bogus'], /unknown option --bogus/],
+      [['frob'], /unknown command "frob"/],
+      [['serve', '--port', 'abc'], /--port "abc": expected a whole number/],
+      [['serve', '--config', 'missing.yaml'], /missing\.yaml: the file does not exist/],
+      [['serve', '--config', 'typo.yaml'], /unknown key\(s\) "routs"/],
+      [['serve', '--demo', '--port', String(busyPort)], /port is already in use/],
+      [['ops', 'show'], /which operation\? pass its id/],
+      [['ops', 'frob'], /expected "ops list" or "ops show ID"/],
+      [['ops', 'list', '--journal', 'none.db'], /no journal at none\.db/],
+      [['config', 'check'], /config check FILE/],
+      [['simulate', '--rate', 'nope=2'], /--rate nope=2: expected FAULT=P/],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stderr } = cli(args);
+      assert.equal(code, 2, `${args.join(' ')}: exit ${code}, ${stderr}`);
+      assert.match(stderr, message, args.join(' '));
+      assert.ok(!stderr.includes('    at '), `${args.join(' ')} printed a stack: ${stderr}`);
+      assert.equal(stderr.trim().split('\n').length, 1, `${args.join(' ')}: one line`);
+    }
+  });
+
+  test('a key in the shell and no config: a clear choice, and --demo runs the demo anyway', () => {
+    const { code, stderr } = cli(['serve'], { OPENAI_API_KEY: 'sk-something' });
+    assert.equal(code, 2);
+    assert.match(stderr, /pass --config FILE .* or --demo/);
+  });
+
+  test('--version and --help', () => {
+    const version = JSON.parse(readFileSync(join(ROOT, 'packages/gateway/package.json'), 'utf8')).version;
+    assert.equal(cli(['--version']).stdout.trim(), version);
+    assert.match(cli(['--help']).stdout, /breakwater config check FILE/);
+  });
+});
+
+describe('configuration operators can trust', () => {
+  test('the commented example loads, and `config check` prints its resolved routes', () => {
+    const config = loadConfig(EXAMPLE, { env: {} });
+    assert.ok(config.routes['fast']);
+    const { code, stdout } = cli(['config', 'check', EXAMPLE]);
+    assert.equal(code, 0);
+    assert.match(stdout, /fast: openai:gpt-4o-mini → openrouter:/);
+  });
+
+  test('the JSON Schema validates the example and rejects a typo', () => {
+    const { code, stdout } = cli(['config', 'schema']);
+    assert.equal(code, 0);
+    assert.deepEqual(JSON.parse(stdout), configJsonSchema());
+    const validate = new Ajv2020({ strict: false }).compile(JSON.parse(stdout) as object);
+    const example = parseYaml(readFileSync(EXAMPLE, 'utf8')) as Record<string, unknown>;
+    assert.ok(validate(example), JSON.stringify(validate.errors));
+    assert.equal(validate({ ...example, routs: {} }), false);
+    assert.equal(validate({ ...example, server: { ...(example['server'] as object), prot: 1 } }), false);
+  });
+
+  test('${VAR} is interpolated; a missing one is an error naming it', () => {
+    const input = {
+      providers: { p: { baseUrl: '${BASE}', headers: { 'api-key': '${AZURE_KEY}' } } },
+      routes: { m: { targets: [{ provider: 'p', model: 'x' }] } },
+    };
+    const config = parseConfig(input, 'inline', {
+      env: { BASE: 'http://127.0.0.1:9/v1', AZURE_KEY: 'azure-secret-123' },
+    });
+    assert.equal(config.providers['p']!.baseUrl, 'http://127.0.0.1:9/v1');
+    assert.throws(
+      () => parseConfig(input, 'inline', { env: { BASE: 'http://x/v1' } }),
+      /providers\.p\.headers\.api-key: \$\{AZURE_KEY\} is not set/,
+    );
+  });
+
+  test('a named but unset key refuses to start; apiKeyOptional starts with the upstream unready', async () => {
+    const base = { routes: { m: { targets: [{ provider: 'p', model: 'x' }] } }, journal: { memory: true } };
+    await assert.rejects(
+      createGateway(
+        parseConfig({ ...base, providers: { p: { baseUrl: 'http://127.0.0.1:9/v1', apiKeyEnv: 'UNSET_KEY' } } }),
+        { env: {} },
+      ),
+      /providers\.p\.apiKeyEnv: UNSET_KEY is not set/,
+    );
+    const gateway = await createGateway(
+      parseConfig({
+        ...base,
+        providers: { p: { baseUrl: 'http://127.0.0.1:9/v1', apiKeyEnv: 'UNSET_KEY', apiKeyOptional: true } },
+      }),
+      { env: {} },
+    );
+    try {
+      const ready = await gateway.app.inject({ url: '/health/ready' });
+      const report = ready.json() as { status: string; checks: Record<string, Array<{ status: string }>> };
+      assert.equal(report.checks['upstream:p:x:responsiveness']?.[0]?.status, 'fail');
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  test('static provider headers reach the upstream and are redacted like keys', async () => {
+    const simulator = await startSimulator();
+    const logs: string[] = [];
+    const { Writable } = await import('node:stream');
+    const pino = (await import('pino')).default;
+    const gateway = await createGateway(
+      parseConfig({
+        providers: { p: { baseUrl: simulator.url, headers: { 'api-key': 'azure-header-secret-987' } } },
+        routes: { m: { targets: [{ provider: 'p', model: 'x' }] } },
+        journal: { memory: true },
+      }),
+      {
+        env: {},
+        logger: pino({ level: 'debug' }, new Writable({ write: (c, _e, done) => (logs.push(String(c)), done()) })),
+      },
+    );
+    try {
+      simulator.script('unauthorized');
+      const response = await gateway.app.inject({
+        method: 'POST',
+        url: '/v1/chat/completions',
+        payload: { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
+      });
+      assert.equal(response.statusCode, 502);
+      assert.ok(!response.body.includes('azure-header-secret-987'));
+      assert.ok(logs.length > 0 && !logs.join('').includes('azure-header-secret-987'));
+    } finally {
+      await gateway.close();
+      await simulator.close();
+    }
+  });
+});
+
+describe('signals reach the gateway that `npm start` started', () => {
+  let simulator: Simulator;
+  before(async () => {
+    simulator = await startSimulator({ tokenDelayMs: 60 });
+  });
+  after(() => simulator.close());
+
+  test('SIGHUP reloads the config; SIGTERM drains an in-flight stream and exits 0', async () => {
+    const file = join(dir, 'signals.yaml');
+    const config = (alias: string) =>
+      `server: { port: 0 }\nproviders: { sim: { baseUrl: "${simulator.url}" } }\nroutes: { ${alias}: { targets: [{ provider: sim, model: x }] } }\njournal: { memory: true }\n`;
+    writeFileSync(file, config('first'));
+    const child = spawn('npm', ['start', '--silent', '--', '--config', file], {
+      cwd: ROOT,
+      env: { ...process.env, OPENAI_API_KEY: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (out += chunk));
+    const waitFor = async (pattern: RegExp) => {
+      for (let i = 0; i < 300 && !pattern.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      const match = pattern.exec(out);
+      assert.ok(match, `never printed ${pattern}: ${out}`);
+      return match;
+    };
+    try {
+      const [, address, pid] = (await waitFor(/listening on (http:\/\/\S+) \(pid (\d+)/))!;
+      writeFileSync(file, config('second'));
+      process.kill(Number(pid), 'SIGHUP');
+      await waitFor(/configuration reloaded/);
+      const models = (await (await fetch(`${address}/v1/models`)).json()) as { data: Array<{ id: string }> };
+      assert.deepEqual(
+        models.data.map((m) => m.id),
+        ['second'],
+      );
+
+      const stream = await fetch(`${address}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'second', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      const text = stream.text();
+      process.kill(Number(pid), 'SIGTERM');
+      assert.match(await text, /data: \[DONE\]\n\n$/, 'the stream in flight completed');
+      const code = await new Promise<number | null>((done) => child.on('exit', done));
+      assert.equal(code, 0, out);
+      assert.match(out, /SIGTERM: draining/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
