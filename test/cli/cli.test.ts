@@ -224,3 +224,34 @@ describe('signals reach the gateway that `npm start` started', () => {
     }
   });
 });
+
+test('ops finds the operation behind an error response by its correlation id', async () => {
+  const { Journal, runOperation } = await import('breakwater');
+  const { openSqliteJournalStore } = await import('breakwater/journal-sqlite');
+  const file = join(dir, 'ops.db');
+  const journal = new Journal({ store: await openSqliteJournalStore(file) });
+  await runOperation(journal, 'chat.completions', async () => 'ok', { correlationId: 'corr-ok' });
+  await runOperation(
+    journal,
+    'chat.completions',
+    async () => Promise.reject(Object.assign(new Error('x'), { status: 500, headers: {} })),
+    {
+      correlationId: 'corr-failed',
+    },
+  ).catch(() => undefined);
+  await journal.close();
+  const listed = cli(['ops', 'list', '--journal', file, '--correlation', 'corr-failed']);
+  assert.equal(listed.code, 0, listed.stderr);
+  const lines = listed.stdout.trim().split('\n');
+  assert.equal(lines.length, 1);
+  assert.match(lines[0]!, /failed .* UPSTREAM_SERVER_ERROR .* corr-failed$/);
+  const id = lines[0]!.split(/\s+/)[0]!;
+  assert.equal(JSON.parse(cli(['ops', 'show', id, '--journal', file]).stdout).correlationId, 'corr-failed');
+  assert.equal(
+    cli(['ops', 'list', '--journal', file, '--status', 'succeeded', '--since', '1h']).stdout.trim().split('\n').length,
+    1,
+  );
+  const bad = cli(['ops', 'list', '--journal', file, '--status', 'bogus']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--status "bogus": expected one of/);
+});

@@ -67,3 +67,41 @@ test('the admin API needs the admin key and lists operations and breaker states'
   const bad = await fetch(`${base}/admin/operations?limit=99999`, { headers: { 'x-admin-key': ADMIN_KEY } });
   assert.equal(bad.status, 422);
 });
+
+test('the admin API finds operations by correlation id and resets or isolates a breaker', async () => {
+  const response = await fetch(`${base}/v1/chat/completions`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${CLIENT_KEY}`,
+      'x-request-id': 'find-me-123',
+    },
+    body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  assert.equal(response.status, 200);
+  const admin = { 'x-admin-key': ADMIN_KEY };
+  const found = (await (
+    await fetch(`${base}/admin/operations?correlationId=find-me-123`, { headers: admin })
+  ).json()) as {
+    data: Array<{ correlationId: string }>;
+  };
+  assert.deepEqual(
+    found.data.map((o) => o.correlationId),
+    ['find-me-123'],
+  );
+  assert.equal(
+    (await fetch(`${base}/admin/operations?correlation=typo`, { headers: admin })).status,
+    422,
+    'unknown filters are refused, not ignored',
+  );
+
+  const isolate = await fetch(`${base}/admin/breakers/sim:x/isolate`, { method: 'POST', headers: admin });
+  assert.equal(((await isolate.json()) as { state: string }).state, 'isolated');
+  const refused = await chat(CLIENT_KEY);
+  assert.equal(refused.status, 503, 'an isolated upstream is not called');
+  const reset = await fetch(`${base}/admin/breakers/sim:x/reset`, { method: 'POST', headers: admin });
+  assert.equal(((await reset.json()) as { state: string }).state, 'closed');
+  assert.equal((await chat(CLIENT_KEY)).status, 200);
+  assert.equal((await fetch(`${base}/admin/breakers/nope:x/reset`, { method: 'POST', headers: admin })).status, 404);
+  assert.equal((await fetch(`${base}/admin/breakers/sim:x/reset`, { method: 'POST' })).status, 401);
+});

@@ -35,6 +35,13 @@ export async function ops(args: string[], flags: OpsFlags): Promise<void> {
       return;
     }
     for (const o of await journal.query(query(flags))) console.log(line(o));
+  } catch (error) {
+    const cause = (error as { code?: string; cause?: { code?: string; message?: string } }).cause;
+    if ((error as { code?: string }).code === 'JOURNAL_UNAVAILABLE')
+      throw new UserError(
+        `cannot read the journal at ${flags.journal ?? 'breakwater.db'}: ${cause?.message ?? cause?.code}`,
+      );
+    throw error;
   } finally {
     await journal.close();
   }
