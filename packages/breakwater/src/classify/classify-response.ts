@@ -4,6 +4,7 @@ import type { HeaderSource } from '../common/headers.js';
 import { httpSignal, ruleForStatus } from './http-status.js';
 import { hostOf } from './sources/http.js';
 import { ruleFromBody } from './sources/llm.js';
+import { providerMatch } from './sources/providers.js';
 
 export interface FailedResponse {
   status: number;
@@ -21,13 +22,19 @@ export function classifyResponse(
   response: FailedResponse,
   options: ClassifyOptions & { defaultDomain?: string } = {},
 ): BreakwaterError | undefined {
-  const bodyRule = response.body === undefined ? undefined : ruleFromBody(response.body, response.status);
+  const provider = response.body === undefined ? undefined : providerMatch(response.body, response.status);
+  const bodyRule =
+    provider?.rule ?? (response.body === undefined ? undefined : ruleFromBody(response.body, response.status));
   const rule = bodyRule ?? ruleForStatus(response.status);
   if (!rule) return undefined;
   const dependency = options.dependency ?? hostOf(response.url);
   const domain = bodyRule ? 'LLM' : (options.defaultDomain ?? 'UPSTREAM');
   const signal = httpSignal(rule, response.status, response.headers, domain, dependency);
-  const final = bodyRule ? { ...signal, retryable: bodyRule.retryable } : signal;
+  const final = {
+    ...signal,
+    ...(bodyRule ? { retryable: bodyRule.retryable } : {}),
+    ...(provider?.details ? { details: { ...signal.details, ...provider.details } } : {}),
+  };
   const error = new Error(`Upstream answered ${response.status}${response.url ? ` for ${response.url}` : ''}`);
   return fromSignal(final, Object.assign(error, { status: response.status, body: response.body }), options);
 }

@@ -7,6 +7,7 @@ import { RESPONSE_RULES } from './sources/invalid-response.js';
 import { LLM_RULES } from './sources/llm.js';
 import { NETWORK_RULES } from './sources/network.js';
 import { PG_RULES } from './sources/postgres.js';
+import { PROVIDER_RULES } from './sources/providers.js';
 import { PROXY_RULES } from './sources/proxy.js';
 import { SQLITE_RULES } from './sources/sqlite.js';
 import { REDIS_RULES } from './sources/redis.js';
@@ -15,6 +16,7 @@ import { VERCEL_AI_RULES } from './sources/vercel-ai.js';
 /** The rule tables by source, in the order docs/errors.md shows them. */
 export const RULES = {
   llm: LLM_RULES,
+  provider: PROVIDER_RULES,
   ai: VERCEL_AI_RULES,
   http: HTTP_RULES,
   net: NETWORK_RULES,

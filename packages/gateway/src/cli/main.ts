@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { demoConfig } from '../config/demo.js';
 import { ConfigError, configJsonSchema, loadConfig } from '../config/load.js';
 import { createGateway, type Gateway } from '../server/gateway.js';
-import { FAULTS, isFault, type Fault } from '../simulator/faults.js';
+import { FAULTS, isFault, isPersona, PERSONAS, type Fault, type Persona } from '../simulator/faults.js';
 import { startSimulator, type Simulator } from '../simulator/simulator.js';
 import { ops } from './ops.js';
 import { asUserError, intFlag, UserError } from './user-error.js';
@@ -21,10 +21,11 @@ Usage:
   breakwater config check FILE     validate a configuration and print its resolved routes
   breakwater config schema         print the configuration's JSON Schema (for editors)
 
-  breakwater simulate [--port N] [--seed N] [--rate FAULT=P ...]
+  breakwater simulate [--port N] [--seed N] [--rate FAULT=P ...] [--persona NAME]
       Run the simulated OpenAI-compatible upstream alone.
       --rate FAULT=P  probability of a fault per request, e.g. --rate rate_limit=0.2
                       faults: ${FAULTS.filter((f) => f !== 'ok').join(', ')}
+      --persona NAME  answer faults in a provider's own words: ${Object.keys(PERSONAS).join(', ')}
 
   breakwater ops list [--journal FILE|URL] [--status S] [--kind K] [--since 30m] [--correlation ID] [--limit N]
   breakwater ops show ID [--journal FILE|URL]
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
       demo: { type: 'boolean' },
       seed: { type: 'string' },
       rate: { type: 'string', multiple: true },
+      persona: { type: 'string' },
       journal: { type: 'string' },
       status: { type: 'string' },
       kind: { type: 'string' },
@@ -167,7 +169,11 @@ async function configCommand(args: string[]): Promise<void> {
     console.log(`  note: providers.${name}: ${p.apiKeyEnv} is not set here${p.apiKeyOptional ? ' (optional)' : ''}`);
 }
 
-async function simulate(flags: { port?: string; seed?: string; rate?: string[] }): Promise<void> {
+async function simulate(flags: { port?: string; seed?: string; rate?: string[]; persona?: string }): Promise<void> {
+  if (flags.persona !== undefined && !isPersona(flags.persona))
+    throw new UserError(
+      `--persona ${JSON.stringify(flags.persona)}: expected one of ${Object.keys(PERSONAS).join(', ')}`,
+    );
   const rates: Partial<Record<Fault, number>> = {};
   for (const entry of flags.rate ?? []) {
     const [name, value] = entry.split('=');
@@ -179,6 +185,7 @@ async function simulate(flags: { port?: string; seed?: string; rate?: string[] }
     port: intFlag('port', flags.port, 9000),
     seed: intFlag('seed', flags.seed, 42, 0, Number.MAX_SAFE_INTEGER),
     faultRates: rates,
+    ...(flags.persona ? { persona: flags.persona as Persona } : {}),
   });
   console.log(`simulated upstream on ${simulator.url} (stats: ${simulator.url.replace(/\/v1$/, '')}/_simulator/stats)`);
 }

@@ -92,7 +92,7 @@ export function openAIError(
         message: ownCredentialsRefused
           ? `The upstream ${providerOf(error)} refused the gateway's own credentials; this is the gateway's configuration, not your key.`
           : callersRequest && upstream?.message
-            ? upstream.message
+            ? upstream.message + filtersOf(error)
             : describe(error),
         type: ownCredentialsRefused ? 'api_error' : OPENAI_TYPE[error.category],
         param: (callersRequest ? upstream?.param : undefined) ?? issues[0]?.path ?? null,
@@ -104,12 +104,18 @@ export function openAIError(
   };
 }
 
+/** The content filters that fired, as the provider reported them (Azure's content_filter_result). */
+function filtersOf(error: BreakwaterError): string {
+  const filters = error.details?.['filters'];
+  return Array.isArray(filters) && filters.length > 0 ? ` (filtered: ${filters.join(', ')})` : '';
+}
+
 function providerOf(error: BreakwaterError): string {
   return error.dependency ? `'${error.dependency.split(':')[0]}'` : 'provider';
 }
 
 function describe(error: BreakwaterError): string {
   const issues = (error.details?.['issues'] as Array<{ path: string; message: string }> | undefined) ?? [];
-  if (issues.length === 0) return error.userMessage;
+  if (issues.length === 0) return error.userMessage + filtersOf(error);
   return `${error.userMessage} ${issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; ')}`;
 }

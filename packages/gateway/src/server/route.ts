@@ -86,9 +86,15 @@ function retriedOnSameTarget(moveOnImmediately: readonly string[]): (error: Brea
   return (error) => error.retryable && error.code !== Errors.bulkheadFull.code && !moveOn.has(error.category);
 }
 
-/** After a context_length failure, only a target with a larger context window is worth asking. */
+/**
+ * After a context_length failure, only a target whose window fits is worth asking: one at least as
+ * large as the tokens the provider said were requested, when it said so; else one larger than the
+ * target that refused.
+ */
 function fitsAfter(error: BreakwaterError, from: ResolvedTarget, to: ResolvedTarget): boolean {
   if (error.category !== 'context_length') return true;
+  const requested = error.details?.['requestedTokens'];
+  if (typeof requested === 'number' && to.contextWindow !== undefined) return to.contextWindow >= requested;
   return (to.contextWindow ?? 0) > (from.contextWindow ?? Infinity);
 }
 

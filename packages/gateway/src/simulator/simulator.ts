@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { seededRandom } from 'breakwater/testing';
-import { ERROR_BODIES, FAULTS, isFault, type Fault } from './faults.js';
+import { ERROR_BODIES, FAULTS, isFault, PERSONAS, type Fault, type Persona, type PersonaAnswer } from './faults.js';
 
 export interface SimulatorOptions {
   host?: string;
@@ -17,6 +17,8 @@ export interface SimulatorOptions {
   slowMs?: number;
   /** Chunks sent before cut_stream / stream_error. Default 3. */
   chunksBeforeFault?: number;
+  /** Answer faults in this provider's own words (see PERSONAS). Default: OpenAI's. */
+  persona?: Persona;
 }
 
 export interface SimulatorStats {
@@ -121,6 +123,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         data: [{ id: model, object: 'model', created: 1, owned_by: 'simulator' }],
       });
     }
+    const personaAnswer = options.persona
+      ? (PERSONAS[options.persona] as Partial<Record<Fault, PersonaAnswer>>)[fault]
+      : undefined;
+    if (personaAnswer) return json(res, personaAnswer.status, personaAnswer.body, personaAnswer.headers ?? {});
     const error = ERROR_BODIES[fault];
     if (error) {
       const headers: Record<string, string> =

@@ -1,6 +1,7 @@
 import { httpSignal, ruleForStatus } from '../http-status.js';
 import { BACKOFF, defineRules, NO_DELAY, type Rule, type Signal } from '../rule.js';
 import { classNames, read, readNumber, readString } from '../walk.js';
+import { providerMatch } from './providers.js';
 
 export const LLM_RULES = defineRules('llm', 'openai, @anthropic-ai/sdk (Stainless SDK errors)', {
   user_abort: {
@@ -102,6 +103,11 @@ export function classifyLlmSdk(value: unknown): Signal | undefined {
 
   const status = readNumber(value, 'status');
   const headers = read(value, 'headers');
+  const provider = providerMatch(value, status);
+  if (provider) {
+    const signal = httpSignal(provider.rule, status, headers, 'LLM', dependency);
+    return { ...signal, retryable: provider.rule.retryable, details: { ...signal.details, ...provider.details } };
+  }
   const bodyRule = ruleFromBody(value, status);
   // Body-specific rules (quota, context, filter) are final: a server's x-should-retry cannot make
   // an exhausted quota retryable.
@@ -122,10 +128,11 @@ export function streamEventSignal(event: unknown): Signal | undefined {
   const error = read(event, 'error');
   if (error === null || typeof error !== 'object') return undefined;
   const type = readString(error, 'type') ?? '';
-  const bodyRule = ruleFromBody(event, undefined);
+  const provider = providerMatch(event, undefined);
+  const bodyRule = provider?.rule ?? ruleFromBody(event, undefined);
   const status = TYPE_STATUS[type];
   const rule = bodyRule ?? (status === undefined ? undefined : ruleForStatus(status)) ?? LLM_RULES.stream_error;
-  return { rule, domain: 'LLM', details: { type, code: readString(error, 'code') ?? null } };
+  return { rule, domain: 'LLM', details: { type, code: readString(error, 'code') ?? null, ...provider?.details } };
 }
 
 /**
