@@ -243,6 +243,44 @@ export function journalContract<Tx>(
       assert.equal((await journal.query({ status: 'running', limit: 500 })).filter((o) => o.kind === 'chat').length, 0);
     });
 
+    test('retention: finished rows past their TTL are pruned in batches, others stay, running ones are never touched', async () => {
+      // Its own clock and kind: the rows above keep their meaning for the tests that follow.
+      let t = 1_900_000_000_000; // after every other row of the contract (those are old too: pruned alike)
+      const retained = new Journal({
+        store: fixture.store,
+        leaseMs: 60_000,
+        owner: 'worker-retention',
+        now: () => t,
+        retention: { succeeded: 1_000, failed: 5_000 },
+      });
+      const finish = async (i: number, ok: boolean) =>
+        runOperation(retained, 'retention', async () => (ok ? i : Promise.reject(new Error('x'))), {
+          correlationId: `ret-${i}`,
+        }).catch(() => undefined);
+      for (let i = 0; i < 6; i++) await finish(i, i % 2 === 0); // 3 succeeded, 3 failed at t0
+      const running = await retained.createClaimed({ kind: 'retention', correlationId: 'ret-running' });
+      t += 2_000; // past the succeeded TTL, not the failed one
+      for (let i = 6; i < 8; i++) await finish(i, true); // 2 fresh successes
+      assert.ok((await retained.prune(2)) >= 3, 'the three old successes (and older rows), in batches of two');
+      const left = await retained.query({ kind: 'retention', limit: 100 });
+      assert.deepEqual(left.map((o) => o.correlationId).sort(), [
+        'ret-1',
+        'ret-3',
+        'ret-5',
+        'ret-6',
+        'ret-7',
+        'ret-running',
+      ]);
+      t += 10_000;
+      await retained.prune();
+      assert.deepEqual(
+        (await retained.query({ kind: 'retention', limit: 100 })).map((o) => o.correlationId),
+        ['ret-running'],
+        'the running operation is never pruned, whatever its age',
+      );
+      assert.equal((await retained.get(running.operation.id))?.status, 'running');
+    });
+
     if (breakable) {
       test('a failing store is classified as JOURNAL_UNAVAILABLE and shows in health', async () => {
         assert.ok(fixture.breakStore, 'a breakable store fixture says how to break it');

@@ -107,7 +107,7 @@ export { watchdog, type Watchdog, type WatchdogOptions } from './policies/watchd
 // journal: operations with one terminal state each
 export { Journal, type JournalOptions, type JournalHealth, type DeferredOutcome } from './journal/journal.js';
 export { runOperation, type RunOperationOptions, type OperationContext } from './journal/run-operation.js';
-export { MemoryJournalStore } from './journal/memory-store.js';
+export { MemoryJournalStore, type MemoryJournalOptions } from './journal/memory-store.js';
 export type { JournalStore } from './journal/journal-store.js';
 export {
   isTerminal,
@@ -117,6 +117,7 @@ export {
   type OperationQuery,
   type TransitionGuard,
   type TransitionPatch,
+  type FinishedStatus,
 } from './journal/operation.js';
 
 // correlation, health and telemetry

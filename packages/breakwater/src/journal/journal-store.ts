@@ -5,6 +5,7 @@ import type {
   TransitionGuard,
   TransitionPatch,
   OperationStatus,
+  FinishedStatus,
 } from './operation.js';
 
 /**
@@ -31,5 +32,11 @@ export interface JournalStore<Tx = unknown> {
   query(query: OperationQuery): Promise<Operation[]>;
   /** Running operations whose lease expired before `now`, oldest first. */
   expiredLeases(now: number, limit: number): Promise<Operation[]>;
+  /**
+   * Deletes at most `limit` operations in `status` that finished before `finishedBefore`, oldest
+   * first; returns how many. A small batch, so writers are never blocked for long. Optional: a store
+   * without it keeps everything.
+   */
+  prune?(status: FinishedStatus, finishedBefore: number, limit: number): Promise<number>;
   close(): Promise<void>;
 }

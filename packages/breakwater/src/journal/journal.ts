@@ -14,6 +14,7 @@ import {
   type Operation,
   type OperationQuery,
   type OperationStatus,
+  type FinishedStatus,
   type TransitionGuard,
   type TransitionPatch,
 } from './operation.js';
@@ -33,6 +34,11 @@ export interface JournalOptions<Tx = unknown> {
    * Default 5,000.
    */
   writeTimeoutMs?: number;
+  /**
+   * How long finished operations are kept, per status (ms); the sweeper deletes older ones in small
+   * batches. Unset: kept forever. E.g. `{ succeeded: 86_400_000, failed: 14 * 86_400_000, cancelled: 14 * 86_400_000 }`.
+   */
+  retention?: Partial<Record<FinishedStatus, number>>;
 }
 
 export interface JournalHealth {
@@ -72,6 +78,7 @@ export class Journal<Tx = unknown> {
   readonly owner: string;
   readonly now: () => number;
   readonly writeTimeoutMs: number;
+  readonly retention: Partial<Record<FinishedStatus, number>>;
   private readonly redactor: Redactor;
   private lastError: JournalHealth['lastError'];
   /** Health is `fail` only while the store's latest answer was a failure (not for a minute after). */
@@ -90,6 +97,9 @@ export class Journal<Tx = unknown> {
     this.now = options.now ?? Date.now;
     this.redactor = options.redactor ?? defaultRedactor;
     this.writeTimeoutMs = options.writeTimeoutMs ?? 5_000;
+    this.retention = options.retention ?? {};
+    for (const [status, ms] of Object.entries(this.retention))
+      if (!(ms > 0)) throw new TypeError(`Expected \`retention.${status}\` to be a positive number of ms, got ${ms}.`);
     if (!(this.writeTimeoutMs > 0))
       throw new TypeError(`Expected \`writeTimeoutMs\` to be a positive number, got ${options.writeTimeoutMs}.`);
   }
@@ -161,7 +171,13 @@ export class Journal<Tx = unknown> {
       id,
       { from: ['running'], leaseOwner: this.owner },
       'succeeded',
-      { result: result ?? null, attempts, finishedAt: this.now(), leaseOwner: null, leaseExpiresAt: null },
+      {
+        result: this.stored(result),
+        attempts,
+        finishedAt: this.now(),
+        leaseOwner: null,
+        leaseExpiresAt: null,
+      },
       join,
     );
   }
@@ -178,7 +194,7 @@ export class Journal<Tx = unknown> {
         errorCode: error.code,
         errorMessage: this.redactor.string(error.message),
         errorOrigin: error.origin,
-        result: partial ?? null,
+        result: this.stored(partial),
         finishedAt: this.now(),
         leaseOwner: null,
         leaseExpiresAt: null,
@@ -263,6 +279,26 @@ export class Journal<Tx = unknown> {
     return swept;
   }
 
+  /**
+   * Deletes finished operations older than their status's retention, in batches of `batch`, at most
+   * `maxBatches` per status per call (so a backlog is worked off over several sweeps, never in one
+   * long write). Returns how many were deleted.
+   */
+  async prune(batch = 500, maxBatches = 20): Promise<number> {
+    const prune = this.store.prune?.bind(this.store);
+    if (!prune) return 0;
+    let deleted = 0;
+    for (const [status, ttl] of Object.entries(this.retention) as Array<[FinishedStatus, number]>) {
+      const before = this.now() - ttl;
+      for (let i = 0; i < maxBatches; i++) {
+        const n = await this.guarded(() => prune(status, before, batch));
+        deleted += n;
+        if (n < batch) break;
+      }
+    }
+    return deleted;
+  }
+
   /** Sweeps now and then every `intervalMs` (an unref'd timer). Returns a function that stops it. */
   startSweeper(
     intervalMs = Math.max(1_000, Math.floor(this.leaseMs / 2)),
@@ -271,6 +307,7 @@ export class Journal<Tx = unknown> {
     const tick = (): void => {
       this.flushOutbox()
         .then(() => this.sweep())
+        .then(() => this.prune())
         .catch((error: unknown) => onError?.(classify(error)));
     };
     tick();
@@ -347,7 +384,7 @@ export class Journal<Tx = unknown> {
       });
     await this.transition(id, { from: ['running'] }, outcome.status, {
       attempts: outcome.attempts,
-      result: outcome.result ?? null,
+      result: this.stored(outcome.result),
       errorCategory: outcome.error?.category ?? null,
       errorCode: outcome.error?.code ?? null,
       errorMessage: outcome.error?.message ?? null,
@@ -360,6 +397,11 @@ export class Journal<Tx = unknown> {
 
   close(): Promise<void> {
     return this.store.close();
+  }
+
+  /** What is written of a result or a partial output: a copy with every secret redacted. */
+  private stored(value: unknown): unknown {
+    return value === undefined || value === null ? null : this.redactor.value(value);
   }
 
   /**

@@ -6,15 +6,35 @@ import {
   type Operation,
   type OperationQuery,
   type OperationStatus,
+  type FinishedStatus,
   type TransitionGuard,
   type TransitionPatch,
 } from './operation.js';
 
-/** For tests and single-process tools: the same contract as the durable stores, nothing persisted. */
+export interface MemoryJournalOptions {
+  /**
+   * Most operations kept; past it the oldest *finished* ones are dropped (running ones never are).
+   * Default 100,000: a process that runs for months does not grow without bound.
+   */
+  maxRows?: number;
+}
+
+/**
+ * For tests and single-process tools: the same contract as the durable stores, nothing persisted.
+ * Bounded (`maxRows`); the sweeper's lease scan looks only at running operations, and pruning by
+ * age stops at the first row created after the cutoff (rows are kept in creation order).
+ */
 export class MemoryJournalStore implements JournalStore<undefined> {
   readonly name = 'memory';
   private readonly rows = new Map<string, Operation>();
   private readonly byKey = new Map<string, string>();
+  private readonly running = new Set<string>();
+  private readonly maxRows: number;
+
+  constructor(options: MemoryJournalOptions = {}) {
+    this.maxRows = options.maxRows ?? 100_000;
+    if (!(this.maxRows >= 1)) throw new TypeError(`Expected \`maxRows\` ≥ 1, got ${options.maxRows}.`);
+  }
 
   async create(input: NewOperationRow): Promise<{ operation: Operation; created: boolean }> {
     if (input.idempotencyKey !== undefined) {
@@ -23,6 +43,8 @@ export class MemoryJournalStore implements JournalStore<undefined> {
     }
     const operation = newOperationRecord(input);
     this.rows.set(operation.id, operation);
+    if (operation.status === 'running') this.running.add(operation.id);
+    if (this.rows.size > this.maxRows) this.dropOldestFinished();
     if (input.idempotencyKey !== undefined)
       this.byKey.set(idempotencyIndex(input.kind, input.idempotencyKey), operation.id);
     return { operation: structuredClone(operation), created: true };
@@ -52,6 +74,8 @@ export class MemoryJournalStore implements JournalStore<undefined> {
     }
     // Check and write with no await in between: this is the compare-and-set.
     Object.assign(row!, patch, { status: to });
+    if (to === 'running') this.running.add(id);
+    else this.running.delete(id);
     return structuredClone(row!);
   }
 
@@ -81,11 +105,39 @@ export class MemoryJournalStore implements JournalStore<undefined> {
   }
 
   async expiredLeases(now: number, limit: number): Promise<Operation[]> {
-    return [...this.rows.values()]
-      .filter((row) => row.status === 'running' && row.leaseExpiresAt !== null && row.leaseExpiresAt < now)
+    return [...this.running]
+      .map((id) => this.rows.get(id)!)
+      .filter((row) => row.leaseExpiresAt !== null && row.leaseExpiresAt < now)
       .sort((a, b) => a.leaseExpiresAt! - b.leaseExpiresAt!)
       .slice(0, limit)
       .map((row) => structuredClone(row));
+  }
+
+  async prune(status: FinishedStatus, finishedBefore: number, limit: number): Promise<number> {
+    let deleted = 0;
+    for (const row of this.rows.values()) {
+      // Rows are in creation order, and nothing finishes before it was created.
+      if (row.createdAt >= finishedBefore || deleted >= limit) break;
+      if (row.status === status && row.finishedAt !== null && row.finishedAt < finishedBefore) {
+        this.remove(row);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  private dropOldestFinished(): void {
+    for (const row of this.rows.values()) {
+      if (row.status === 'running' || row.status === 'pending') continue;
+      this.remove(row);
+      return;
+    }
+  }
+
+  private remove(row: Operation): void {
+    this.rows.delete(row.id);
+    this.running.delete(row.id);
+    if (row.idempotencyKey !== null) this.byKey.delete(idempotencyIndex(row.kind, row.idempotencyKey));
   }
 
   async close(): Promise<void> {}

@@ -76,6 +76,9 @@ export interface TransitionGuard {
   leaseOwner?: string;
 }
 
+/** The terminal statuses: what retention prunes. */
+export type FinishedStatus = 'succeeded' | 'failed' | 'cancelled';
+
 export interface OperationQuery {
   status?: OperationStatus;
   kind?: string;

@@ -8,6 +8,7 @@ import {
   type Operation,
   type OperationQuery,
   type OperationStatus,
+  type FinishedStatus,
   type TransitionGuard,
   type TransitionPatch,
 } from '../operation.js';
@@ -146,6 +147,14 @@ export class PostgresJournalStore implements JournalStore<PoolClient> {
       [now, limit],
     );
     return result.rows.map((row) => fromPg(row));
+  }
+
+  async prune(status: FinishedStatus, finishedBefore: number, limit: number): Promise<number> {
+    const result = await this.pool.query(
+      `DELETE FROM ${this.table} WHERE id IN (SELECT id FROM ${this.table} WHERE status = $1 AND finished_at < $2 ORDER BY finished_at LIMIT $3)`,
+      [status, finishedBefore, limit],
+    );
+    return result.rowCount ?? 0;
   }
 
   /** The pool belongs to the caller; closing the store does not end it. */

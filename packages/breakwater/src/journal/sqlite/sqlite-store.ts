@@ -8,6 +8,7 @@ import {
   type Operation,
   type OperationQuery,
   type OperationStatus,
+  type FinishedStatus,
   type TransitionGuard,
   type TransitionPatch,
 } from '../operation.js';
@@ -63,6 +64,9 @@ export class SqliteJournalStore implements JournalStore<Database> {
   }
 
   private migrate(): void {
+    // A new file reclaims pruned pages little by little (incremental_vacuum after each prune batch);
+    // an existing one keeps its mode (changing it needs a full VACUUM) and reuses freed pages.
+    if (this.db.pragma('page_count', { simple: true }) === 0) this.db.pragma('auto_vacuum = INCREMENTAL');
     this.db.exec(schemaSql(this.table, 'sqlite'));
     const existing = new Set(
       (this.db.prepare(`PRAGMA table_info(${this.table})`).all() as Array<{ name: string }>).map((c) => c.name),
@@ -173,6 +177,17 @@ export class SqliteJournalStore implements JournalStore<Database> {
       `SELECT * FROM ${this.table} WHERE status = 'running' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT ?`,
     ).all(now, limit) as OperationRow[];
     return rows.map((row) => fromRow(row));
+  }
+
+  async prune(status: FinishedStatus, finishedBefore: number, limit: number): Promise<number> {
+    const deleted = await this.write(
+      () =>
+        this.statement(
+          `DELETE FROM ${this.table} WHERE id IN (SELECT id FROM ${this.table} WHERE status = ? AND finished_at < ? ORDER BY finished_at LIMIT ?)`,
+        ).run(status, finishedBefore, limit).changes,
+    );
+    if (deleted > 0) this.db.pragma('incremental_vacuum(256)');
+    return deleted;
   }
 
   async close(): Promise<void> {
