@@ -246,7 +246,7 @@ test('ops finds the operation behind an error response by its correlation id', a
   assert.equal(lines.length, 1);
   assert.match(lines[0]!, /failed .* UPSTREAM_SERVER_ERROR .* corr-failed$/);
   const id = lines[0]!.split(/\s+/)[0]!;
-  assert.equal(JSON.parse(cli(['ops', 'show', id, '--journal', file]).stdout).correlationId, 'corr-failed');
+  assert.equal(JSON.parse(cli(['ops', 'show', id, '--journal', file, '--json']).stdout).correlationId, 'corr-failed');
   assert.equal(
     cli(['ops', 'list', '--journal', file, '--status', 'succeeded', '--since', '1h']).stdout.trim().split('\n').length,
     1,

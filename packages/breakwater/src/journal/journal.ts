@@ -138,6 +138,8 @@ export class Journal<Tx = unknown> {
     return this.guarded(() =>
       this.store.create({
         ...input,
+        // Metadata is stored as given, but never a secret in it.
+        ...(input.metadata !== undefined ? { metadata: this.redactor.value(input.metadata) } : {}),
         ...(correlationId ? { correlationId } : {}),
         id: id ?? uuidv7(now),
         createdAt: now,

@@ -185,3 +185,24 @@ test("a later branch's attempt deadline counts from when it starts (issue-12 reg
   await clock.tick(100);
   assert.equal(await answer, 'answered');
 });
+
+test('the trail logs every attempt in order: outcome, category, retry delay and why, breaker state', async () => {
+  const breaker = circuitBreaker({ strategy: consecutiveFailures(5) });
+  const run = pipeline(
+    alternatives([
+      { key: 'primary', policy: pipeline(retry({ maxAttempts: 2, backoff: constantBackoff(0) }), breaker) },
+      { key: 'backup', policy: breaker },
+    ]),
+  );
+  const trail = new CallTrail();
+  await run.execute((ctx) => (ctx.key === 'primary' ? Promise.reject(failure(500)) : 'ok'), { trail });
+  assert.deepEqual(
+    trail.log.map((a) => [a.key, a.attempt, a.outcome, a.category ?? '', a.breaker, a.retryReason ?? '']),
+    [
+      ['primary', 1, 'failed', 'upstream_server', 'closed', 'backoff'],
+      ['primary', 2, 'failed', 'upstream_server', 'closed', ''],
+      ['backup', 1, 'succeeded', '', 'closed', ''],
+    ],
+  );
+  assert.ok(trail.log.every((a) => a.startedAt > 0 && a.durationMs >= 0));
+});

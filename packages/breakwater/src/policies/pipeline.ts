@@ -2,6 +2,7 @@ import type { BreakwaterError } from '../errors/breakwater-error.js';
 import { classifyFor } from './classify-for.js';
 import { systemClock, type Clock } from './clock.js';
 import { invoke } from './invoke.js';
+import type { CallTrail } from './call-trail.js';
 import { CallContext, type CallOptions } from './context.js';
 import type { Callee, Next, Policy } from './policy.js';
 import type { Degradation } from './context.js';
@@ -48,7 +49,8 @@ export function pipeline(...args: Array<Policy | PipelineOptions>): Pipeline {
 
   const head = compose(policies, (ctx) => {
     ctx.countInvocation();
-    return invoke(ctx.callee as Callee<unknown>, ctx);
+    const work = invoke(ctx.callee as Callee<unknown>, ctx);
+    return ctx.trail ? logAttempt(ctx, ctx.trail, work) : work;
   });
   // Nested in another pipeline, the innermost step is the enclosing pipeline's `next`: a chain per
   // distinct `next`, built on first use (an enclosing chain's `next` is the same function every call).
@@ -104,6 +106,36 @@ export function pipeline(...args: Array<Policy | PipelineOptions>): Pipeline {
       return { value: await run(fn, ctx), ctx };
     },
   };
+}
+
+/** Records one attempt on the call's trail: when it started, how long it took, how it ended. */
+function logAttempt(ctx: CallContext, trail: CallTrail, work: Promise<unknown>): Promise<unknown> {
+  const started = performance.now();
+  const record = trail.record({
+    key: ctx.key,
+    attempt: ctx.attempt,
+    startedAt: Date.now(),
+    durationMs: 0,
+    outcome: 'failed',
+    ...(trail.pendingBreakerState ? { breaker: trail.pendingBreakerState } : {}),
+  });
+  trail.pendingBreakerState = undefined;
+  return work.then(
+    (value) => {
+      record.outcome = 'succeeded';
+      record.durationMs = Math.round(performance.now() - started);
+      return value;
+    },
+    (thrown: unknown) => {
+      const error = classifyFor(thrown, ctx);
+      Object.assign(record, {
+        durationMs: Math.round(performance.now() - started),
+        category: error.category,
+        code: error.code,
+      });
+      throw thrown;
+    },
+  );
 }
 
 /** `policies[0]` around `policies[1]` … around `innermost`, built once. */

@@ -65,3 +65,18 @@ describe('redaction', () => {
     assert.equal(redactor.string('abc stays: too short to be a key'), 'abc stays: too short to be a key');
   });
 });
+
+test('token counts are not credentials: numbers under *tokens keys are kept, token strings are not', () => {
+  const out = redact.value({
+    usage: { prompt_tokens: 12, completion_tokens: 11 },
+    max_tokens: 512,
+    token: 'abc123secret',
+    access_token: 42,
+  });
+  assert.deepEqual(out, {
+    usage: { prompt_tokens: 12, completion_tokens: 11 },
+    max_tokens: 512,
+    token: '[REDACTED]',
+    access_token: '[REDACTED]',
+  });
+});

@@ -104,7 +104,10 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     if (input instanceof Error) return walkError(input, depth, seen);
     const out: Record<string, unknown> = {};
     for (const [key, val] of Object.entries(input)) {
-      out[key] = isSecretKey(key) && val != null && val !== '' ? replacement : walk(val, depth + 1, seen);
+      out[key] =
+        isSecretKey(key) && val != null && val !== '' && !isTokenCount(key, val)
+          ? replacement
+          : walk(val, depth + 1, seen);
     }
     return out;
   };
@@ -121,6 +124,14 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     isSecretKey,
     value: <T>(value: T): T => walk(value, 0, new WeakSet()) as T,
   };
+}
+
+/**
+ * `prompt_tokens: 12`, `max_tokens: 512`, `requestedTokens: 5000`: a number under a key ending in
+ * "tokens" is a count, not a credential (a secret token is a string).
+ */
+function isTokenCount(key: string, value: unknown): boolean {
+  return typeof value === 'number' && /tokens$/i.test(key);
 }
 
 /** The default redactor: default keys and patterns. */

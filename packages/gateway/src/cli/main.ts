@@ -28,8 +28,9 @@ Usage:
       --persona NAME  answer faults in a provider's own words: ${Object.keys(PERSONAS).join(', ')}
 
   breakwater ops list [--journal FILE|URL] [--status S] [--kind K] [--since 30m] [--correlation ID] [--limit N]
-  breakwater ops show ID [--journal FILE|URL]
+  breakwater ops show ID [--journal FILE|URL] [--json]
       Read the operations journal: a SQLite file (default breakwater.db) or a postgres:// URL.
+      ops show prints the attempt timeline (--json: the whole record).
       --correlation finds the operation behind an error response's correlation_id.
 
   breakwater --version | --help
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
       since: { type: 'string' },
       correlation: { type: 'string' },
       limit: { type: 'string' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

@@ -15,6 +15,8 @@ export interface OpsFlags {
   since?: string;
   correlation?: string;
   limit?: string;
+  /** `ops show`: the raw record as JSON instead of the timeline. */
+  json?: boolean;
 }
 
 /** `breakwater ops list|show`: find what a client saw (the correlation id of every error response). */
@@ -31,7 +33,7 @@ export async function ops(args: string[], flags: OpsFlags): Promise<void> {
     if (sub === 'show') {
       const operation = await journal.get(id!);
       if (!operation) throw new UserError(`no operation ${id} in ${flags.journal ?? 'breakwater.db'}`);
-      console.log(JSON.stringify(operation, null, 2));
+      console.log(flags.json ? JSON.stringify(operation, null, 2) : timeline(operation));
       return;
     }
     for (const o of await journal.query(query(flags))) console.log(line(o));
@@ -66,6 +68,38 @@ function since(value: string): number {
   const at = Date.parse(value);
   if (Number.isNaN(at)) throw new UserError(`--since ${JSON.stringify(value)}: expected 30m, 2h, 1d or an ISO date`);
   return at;
+}
+
+interface TimelineEntry {
+  key: string;
+  attempt: number;
+  startedAt: number;
+  durationMs: number;
+  outcome: string;
+  category?: string;
+  code?: string;
+  breaker?: string;
+  retryDelayMs?: number;
+  retryReason?: string;
+}
+
+/** The operation as an operator reads it after an incident: one line per attempt, in order. */
+export function timeline(o: Operation): string {
+  const result = (o.result ?? {}) as { timeline?: TimelineEntry[]; usage?: unknown; cost?: number; target?: string };
+  const head = [
+    `${o.id}  ${o.kind}  ${o.status}${o.errorCode ? ` ${o.errorCode}` : ''}  correlation ${o.correlationId ?? '-'}`,
+    `  created ${new Date(o.createdAt).toISOString()}${o.finishedAt ? `, finished after ${o.finishedAt - o.createdAt} ms` : ''}`,
+  ];
+  const start = result.timeline?.[0]?.startedAt ?? o.createdAt;
+  const rows = (result.timeline ?? []).map((a) => {
+    const what = a.outcome === 'succeeded' ? 'answered' : `${a.outcome} ${a.code ?? ''} (${a.category ?? '?'})`;
+    const retry = a.retryDelayMs !== undefined ? `, retry in ${a.retryDelayMs} ms (${a.retryReason})` : '';
+    return `  +${String(a.startedAt - start).padStart(6)} ms  ${a.key.padEnd(24)} #${a.attempt}  ${what}  ${a.durationMs} ms${a.breaker ? `, breaker ${a.breaker}` : ''}${retry}`;
+  });
+  const usage = result.usage
+    ? [`  usage ${JSON.stringify(result.usage)}${result.cost !== undefined ? `, cost ${result.cost}` : ''}`]
+    : [];
+  return [...head, ...(rows.length ? rows : ['  (no attempt trail recorded)']), ...usage].join('\n');
 }
 
 function line(o: Operation): string {

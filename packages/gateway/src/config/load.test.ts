@@ -38,7 +38,13 @@ test('defaults fill a minimal configuration', () => {
   });
   assert.equal(config.server.port, 8080);
   assert.equal(config.routes['fast']!.retry.maxAttempts, 3);
-  assert.deepEqual(config.journal, { sqlite: 'breakwater.db', onUnavailable: 'degrade', writeTimeoutMs: 1_000 });
+  assert.deepEqual(config.journal, {
+    sqlite: 'breakwater.db',
+    onUnavailable: 'degrade',
+    writeTimeoutMs: 1_000,
+    content: 'none',
+    retention: { succeededMs: 86_400_000, failedMs: 14 * 86_400_000, cancelledMs: 14 * 86_400_000 },
+  });
   assert.equal(config.server.headersTimeoutMs, 10_000, 'every client-controlled duration has a bound by default');
   assert.equal(config.server.maxInFlight, 512);
   assert.equal(config.providers['openai']!.concurrency.max, 128);

@@ -188,6 +188,20 @@ const JOURNAL_POLICY = {
   onUnavailable: z.enum(['degrade', 'fail-closed']).default('degrade'),
   /** Longest wait for one journal write (ms); a stalled store cannot hold a request longer. */
   writeTimeoutMs: ms.default(1_000),
+  /**
+   * What an operation keeps of the conversation: `none` (default: metadata, usage, the attempt
+   * trail, errors — no prompts, no answers), `redacted` (also the partial answer of a failed stream),
+   * `full` (also the request's messages). Every stored string passes the redactor, whatever this says.
+   */
+  content: z.enum(['none', 'redacted', 'full']).default('none'),
+  /** How long finished operations are kept (ms), pruned in small batches by the sweeper. */
+  retention: z
+    .strictObject({
+      succeededMs: ms.default(86_400_000),
+      failedMs: ms.default(14 * 86_400_000),
+      cancelledMs: ms.default(14 * 86_400_000),
+    })
+    .default({ succeededMs: 86_400_000, failedMs: 14 * 86_400_000, cancelledMs: 14 * 86_400_000 }),
 };
 
 export const ConfigSchema = z.strictObject({
@@ -208,7 +222,23 @@ export const ConfigSchema = z.strictObject({
       z.strictObject({ postgres: z.string().min(1), ...JOURNAL_POLICY }),
       z.strictObject({ memory: z.literal(true), ...JOURNAL_POLICY }),
     ])
-    .default({ sqlite: 'breakwater.db', onUnavailable: 'degrade', writeTimeoutMs: 1_000 }),
+    .default({
+      sqlite: 'breakwater.db',
+      onUnavailable: 'degrade',
+      writeTimeoutMs: 1_000,
+      content: 'none',
+      retention: { succeededMs: 86_400_000, failedMs: 14 * 86_400_000, cancelledMs: 14 * 86_400_000 },
+    }),
+  /**
+   * Prices per upstream (`provider:model`) or per model name, in currency units per million tokens:
+   * the journal and `/metrics` then carry the cost of the attempt that answered.
+   */
+  prices: z
+    .record(
+      z.string().min(1),
+      z.strictObject({ inputPerMillion: z.number().min(0), outputPerMillion: z.number().min(0) }),
+    )
+    .default({}),
 });
 
 export type GatewayConfig = z.infer<typeof ConfigSchema>;

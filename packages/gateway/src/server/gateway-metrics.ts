@@ -9,6 +9,13 @@ export interface GatewayMetrics {
   authFailed(access: string): void;
   /** A stream event whose data was not JSON: skipped, never forwarded. */
   malformedEvent(target: string): void;
+  /** Tokens (and cost, with a price) of the attempt that answered. */
+  usage(
+    route: string,
+    target: string,
+    usage: { prompt_tokens?: number; completion_tokens?: number },
+    cost?: number,
+  ): void;
 }
 
 export function gatewayMetrics(
@@ -25,6 +32,18 @@ export function gatewayMetrics(
     name: 'breakwater_gateway_auth_failures_total',
     help: 'Requests with a missing or wrong key, by the access the route needs (client, admin).',
     labelNames: ['access'],
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: 'breakwater_gateway_tokens_total',
+    help: 'Tokens of the attempts that answered, by route, target and kind (prompt, completion).',
+    labelNames: ['route', 'target', 'kind'],
+    registers: [registry],
+  });
+  const cost = new Counter({
+    name: 'breakwater_gateway_cost_total',
+    help: 'Cost of the attempts that answered (with a price table), by route and target.',
+    labelNames: ['route', 'target'],
     registers: [registry],
   });
   const malformed = new Counter({
@@ -48,5 +67,10 @@ export function gatewayMetrics(
     rejected: (reason) => rejections.inc({ reason }),
     authFailed: (access) => authFailures.inc({ access }),
     malformedEvent: (target) => malformed.inc({ target }),
+    usage: (route, target, usage, price) => {
+      if (usage.prompt_tokens) tokens.inc({ route, target, kind: 'prompt' }, usage.prompt_tokens);
+      if (usage.completion_tokens) tokens.inc({ route, target, kind: 'completion' }, usage.completion_tokens);
+      if (price) cost.inc({ route, target }, price);
+    },
   };
 }

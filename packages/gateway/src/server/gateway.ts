@@ -77,8 +77,19 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     store: options.journalStore ?? (await openJournalStore(config, logger)),
     redactor,
     writeTimeoutMs: config.journal.writeTimeoutMs,
+    retention: {
+      succeeded: config.journal.retention.succeededMs,
+      failed: config.journal.retention.failedMs,
+      cancelled: config.journal.retention.cancelledMs,
+    },
   });
   const journalMode = config.journal.onUnavailable;
+  const policy = {
+    onJournalUnavailable: journalMode,
+    content: config.journal.content,
+    prices: config.prices,
+    metrics: counters,
+  };
   const stopSweeper = journal.startSweeper(undefined, (error) =>
     logger.warn({ err: error, event: 'journal_sweep_failed' }, 'journal sweep failed'),
   );
@@ -158,9 +169,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
                 `skipped a malformed stream event from ${target}`,
               );
             },
-            onJournalUnavailable: journalMode,
+            policy,
           })
-        : proxyJson(journal, journalMode, request, reply, {
+        : proxyJson(journal, policy, request, reply, {
             route,
             kind: 'chat.completions',
             path: '/chat/completions',
@@ -174,7 +185,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     const body = EmbeddingsRequest.parse(request.body);
     const route = routeFor(state.routes, body.model);
     return handle(request, reply, route, (signal) =>
-      proxyJson(journal, journalMode, request, reply, { route, kind: 'embeddings', path: '/embeddings', body, signal }),
+      proxyJson(journal, policy, request, reply, { route, kind: 'embeddings', path: '/embeddings', body, signal }),
     );
   });
 

@@ -1,12 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CallTrail, runOperation, type Journal } from 'breakwater';
 import { callJson } from '../upstream/call-target.js';
-import { trailHeaders, trailSummary, type Route } from './route.js';
+import { failureRecord, operationMetadata, successRecord, type RecordPolicy } from './operation-record.js';
+import { trailHeaders, type Route } from './route.js';
 
 /** A non-streaming call along a route, journaled as one operation of `kind`. */
 export async function proxyJson(
   journal: Journal<unknown>,
-  journalMode: 'degrade' | 'fail-closed',
+  policy: RecordPolicy,
   request: FastifyRequest,
   reply: FastifyReply,
   call: { route: Route; kind: string; path: string; body: Record<string, unknown>; signal: AbortSignal },
@@ -24,16 +25,19 @@ export async function proxyJson(
             (ctx) => callJson(route.byKey.get(ctx.key)!, path, body, ctx.signal, request.correlationId),
             { key: route.alias, signal: op.signal, correlationId: request.correlationId, trail },
           );
+        } catch (error) {
+          op.partial = failureRecord(policy, trail);
+          throw error;
         } finally {
           op.attempts = trail.attempts;
         }
-        return { ...trailSummary(trail), usage: result['usage'] ?? null };
+        return successRecord(policy, route.alias, trail, result['usage']);
       },
       {
         correlationId: request.correlationId,
-        metadata: { model: body['model'], stream: false },
+        metadata: operationMetadata(policy, body, false),
         signal,
-        onJournalUnavailable: journalMode,
+        onJournalUnavailable: policy.onJournalUnavailable,
       },
     );
     return reply.headers(trailHeaders(trail)).send(result);

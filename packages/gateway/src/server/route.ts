@@ -116,5 +116,8 @@ export function trailSummary(trail: CallTrail): Record<string, unknown> {
     attempts: trail.attempts,
     fellBackFrom: trail.fellBackFrom,
     branches: trail.branches,
+    // Every attempt in order: what an operator opens after an incident (`breakwater ops show`).
+    timeline: trail.log,
+    ...(trail.droppedAttempts > 0 ? { timelineDropped: trail.droppedAttempts } : {}),
   };
 }

@@ -24,7 +24,8 @@ import {
 import type { Chunk } from '../upstream/stream-reader.js';
 import { writeToClient, type ClientBounds } from './client-writer.js';
 import type { OpenAIErrorRenderer } from './openai-errors.js';
-import { trailHeaders, trailSummary, type Route } from './route.js';
+import { failureRecord, operationMetadata, successRecord, type RecordPolicy } from './operation-record.js';
+import { trailHeaders, type Route } from './route.js';
 
 interface StreamArgs {
   request: FastifyRequest;
@@ -36,7 +37,7 @@ interface StreamArgs {
   logger: Logger;
   render: OpenAIErrorRenderer;
   bounds: ClientBounds;
-  onJournalUnavailable: 'degrade' | 'fail-closed';
+  policy: RecordPolicy;
   /** Counts a skipped malformed event (a metric). */
   onMalformedEvent: (target: string) => void;
 }
@@ -58,7 +59,13 @@ interface Relayed {
  * output. A clean end after a `finish_reason` is a complete answer, `[DONE]` or not.
  */
 export async function streamChat(args: StreamArgs): Promise<void> {
-  const { request, reply, route, body, journal, signal } = args;
+  const { request, reply, route, journal, signal, policy } = args;
+  // The usage of the answer is asked for even when the client did not (and then not forwarded to it).
+  const clientAsksUsage =
+    (args.body['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage === true;
+  const body = clientAsksUsage
+    ? args.body
+    : { ...args.body, stream_options: { ...(args.body['stream_options'] as object), include_usage: true } };
   const trail = new CallTrail();
   const opened: { current?: OpenedStream } = {};
   const onAbort = (): void => opened.current?.abort();
@@ -83,6 +90,9 @@ export async function streamChat(args: StreamArgs): Promise<void> {
               trail,
             },
           );
+        } catch (error) {
+          op.partial = failureRecord(policy, trail);
+          throw error;
         } finally {
           op.attempts = trail.attempts;
         }
@@ -108,12 +118,13 @@ export async function streamChat(args: StreamArgs): Promise<void> {
               signal,
               relayed,
               continuation,
+              clientAsksUsage,
             );
             break;
           } catch (error) {
             const resumed = await resumeOnPrefillTarget(error, route, target, body, relayed, trail, open, op.signal);
             if (!resumed) {
-              op.partial = { content: relayed.content };
+              op.partial = failureRecord(policy, trail, relayed.content);
               throw error;
             }
             args.logger.warn(
@@ -135,17 +146,16 @@ export async function streamChat(args: StreamArgs): Promise<void> {
         }
         reply.raw.end('data: [DONE]\n\n');
         return {
-          ...trailSummary(trail),
+          ...successRecord(policy, route.alias, trail, relayed.usage),
           streamedChars: relayed.content.length,
-          usage: relayed.usage,
           malformedEvents: relayed.malformed,
         };
       },
       {
         correlationId: request.correlationId,
-        metadata: { model: body['model'], stream: true },
+        metadata: operationMetadata(policy, args.body, true),
         signal,
-        onJournalUnavailable: args.onJournalUnavailable,
+        onJournalUnavailable: policy.onJournalUnavailable,
       },
     );
   } catch (thrown) {
@@ -225,6 +235,7 @@ async function relay(
   signal: AbortSignal,
   out: Relayed,
   continuation: boolean,
+  clientAsksUsage: boolean,
 ): Promise<void> {
   let expired: 'idle' | 'deadline' | undefined;
   const dog = watchdog({
@@ -253,6 +264,8 @@ async function relay(
     out.content += chunk.content;
     if (chunk.usage) out.usage = chunk.usage;
     if (continuation && !chunk.meaningful) return;
+    // The usage-only chunk the gateway asked for on the client's behalf is kept for the journal.
+    if (!clientAsksUsage && chunk.usage && !chunk.meaningful && chunk.content === '' && isUsageOnly(chunk.data)) return;
     await writeToClient(client, `data: ${chunk.data}\n\n`, bounds);
     dog.touch();
   };
@@ -278,4 +291,9 @@ async function relay(
   } finally {
     dog.stop();
   }
+}
+
+/** A chunk with usage and an empty `choices` list: what `stream_options.include_usage` adds at the end. */
+function isUsageOnly(data: string): boolean {
+  return /"choices"\s*:\s*\[\s*\]/.test(data);
 }

@@ -19,6 +19,8 @@ export interface SimulatorOptions {
   chunksBeforeFault?: number;
   /** Answer faults in this provider's own words (see PERSONAS). Default: OpenAI's. */
   persona?: Persona;
+  /** The assistant's answer (streamed word by word). */
+  replyText?: string;
 }
 
 export interface SimulatorStats {
@@ -44,7 +46,7 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
-const REPLY = 'Breakwater classifies every failure once and decides by category.';
+const DEFAULT_REPLY = 'Breakwater classifies every failure once and decides by category.';
 
 /**
  * An OpenAI-compatible upstream with seeded, scriptable faults: status codes with Retry-After,
@@ -54,6 +56,7 @@ const REPLY = 'Breakwater classifies every failure once and decides by category.
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const random = seededRandom(options.seed ?? 42);
+  const REPLY = options.replyText ?? DEFAULT_REPLY;
   const queue: Fault[] = [];
   const sockets = new Set<Socket>();
   let stats = emptyStats();

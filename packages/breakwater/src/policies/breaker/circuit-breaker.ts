@@ -81,7 +81,21 @@ export class CircuitBreakerPolicy implements Policy {
     const before = circuit.state;
     const admission = circuit.admit(now);
     if (circuit.state !== before) this.changed(key, before, circuit.state);
-    if (admission === 'reject') throw this.rejection(key, circuit, now, ctx);
+    if (admission === 'reject') {
+      const rejection = this.rejection(key, circuit, now, ctx);
+      ctx.trail?.record({
+        key,
+        attempt: ctx.attempt,
+        startedAt: Date.now(),
+        durationMs: 0,
+        outcome: 'rejected',
+        category: rejection.category,
+        code: rejection.code,
+        breaker: circuit.state,
+      });
+      throw rejection;
+    }
+    if (ctx.trail) ctx.trail.pendingBreakerState = circuit.state;
     const probe = admission === 'probe';
     try {
       const value = await next(ctx);

@@ -103,6 +103,7 @@ export class RetryPolicy implements Policy {
       if (this.events.hasListeners('budgetExhausted')) this.events.emit('budgetExhausted', { key: ctx.key, error });
       return giveUp('budget');
     }
+    ctx.trail?.noteRetry(delay, serverDelay >= backoff && serverDelay > 0 ? 'retry_after' : 'backoff');
     if (this.events.hasListeners('retry')) {
       this.events.emit('retry', {
         key: ctx.key,

@@ -1,0 +1,69 @@
+import type { CallTrail } from 'breakwater';
+import type { GatewayConfig } from '../config/schema.js';
+import type { GatewayMetrics } from './gateway-metrics.js';
+import { trailSummary } from './route.js';
+
+/** What the journal keeps of each request, and the usage it reports: one policy for both endpoints. */
+export interface RecordPolicy {
+  onJournalUnavailable: 'degrade' | 'fail-closed';
+  content: 'none' | 'redacted' | 'full';
+  prices: GatewayConfig['prices'];
+  metrics: GatewayMetrics;
+}
+
+export interface Usage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  total_tokens?: number;
+}
+
+/** The operation's metadata: the model asked for, and the prompt itself only under `content: full`. */
+export function operationMetadata(policy: RecordPolicy, body: Record<string, unknown>, stream: boolean) {
+  return {
+    model: body['model'],
+    stream,
+    ...(policy.content === 'full' && body['messages'] !== undefined ? { messages: body['messages'] } : {}),
+  };
+}
+
+/**
+ * A success: the attempt trail, and the usage and cost of the attempt that answered (failed
+ * attempts are in the trail, never billed as completions). Counted in the token and cost metrics.
+ */
+export function successRecord(policy: RecordPolicy, route: string, trail: CallTrail, usage: unknown) {
+  const target = trail.answeredBy;
+  const tokens = asUsage(usage);
+  const cost = tokens && target ? costOf(policy.prices, target, tokens) : undefined;
+  if (tokens && target) policy.metrics.usage(route, target, tokens, cost);
+  return { ...trailSummary(trail), usage: tokens ?? null, ...(cost !== undefined ? { cost } : {}) };
+}
+
+/** A failure: the attempt trail, and the partial answer only when the content policy keeps answers. */
+export function failureRecord(policy: RecordPolicy, trail: CallTrail, partialContent?: string) {
+  return {
+    ...trailSummary(trail),
+    ...(policy.content !== 'none' && partialContent !== undefined ? { content: partialContent } : {}),
+  };
+}
+
+function asUsage(value: unknown): Usage | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const { prompt_tokens, completion_tokens, total_tokens } = value as Usage;
+  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+  const usage = {
+    prompt_tokens: n(prompt_tokens),
+    completion_tokens: n(completion_tokens),
+    total_tokens: n(total_tokens),
+  };
+  return usage.prompt_tokens === undefined && usage.completion_tokens === undefined ? undefined : usage;
+}
+
+/** Price by `provider:model`, else by the model name alone. */
+function costOf(prices: RecordPolicy['prices'], target: string, usage: Usage): number | undefined {
+  const price = prices[target] ?? prices[target.slice(target.indexOf(':') + 1)];
+  if (!price) return undefined;
+  const cost =
+    ((usage.prompt_tokens ?? 0) * price.inputPerMillion + (usage.completion_tokens ?? 0) * price.outputPerMillion) /
+    1_000_000;
+  return Math.round(cost * 1e9) / 1e9;
+}
