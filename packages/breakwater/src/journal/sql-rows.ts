@@ -114,6 +114,5 @@ export function schemaSql(table: string, dialect: 'sqlite' | 'postgres'): string
     CREATE INDEX IF NOT EXISTS ${t}_status_created ON ${t} (status, created_at);
     CREATE INDEX IF NOT EXISTS ${t}_correlation ON ${t} (correlation_id);
     CREATE INDEX IF NOT EXISTS ${t}_kind_created ON ${t} (kind, created_at);
-    CREATE INDEX IF NOT EXISTS ${t}_status_finished ON ${t} (status, finished_at);
   `;
 }

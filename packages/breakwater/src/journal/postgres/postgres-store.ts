@@ -151,7 +151,7 @@ export class PostgresJournalStore implements JournalStore<PoolClient> {
 
   async prune(status: FinishedStatus, finishedBefore: number, limit: number): Promise<number> {
     const result = await this.pool.query(
-      `DELETE FROM ${this.table} WHERE id IN (SELECT id FROM ${this.table} WHERE status = $1 AND finished_at < $2 ORDER BY finished_at LIMIT $3)`,
+      `DELETE FROM ${this.table} WHERE id IN (SELECT id FROM ${this.table} WHERE status = $1 AND created_at < $2 AND finished_at < $2 ORDER BY created_at LIMIT $3)`,
       [status, finishedBefore, limit],
     );
     return result.rowCount ?? 0;

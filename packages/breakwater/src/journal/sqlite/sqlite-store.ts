@@ -64,8 +64,8 @@ export class SqliteJournalStore implements JournalStore<Database> {
   }
 
   private migrate(): void {
-    // A new file reclaims pruned pages little by little (incremental_vacuum after each prune batch);
-    // an existing one keeps its mode (changing it needs a full VACUUM) and reuses freed pages.
+    // Pruned pages are reused by new rows, so the file stops growing; a new file can also give them
+    // back to the disk with `PRAGMA incremental_vacuum` (an existing one needs a full VACUUM first).
     if (this.db.pragma('page_count', { simple: true }) === 0) this.db.pragma('auto_vacuum = INCREMENTAL');
     this.db.exec(schemaSql(this.table, 'sqlite'));
     const existing = new Set(
@@ -183,10 +183,9 @@ export class SqliteJournalStore implements JournalStore<Database> {
     const deleted = await this.write(
       () =>
         this.statement(
-          `DELETE FROM ${this.table} WHERE id IN (SELECT id FROM ${this.table} WHERE status = ? AND finished_at < ? ORDER BY finished_at LIMIT ?)`,
-        ).run(status, finishedBefore, limit).changes,
+          `DELETE FROM ${this.table} WHERE id IN (SELECT id FROM ${this.table} WHERE status = ? AND created_at < ? AND finished_at < ? ORDER BY created_at LIMIT ?)`,
+        ).run(status, finishedBefore, finishedBefore, limit).changes,
     );
-    if (deleted > 0) this.db.pragma('incremental_vacuum(256)');
     return deleted;
   }
 
