@@ -8,6 +8,7 @@ import { breakwaterPinoOptions } from 'breakwater/pino';
 import { parseConfig } from '../../packages/gateway/src/config/load.js';
 import { createGateway, type Gateway } from '../../packages/gateway/src/server/gateway.js';
 import { startSimulator, type Simulator } from '../../packages/gateway/src/simulator/simulator.js';
+import { failure, resetSimulators } from '../support/openai-failure.js';
 
 // The gateway's routes are library pipelines: regressions for each defect of the hand-written
 // route runner, driven with the real openai SDK (its own retries on).
@@ -62,20 +63,7 @@ after(async () => {
   await b.close();
 });
 
-const reset = () => {
-  for (const simulator of [a, b]) {
-    simulator.resetStats();
-    simulator.clearScript();
-  }
-};
-const failure = async (promise: Promise<unknown>) => {
-  try {
-    await promise;
-  } catch (error) {
-    return error as InstanceType<typeof OpenAI.APIError>;
-  }
-  assert.fail('expected the call to fail');
-};
+const reset = () => resetSimulators(a, b);
 const metrics = async () => (await fetch(`${base}/metrics`)).text();
 const admin = async (path: string) =>
   (await (await fetch(`${base}${path}`, { headers: { 'x-admin-key': ADMIN_KEY } })).json()) as {

@@ -7,6 +7,7 @@ import { breakwaterPinoOptions } from 'breakwater/pino';
 import { parseConfig } from '../../packages/gateway/src/config/load.js';
 import { createGateway, type Gateway } from '../../packages/gateway/src/server/gateway.js';
 import { startSimulator, type Simulator } from '../../packages/gateway/src/simulator/simulator.js';
+import { failure, resetSimulators } from '../support/openai-failure.js';
 
 // The real openai SDK (its default retries on) → the gateway → two simulated providers.
 const PROVIDER_KEY = 'sk-proj-gatewayE2Esecret0123456789';
@@ -64,21 +65,8 @@ after(async () => {
   await backup.close();
 });
 
-const reset = () => {
-  for (const simulator of [primary, backup]) {
-    simulator.resetStats();
-    simulator.clearScript();
-  }
-};
+const reset = () => resetSimulators(primary, backup);
 const withHeaders = (model: string) => client.chat.completions.create({ model, messages }).withResponse();
-const failure = async (promise: Promise<unknown>) => {
-  try {
-    await promise;
-  } catch (error) {
-    return error as InstanceType<typeof OpenAI.APIError>;
-  }
-  assert.fail('expected the call to fail');
-};
 
 describe('gateway end to end with the openai SDK', () => {
   test("a plain call: 200, the target and attempts in headers, our key upstream, not the client's", async () => {
