@@ -23,7 +23,7 @@ import {
   bulkhead,
   rateLimiter,
 } from 'breakwater';
-import { measure, round, table } from './harness.js';
+import { measureInterleaved, round, table } from './harness.js';
 
 const fn = async (): Promise<number> => 1;
 
@@ -48,78 +48,113 @@ const cbTrio = wrap(
 const opossumWithTimeout = new CircuitBreaker(fn, { timeout: 1000, resetTimeout: 5000 });
 const opossumNoTimeout = new CircuitBreaker(fn, { timeout: false, resetTimeout: 5000 });
 
-const results = {
-  bare_ns: await measure('bare', fn),
-  breakwater_retry_ns: await measure('bw retry', () => bwRetry.execute(fn)),
-  breakwater_breaker_ns: await measure('bw breaker', () => bwBreaker.execute(fn)),
-  breakwater_ns: await measure('bw retry+breaker+timeout', () => bwTrio.execute(fn)),
-  breakwater_full_ns: await measure('bw full', () => bwFull.execute(fn)),
-  cockatiel_retry_ns: await measure('cockatiel retry', () => cbRetryOnly.execute(fn), 50_000),
-  cockatiel_breaker_ns: await measure('cockatiel breaker', () => cbBreakerOnly.execute(fn), 50_000),
-  cockatiel_ns: await measure('cockatiel retry+breaker+timeout', () => cbTrio.execute(fn), 50_000),
-  opossum_ns: await measure('opossum breaker+timeout', () => opossumWithTimeout.fire(), 50_000),
-  opossum_no_timeout_ns: await measure('opossum breaker', () => opossumNoTimeout.fire(), 50_000),
-  p_retry_ns: await measure('p-retry', () => pRetry(fn, { retries: 2 }), 50_000),
-};
+// The same work for every contender: the callee ignores its signal (rows *_ns), or reads it (rows
+// *_signal_ns) as any cancellable I/O does — which is when a timeout has to make one.
+const fnSignal = (signal: AbortSignal): Promise<number> => Promise.resolve(signal.aborted ? 0 : 1);
+
+const fast = await measureInterleaved({
+  bare_ns: fn,
+  breakwater_retry_ns: () => bwRetry.execute(fn),
+  breakwater_breaker_ns: () => bwBreaker.execute(fn),
+  breakwater_ns: () => bwTrio.execute(fn),
+  breakwater_full_ns: () => bwFull.execute(fn),
+});
+const withSignal = await measureInterleaved(
+  {
+    abort_controller_ns: async () => new AbortController().signal,
+    breakwater_signal_ns: () => bwTrio.execute((ctx) => fnSignal(ctx.signal)),
+    cockatiel_signal_ns: () => cbTrio.execute(({ signal }) => fnSignal(signal)),
+  },
+  50_000,
+);
+const peers = await measureInterleaved(
+  {
+    cockatiel_retry_ns: () => cbRetryOnly.execute(fn),
+    cockatiel_breaker_ns: () => cbBreakerOnly.execute(fn),
+    cockatiel_ns: () => cbTrio.execute(fn),
+    opossum_ns: () => opossumWithTimeout.fire(),
+    opossum_no_timeout_ns: () => opossumNoTimeout.fire(),
+    p_retry_ns: () => pRetry(fn, { retries: 2 }),
+  },
+  50_000,
+);
+const results = { ...fast, ...withSignal, ...peers } as Record<string, number>;
 opossumWithTimeout.shutdown();
 opossumNoTimeout.shutdown();
 
-const over = (ns: number) => round(ns - results.bare_ns);
+const over = (ns: number) => round(ns - results.bare_ns!);
 table([
-  { what: 'bare await', ns_per_call: round(results.bare_ns), added_ns: 0 },
+  { what: 'bare await', ns_per_call: round(results.bare_ns!), added_ns: 0 },
   {
     what: 'breakwater retry',
-    ns_per_call: round(results.breakwater_retry_ns),
-    added_ns: over(results.breakwater_retry_ns),
+    ns_per_call: round(results.breakwater_retry_ns!),
+    added_ns: over(results.breakwater_retry_ns!),
   },
   {
     what: 'breakwater breaker',
-    ns_per_call: round(results.breakwater_breaker_ns),
-    added_ns: over(results.breakwater_breaker_ns),
+    ns_per_call: round(results.breakwater_breaker_ns!),
+    added_ns: over(results.breakwater_breaker_ns!),
   },
   {
     what: 'breakwater retry+breaker+timeout',
-    ns_per_call: round(results.breakwater_ns),
-    added_ns: over(results.breakwater_ns),
+    ns_per_call: round(results.breakwater_ns!),
+    added_ns: over(results.breakwater_ns!),
+  },
+  {
+    what: 'new AbortController().signal (the floor when the callee reads a signal)',
+    ns_per_call: round(results.abort_controller_ns!),
+    added_ns: over(results.abort_controller_ns!),
+  },
+  {
+    what: 'breakwater retry+breaker+timeout, callee reads ctx.signal',
+    ns_per_call: round(results.breakwater_signal_ns!),
+    added_ns: over(results.breakwater_signal_ns!),
+  },
+  {
+    what: 'cockatiel retry+breaker+timeout, callee reads signal',
+    ns_per_call: round(results.cockatiel_signal_ns!),
+    added_ns: over(results.cockatiel_signal_ns!),
   },
   {
     what: 'breakwater full (bulkhead, limiter, retry+budget, breaker, timeout)',
-    ns_per_call: round(results.breakwater_full_ns),
-    added_ns: over(results.breakwater_full_ns),
+    ns_per_call: round(results.breakwater_full_ns!),
+    added_ns: over(results.breakwater_full_ns!),
   },
   {
     what: 'cockatiel retry',
-    ns_per_call: round(results.cockatiel_retry_ns),
-    added_ns: over(results.cockatiel_retry_ns),
+    ns_per_call: round(results.cockatiel_retry_ns!),
+    added_ns: over(results.cockatiel_retry_ns!),
   },
   {
     what: 'cockatiel breaker',
-    ns_per_call: round(results.cockatiel_breaker_ns),
-    added_ns: over(results.cockatiel_breaker_ns),
+    ns_per_call: round(results.cockatiel_breaker_ns!),
+    added_ns: over(results.cockatiel_breaker_ns!),
   },
   {
     what: 'cockatiel retry+breaker+timeout',
-    ns_per_call: round(results.cockatiel_ns),
-    added_ns: over(results.cockatiel_ns),
+    ns_per_call: round(results.cockatiel_ns!),
+    added_ns: over(results.cockatiel_ns!),
   },
-  { what: 'opossum breaker+timeout', ns_per_call: round(results.opossum_ns), added_ns: over(results.opossum_ns) },
+  { what: 'opossum breaker+timeout', ns_per_call: round(results.opossum_ns!), added_ns: over(results.opossum_ns!) },
   {
     what: 'opossum breaker (no timeout)',
-    ns_per_call: round(results.opossum_no_timeout_ns),
-    added_ns: over(results.opossum_no_timeout_ns),
+    ns_per_call: round(results.opossum_no_timeout_ns!),
+    added_ns: over(results.opossum_no_timeout_ns!),
   },
-  { what: 'p-retry', ns_per_call: round(results.p_retry_ns), added_ns: over(results.p_retry_ns) },
+  { what: 'p-retry', ns_per_call: round(results.p_retry_ns!), added_ns: over(results.p_retry_ns!) },
 ]);
 const summary = {
   ...Object.fromEntries(Object.entries(results).map(([k, v]) => [k, round(v)])),
-  ratio_vs_cockatiel: round(results.cockatiel_ns / results.breakwater_ns),
-  ratio_vs_opossum: round(results.opossum_ns / results.breakwater_ns),
-  ratio_vs_p_retry: round(results.p_retry_ns / results.breakwater_retry_ns),
+  ratio_vs_cockatiel: round(results.cockatiel_ns! / results.breakwater_ns!),
+  ratio_vs_cockatiel_signal: round(results.cockatiel_signal_ns! / results.breakwater_signal_ns!),
+  signal_above_floor_ns: round(results.breakwater_signal_ns! - results.abort_controller_ns!),
+  ratio_vs_opossum: round(results.opossum_ns! / results.breakwater_ns!),
+  ratio_vs_p_retry: round(results.p_retry_ns! / results.breakwater_retry_ns!),
   node: process.version,
   cockatiel: cockatielVersion(),
 };
 console.log(
-  `breakwater retry+breaker+timeout: ${round(results.breakwater_ns)} ns/call, ${summary.ratio_vs_cockatiel}x faster than cockatiel ${cockatielVersion()}`,
+  `breakwater retry+breaker+timeout: ${round(results.breakwater_ns!)} ns/call (${summary.ratio_vs_cockatiel}x cockatiel ${cockatielVersion()}); callee reading the signal: ${round(results.breakwater_signal_ns!)} ns (${summary.ratio_vs_cockatiel_signal}x cockatiel, ${summary.signal_above_floor_ns} ns above new AbortController())`,
 );
 console.log(JSON.stringify(summary));
 

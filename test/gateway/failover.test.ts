@@ -5,6 +5,7 @@ import pino from 'pino';
 import { parseConfig } from '../../packages/gateway/src/config/load.js';
 import { createGateway, type Gateway } from '../../packages/gateway/src/server/gateway.js';
 import { startSimulator, type Simulator } from '../../packages/gateway/src/simulator/simulator.js';
+import { eventually } from '../support/wait-for.js';
 
 // Provider faults driven with the real openai SDK (streaming and not): the gateway never waits on a
 // silent target twice, leaves a slow first token for the fallback, finishes or resumes streams, and
@@ -91,7 +92,15 @@ async function streamText(model: string, extra: Record<string, unknown> = {}) {
   }
   return { text, error: error as { message?: string } | undefined, response };
 }
-const lastRow = async () => (await gateway.journal.query({ kind: 'chat.completions', limit: 1 }))[0]!;
+/** The latest operation once finished (a stream's success is written right after its last byte). */
+const lastRow = async () =>
+  (
+    await eventually(
+      () => gateway.journal.query({ kind: 'chat.completions', limit: 1 }),
+      (rows) => rows[0] !== undefined && rows[0].status !== 'running',
+      'the operation finished',
+    )
+  )[0]!;
 
 describe('never wait on a silent target twice', () => {
   test('no response: exactly one attempt on the silent target, the answer from the fallback', async () => {

@@ -12,6 +12,7 @@ import { breakwaterPinoOptions } from 'breakwater/pino';
 import { parseConfig } from '../../packages/gateway/src/config/load.js';
 import { createGateway, type Gateway } from '../../packages/gateway/src/server/gateway.js';
 import { startSimulator, type Simulator } from '../../packages/gateway/src/simulator/simulator.js';
+import { eventually } from '../support/wait-for.js';
 
 // What an operation records, as an operator reads it after an incident: the attempt trail, the
 // usage and cost of the answer, and — by the content policy — what is (not) kept of the conversation.
@@ -102,7 +103,12 @@ describe('the attempt trail, usage and cost', () => {
     const text = await response.text();
     assert.match(text, /data: \[DONE\]/);
     assert.ok(!text.includes('"usage"'), 'the client did not ask for usage: none forwarded');
-    const [row] = await gateway.journal.query({ correlationId: 'stream-usage' });
+    // The operation is finished right after the stream's last byte: wait for that write.
+    const [row] = await eventually(
+      () => gateway.journal.query({ correlationId: 'stream-usage' }),
+      (rows) => rows[0]?.status === 'succeeded',
+      'the stream operation recorded',
+    );
     assert.equal((row?.result as { usage: { prompt_tokens: number } }).usage.prompt_tokens, 12);
   });
 });
