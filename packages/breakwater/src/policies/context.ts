@@ -235,17 +235,28 @@ export class CallContext implements CallView {
     const controller = new AbortController();
     this.controller = controller;
     if (this.cancelReason !== undefined) controller.abort(this.cancelReason);
-    const cancel = ownDeadline ? schedulerFor(this.clock).schedule(this.deadline, () => this.expire()) : noop;
-    const onUpstreamAbort = (): void => controller.abort(upstream!.reason);
-    if (upstream?.aborted) controller.abort(upstream.reason);
-    else upstream?.addEventListener('abort', onUpstreamAbort, { once: true });
-    this.release = () => {
-      cancel();
-      upstream?.removeEventListener('abort', onUpstreamAbort);
-    };
+    const entry = ownDeadline ? schedulerFor(this.clock).schedule(this.deadline, this) : undefined;
+    // A signal that can never abort (no caller signal, no enclosing deadline) needs no listener.
+    const linked = upstream !== undefined && upstream !== NEVER ? upstream : undefined;
+    let onUpstreamAbort: (() => void) | undefined;
+    if (linked?.aborted) controller.abort(linked.reason);
+    else if (linked)
+      linked.addEventListener('abort', (onUpstreamAbort = () => controller.abort(linked.reason)), { once: true });
+    this.release =
+      entry === undefined && onUpstreamAbort === undefined
+        ? noop
+        : () => {
+            if (entry) schedulerFor(this.clock).cancel(entry);
+            if (onUpstreamAbort) linked!.removeEventListener('abort', onUpstreamAbort);
+          };
     // Read after the work was tracked (the callee awaited before reading): release on settle too.
     if (this.work) releaseWhenSettled(this.work, this.release);
     return controller.signal;
+  }
+
+  /** @internal the deadline scheduler's callback: this scope's deadline has come. */
+  onDeadline(): void {
+    this.expire();
   }
 }
 

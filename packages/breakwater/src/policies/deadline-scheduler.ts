@@ -1,8 +1,11 @@
 import type { Clock, TimerHandle } from './clock.js';
 
-interface Entry {
+/** What a deadline calls: a function, or an object with `onDeadline()` (no closure per deadline). */
+export type DeadlineTarget = (() => void) | { onDeadline(): void };
+
+export interface Entry {
   at: number;
-  fire: (() => void) | undefined;
+  fire: DeadlineTarget | undefined;
 }
 
 /**
@@ -18,17 +21,20 @@ export class DeadlineScheduler {
 
   constructor(private readonly clock: Clock) {}
 
-  /** Runs `fire` at `at` (clock ms). Returns a cancel function; cancelling is O(1). */
-  schedule(at: number, fire: () => void): () => void {
+  /** Runs `fire` at `at` (clock ms). Returns the entry, for `cancel` (O(1)). */
+  schedule(at: number, fire: DeadlineTarget): Entry {
     const entry: Entry = { at, fire };
     this.push(entry);
     if (at < this.armedAt) this.arm();
-    return () => {
-      if (entry.fire === undefined) return;
-      entry.fire = undefined;
-      // Cancelled entries are dropped lazily; compact when they dominate so memory stays bounded.
-      if (++this.cancelled > 64 && this.cancelled > this.heap.length / 2) this.compact();
-    };
+    return entry;
+  }
+
+  /** Cancels a scheduled entry (a second cancel does nothing). */
+  cancel(entry: Entry): void {
+    if (entry.fire === undefined) return;
+    entry.fire = undefined;
+    // Cancelled entries are dropped lazily; compact when they dominate so memory stays bounded.
+    if (++this.cancelled > 64 && this.cancelled > this.heap.length / 2) this.compact();
   }
 
   get size(): number {
@@ -58,7 +64,8 @@ export class DeadlineScheduler {
       }
       const fire = entry.fire;
       entry.fire = undefined;
-      fire();
+      if (typeof fire === 'function') fire();
+      else fire.onDeadline();
     }
     this.arm();
   }

@@ -49,13 +49,14 @@ export class TimeoutPolicy implements Policy {
   private race<T>(scope: CallContext, next: Next<T>): Promise<T> {
     const work = scope.track(next(scope));
     return new Promise<T>((resolve, reject) => {
-      const cancel = schedulerFor(scope.clock).schedule(scope.deadline, () => {
+      const scheduler = schedulerFor(scope.clock);
+      const entry = scheduler.schedule(scope.deadline, () => {
         scope.expire();
         reject(Errors.timeout({ message: `Timed out after ${this.ms} ms.`, correlationId: scope.correlationId }));
       });
       work.then(
-        (value) => (cancel(), resolve(value)),
-        (error: unknown) => (cancel(), reject(error)),
+        (value) => (scheduler.cancel(entry), resolve(value)),
+        (error: unknown) => (scheduler.cancel(entry), reject(error)),
       );
     });
   }

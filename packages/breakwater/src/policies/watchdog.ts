@@ -28,9 +28,9 @@ export function watchdog(options: WatchdogOptions): Watchdog {
   const deadline = options.deadline ?? Infinity;
   let last = clock.now();
   let stopped = false;
-  let cancel = (): void => {};
+  let entry: ReturnType<typeof scheduler.schedule> | undefined;
   const arm = (): void => {
-    cancel = scheduler.schedule(Math.min(last + options.idleMs, deadline), check);
+    entry = scheduler.schedule(Math.min(last + options.idleMs, deadline), check);
   };
   const check = (): void => {
     if (stopped) return;
@@ -50,7 +50,7 @@ export function watchdog(options: WatchdogOptions): Watchdog {
     },
     stop: () => {
       stopped = true;
-      cancel();
+      if (entry) scheduler.cancel(entry);
     },
   };
 }
