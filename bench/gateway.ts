@@ -1,39 +1,90 @@
-// npm run bench:gateway — autocannon on loopback against the simulated upstream directly, through
-// breakwater, and through the Portkey gateway (pinned in bench/portkey, installed by this script),
-// streaming and not. Prints latency added (p50/p99) and throughput; the last line is one JSON object.
+// npm run bench:gateway — the gateway as it runs in production, measured honestly: the simulated
+// upstream, the breakwater gateway (built, `breakwater serve`) and the Portkey gateway (pinned in
+// bench/portkey) each in its own process, autocannon in this one. Every contender gets the same work:
+// a warm-up, then fixed-rate runs (BENCH_RATES, default 500 and 2000 req/s) reporting the CPU time of
+// the proxy's process per request (utime+stime from /proc), added p50/p99 against the upstream
+// directly, and errors (a run with errors is not a result); then a saturation run for throughput, and
+// a streaming run for CPU per streamed chunk. The last line is one JSON object.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { parseConfig } from '../packages/gateway/src/config/load.js';
-import { createGateway } from '../packages/gateway/src/server/gateway.js';
-import { startSimulator } from '../packages/gateway/src/simulator/simulator.js';
 import { round, table } from './harness.js';
 import { freePort } from '../test/support/free-port.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
-const portkeyDir = fileURLToPath(new URL('./portkey/', import.meta.url));
+const RATES = (process.env.BENCH_RATES ?? '500,2000').split(',').map(Number);
+const CONNECTIONS = 16;
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const portkeyDir = join(ROOT, 'bench/portkey');
+const CLI = join(ROOT, 'packages/gateway/dist/cli/main.js');
+const TICK_US = 1e6 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 
-const simulator = await startSimulator({ tokenDelayMs: 0 });
+/** CPU time (µs) the process has used so far. */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_US; // utime, stime
+}
+
+async function waitForHttp(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`${url} never answered`);
+}
+
+function start(args: string[], cwd = ROOT): ChildProcess {
+  return spawn(process.execPath, args, { cwd, stdio: 'ignore', env: { ...process.env, OPENAI_API_KEY: '' } });
+}
+
+spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
 const dir = mkdtempSync(join(tmpdir(), 'bw-bench-gw-'));
-const config = parseConfig({
-  providers: { sim: { baseUrl: simulator.url } },
-  routes: { 'bench-model': { targets: [{ provider: 'sim', model: 'sim-model' }] } },
-  // BENCH_JOURNAL=memory measures the gateway without the durable journal's fsyncs.
-  journal: process.env.BENCH_JOURNAL === 'memory' ? { memory: true } : { sqlite: join(dir, 'journal.db') },
+const simPort = await freePort();
+const simulator = start([CLI, 'simulate', '--port', String(simPort)]);
+const simulatorUrl = `http://127.0.0.1:${simPort}/v1`;
+await waitForHttp(`${simulatorUrl}/models`);
+
+const gwPort = await freePort();
+const configFile = join(dir, 'breakwater.yaml');
+writeFileSync(
+  configFile,
+  [
+    `server: { port: ${gwPort}, maxInFlight: 4096, maxQueue: 4096 }`,
+    `providers: { sim: { baseUrl: "${simulatorUrl}", concurrency: { max: 4096, queue: 4096 } } }`,
+    'routes: { bench-model: { targets: [{ provider: sim, model: sim-model }] } }',
+    // BENCH_JOURNAL=memory measures the gateway without the durable journal.
+    process.env.BENCH_JOURNAL === 'memory'
+      ? 'journal: { memory: true }'
+      : `journal: { sqlite: "${join(dir, 'journal.db')}" }`,
+  ].join('\n'),
+);
+const gateway = spawn(process.execPath, [CLI, 'serve', '--config', configFile], {
+  cwd: dir,
+  stdio: 'ignore',
+  env: { ...process.env, OPENAI_API_KEY: '', LOG_LEVEL: 'error' },
 });
-const gateway = await createGateway(config, { env: {}, logger: (await import('pino')).default({ level: 'silent' }) });
-const breakwaterUrl = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+const gatewayUrl = `http://127.0.0.1:${gwPort}`;
+await waitForHttp(`${gatewayUrl}/health/live`);
 const portkey = await startPortkey();
 
 const body = (stream: boolean) =>
   JSON.stringify({ model: 'bench-model', stream, messages: [{ role: 'user', content: 'hello' }] });
-const targets = [
-  { name: 'direct', url: `${simulator.url}/chat/completions`, headers: {} },
-  { name: 'breakwater', url: `${breakwaterUrl}/v1/chat/completions`, headers: {} },
+interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  pid: number | undefined;
+}
+const targets: Target[] = [
+  { name: 'direct', url: `${simulatorUrl}/chat/completions`, headers: {}, pid: simulator.pid },
+  { name: 'breakwater', url: `${gatewayUrl}/v1/chat/completions`, headers: {}, pid: gateway.pid },
   ...(portkey
     ? [
         {
@@ -41,73 +92,104 @@ const targets = [
           url: `${portkey.url}/v1/chat/completions`,
           headers: {
             'x-portkey-provider': 'openai',
-            'x-portkey-custom-host': simulator.url,
+            'x-portkey-custom-host': simulatorUrl,
             authorization: 'Bearer sk-fake',
           },
+          pid: portkey.child.pid,
         },
       ]
     : []),
 ];
 
-const results: Record<string, Record<string, number>> = {};
-for (const stream of [false, true]) {
+async function load(target: Target, options: { rate?: number; stream?: boolean; seconds?: number }) {
+  const before = target.pid ? cpuMicros(target.pid) : 0;
+  const run = await autocannon({
+    url: target.url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...target.headers },
+    body: body(options.stream ?? false),
+    connections: CONNECTIONS,
+    duration: options.seconds ?? SECONDS,
+    ...(options.rate ? { overallRate: options.rate } : {}),
+  });
+  const requests = run.requests.total;
+  const cpu = target.pid ? cpuMicros(target.pid) - before : 0;
+  return {
+    requests,
+    errors: run.errors + run.non2xx + run.timeouts,
+    p50: run.latency.p50,
+    p99: run.latency.p99,
+    rps: run.requests.average,
+    cpuPerRequest: requests > 0 ? cpu / requests : NaN,
+  };
+}
+
+const rows: Array<Record<string, string | number>> = [];
+const results: Record<string, Awaited<ReturnType<typeof load>>> = {};
+for (const target of targets) await load(target, { rate: 500, seconds: 2 }); // warm-up, JIT and pools
+for (const rate of RATES) {
   for (const target of targets) {
-    const run = await autocannon({
-      url: target.url,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...target.headers },
-      body: body(stream),
-      connections: CONNECTIONS,
-      duration: SECONDS,
+    const r = await load(target, { rate });
+    results[`${target.name}@${rate}`] = r;
+    rows.push({
+      run: `${target.name} @ ${rate}/s`,
+      cpu_us_per_req: round(r.cpuPerRequest, 0),
+      p50_ms: r.p50,
+      p99_ms: r.p99,
+      errors: r.errors,
+      valid: r.errors === 0 ? 'yes' : 'NO (errors)',
     });
-    const errors = run.errors + run.non2xx;
-    results[`${target.name}${stream ? '_stream' : ''}`] = {
-      p50: run.latency.p50,
-      p99: run.latency.p99,
-      rps: run.requests.average,
-      errors,
-    };
   }
 }
-await gateway.close();
-await simulator.close();
-portkey?.child.kill('SIGKILL');
-rmSync(dir, { recursive: true, force: true });
-
-const rows = Object.entries(results).map(([name, r]) => ({
-  target: name,
-  p50_ms: r.p50!,
-  p99_ms: r.p99!,
-  req_per_s: round(r.rps!, 0),
-  errors: r.errors!,
-}));
+for (const target of targets) {
+  const r = await load(target, {});
+  results[`${target.name}@max`] = r;
+  rows.push({
+    run: `${target.name} saturation`,
+    req_per_s: round(r.rps, 0),
+    errors: r.errors,
+    valid: r.errors === 0 ? 'yes' : 'NO (errors)',
+  });
+}
+const CHUNKS = 12; // the simulator's reply: a role chunk, 10 words, a finish chunk (+ usage)
+for (const target of targets.filter((t) => t.name !== 'direct')) {
+  const r = await load(target, { rate: 200, stream: true });
+  results[`${target.name}@stream`] = r;
+  rows.push({
+    run: `${target.name} streaming @ 200/s`,
+    cpu_us_per_chunk: round(r.cpuPerRequest / CHUNKS, 1),
+    p50_ms: r.p50,
+    errors: r.errors,
+  });
+}
 table(rows);
-const added = (name: string, suffix = '') => ({
-  p50: round(results[`${name}${suffix}`]!['p50']! - results[`direct${suffix}`]!['p50']!, 2),
-  p99: round(results[`${name}${suffix}`]!['p99']! - results[`direct${suffix}`]!['p99']!, 2),
-});
+
+const at = RATES.includes(1000) ? 1000 : RATES[0]!;
+const valid = (key: string) => (results[key]?.errors === 0 ? results[key] : undefined);
 const summary = {
-  breakwater_added_p50_ms: added('breakwater').p50,
-  breakwater_added_p99_ms: added('breakwater').p99,
-  breakwater_rps: round(results['breakwater']!['rps']!, 0),
-  breakwater_stream_added_p50_ms: added('breakwater', '_stream').p50,
-  breakwater_stream_added_p99_ms: added('breakwater', '_stream').p99,
-  breakwater_stream_rps: round(results['breakwater_stream']!['rps']!, 0),
-  ...(portkey
-    ? {
-        portkey_added_p50_ms: added('portkey').p50,
-        portkey_added_p99_ms: added('portkey').p99,
-        portkey_rps: round(results['portkey']!['rps']!, 0),
-        portkey_stream_added_p50_ms: added('portkey', '_stream').p50,
-        portkey_stream_rps: round(results['portkey_stream']!['rps']!, 0),
-        throughput_ratio_vs_portkey: round(results['breakwater']!['rps']! / results['portkey']!['rps']!, 2),
-      }
-    : { portkey: 'unavailable' }),
-  direct_rps: round(results['direct']!['rps']!, 0),
-  connections: CONNECTIONS,
-  seconds: SECONDS,
+  rate: at,
+  breakwater_cpu_us_per_req: round(valid(`breakwater@${at}`)?.cpuPerRequest ?? NaN, 0),
+  portkey_cpu_us_per_req: round(valid(`portkey@${at}`)?.cpuPerRequest ?? NaN, 0),
+  simulator_cpu_us_per_req: round(valid(`direct@${at}`)?.cpuPerRequest ?? NaN, 0),
+  breakwater_added_p50_ms: round((results[`breakwater@${at}`]?.p50 ?? NaN) - (results[`direct@${at}`]?.p50 ?? NaN), 2),
+  breakwater_added_p99_ms: round((results[`breakwater@${at}`]?.p99 ?? NaN) - (results[`direct@${at}`]?.p99 ?? NaN), 2),
+  breakwater_max_rps: round(results['breakwater@max']!.rps, 0),
+  portkey_max_rps: portkey ? round(results['portkey@max']!.rps, 0) : null,
+  throughput_ratio_vs_portkey: portkey ? round(results['breakwater@max']!.rps / results['portkey@max']!.rps, 2) : null,
+  breakwater_stream_cpu_us_per_chunk: round((results['breakwater@stream']?.cpuPerRequest ?? NaN) / CHUNKS, 1),
+  portkey_stream_cpu_us_per_chunk: portkey
+    ? round((results['portkey@stream']?.cpuPerRequest ?? NaN) / CHUNKS, 1)
+    : null,
+  errors: Object.fromEntries(
+    Object.entries(results)
+      .map(([k, r]) => [k, r.errors])
+      .filter(([, e]) => e !== 0),
+  ),
   journal: process.env.BENCH_JOURNAL === 'memory' ? 'memory' : 'sqlite (synchronous=FULL, group commit)',
+  seconds: SECONDS,
 };
+for (const child of [gateway, simulator, portkey?.child]) child?.kill('SIGKILL');
+rmSync(dir, { recursive: true, force: true });
 console.log(JSON.stringify(summary));
 
 /** Installs (once) and starts the pinned Portkey gateway on a loopback port. */
@@ -120,19 +202,16 @@ async function startPortkey(): Promise<{ url: string; child: ChildProcess } | un
     if (install.status !== 0) return undefined;
   }
   const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [join(portkeyDir, 'node_modules/@portkey-ai/gateway/build/start-server.js'), '--headless', `--port=${port}`],
-    { stdio: 'ignore' },
-  );
-  for (let i = 0; i < 100; i++) {
-    try {
-      await fetch(`http://127.0.0.1:${port}/`);
-      return { url: `http://127.0.0.1:${port}`, child };
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  const child = start([
+    join(portkeyDir, 'node_modules/@portkey-ai/gateway/build/start-server.js'),
+    '--headless',
+    `--port=${port}`,
+  ]);
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/`);
+    return { url: `http://127.0.0.1:${port}`, child };
+  } catch {
+    child.kill('SIGKILL');
+    return undefined;
   }
-  child.kill('SIGKILL');
-  return undefined;
 }

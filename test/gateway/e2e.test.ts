@@ -77,6 +77,10 @@ describe('gateway end to end with the openai SDK', () => {
     assert.equal(response.headers.get('x-breakwater-attempts'), '1');
     assert.match(response.headers.get('x-request-id') ?? '', /.+/);
     assert.deepEqual(primary.stats().authorizations, [`Bearer ${PROVIDER_KEY}`]);
+    // The gateway's own time: total minus the upstream's, as a header and a histogram.
+    assert.match(response.headers.get('x-breakwater-overhead-ms') ?? '', /^\d+\.\d\d$/);
+    const metrics = await (await fetch(`${client.baseURL.replace(/\/v1$/, '')}/metrics`)).text();
+    assert.match(metrics, /breakwater_gateway_overhead_seconds_count 1/);
   });
 
   test('retries before answering: 429, malformed JSON, empty choices, reset, hang — each retried, then 200', async () => {

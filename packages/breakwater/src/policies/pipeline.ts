@@ -123,13 +123,13 @@ function logAttempt(ctx: CallContext, trail: CallTrail, work: Promise<unknown>):
   return work.then(
     (value) => {
       record.outcome = 'succeeded';
-      record.durationMs = Math.round(performance.now() - started);
+      record.durationMs = Math.round((performance.now() - started) * 100) / 100;
       return value;
     },
     (thrown: unknown) => {
       const error = classifyFor(thrown, ctx);
       Object.assign(record, {
-        durationMs: Math.round(performance.now() - started),
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
         category: error.category,
         code: error.code,
       });

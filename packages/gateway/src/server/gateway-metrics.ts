@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type RejectionReason = 'admission' | 'all_targets_open' | 'all_targets_full' | 'auth_throttled' | 'draining';
 
@@ -9,6 +9,8 @@ export interface GatewayMetrics {
   authFailed(access: string): void;
   /** A stream event whose data was not JSON: skipped, never forwarded. */
   malformedEvent(target: string): void;
+  /** The gateway's own time in a request: everything but waiting for upstreams (ms). */
+  overhead(ms: number): void;
   /** Tokens (and cost, with a price) of the attempt that answered. */
   usage(
     route: string,
@@ -46,6 +48,12 @@ export function gatewayMetrics(
     labelNames: ['route', 'target'],
     registers: [registry],
   });
+  const overhead = new Histogram({
+    name: 'breakwater_gateway_overhead_seconds',
+    help: "The gateway's own time per request: the time to the response (or the first streamed byte) minus the time spent waiting for upstreams.",
+    buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1],
+    registers: [registry],
+  });
   const malformed = new Counter({
     name: 'breakwater_gateway_stream_malformed_events_total',
     help: 'Stream events from an upstream whose data was not JSON (skipped, never forwarded), by target.',
@@ -67,6 +75,7 @@ export function gatewayMetrics(
     rejected: (reason) => rejections.inc({ reason }),
     authFailed: (access) => authFailures.inc({ access }),
     malformedEvent: (target) => malformed.inc({ target }),
+    overhead: (ms) => overhead.observe(ms / 1000),
     usage: (route, target, usage, price) => {
       if (usage.prompt_tokens) tokens.inc({ route, target, kind: 'prompt' }, usage.prompt_tokens);
       if (usage.completion_tokens) tokens.inc({ route, target, kind: 'completion' }, usage.completion_tokens);

@@ -40,7 +40,9 @@ export async function proxyJson(
         onJournalUnavailable: policy.onJournalUnavailable,
       },
     );
-    return reply.headers(trailHeaders(trail)).send(result);
+    const headers = trailHeaders(trail, reply.elapsedTime);
+    policy.metrics.overhead(Number(headers['x-breakwater-overhead-ms']));
+    return reply.headers(headers).send(result);
   } catch (error) {
     // A failure too says which target failed last and how often it was tried.
     void reply.headers(trailHeaders(trail));

@@ -98,15 +98,27 @@ function fitsAfter(error: BreakwaterError, from: ResolvedTarget, to: ResolvedTar
   return (to.contextWindow ?? 0) > (from.contextWindow ?? Infinity);
 }
 
-/** Response headers from the call's trail: which target answered (or failed last), attempts, fallbacks. */
-export function trailHeaders(trail: CallTrail): Record<string, string> {
+/**
+ * Response headers from the call's trail: which target answered (or failed last), attempts,
+ * fallbacks, and — given the time since the request arrived — the gateway's own overhead: that time
+ * minus the time spent waiting for upstreams (as the peers publish it).
+ */
+export function trailHeaders(trail: CallTrail, elapsedMs?: number): Record<string, string> {
   const target = trail.answeredBy ?? trail.lastTried;
   const fellBackFrom = trail.fellBackFrom;
+  const overhead = elapsedMs === undefined ? undefined : overheadMs(trail, elapsedMs);
   return {
     ...(target ? { 'x-breakwater-target': target } : {}),
     'x-breakwater-attempts': String(trail.attempts),
     ...(fellBackFrom.length > 0 ? { 'x-breakwater-fallback-from': fellBackFrom.join(', ') } : {}),
+    ...(overhead !== undefined ? { 'x-breakwater-overhead-ms': overhead.toFixed(2) } : {}),
   };
+}
+
+/** The request's time not spent waiting for an upstream (attempts run one after another here). */
+export function overheadMs(trail: CallTrail, elapsedMs: number): number {
+  const upstream = trail.log.reduce((sum, attempt) => sum + attempt.durationMs, 0);
+  return Math.max(0, elapsedMs - upstream);
 }
 
 /** What the journal keeps of a call's trail. */

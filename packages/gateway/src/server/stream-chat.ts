@@ -25,7 +25,7 @@ import type { Chunk } from '../upstream/stream-reader.js';
 import { writeToClient, type ClientBounds } from './client-writer.js';
 import type { OpenAIErrorRenderer } from './openai-errors.js';
 import { failureRecord, operationMetadata, successRecord, type RecordPolicy } from './operation-record.js';
-import { trailHeaders, type Route } from './route.js';
+import { overheadMs, trailHeaders, type Route } from './route.js';
 
 interface StreamArgs {
   request: FastifyRequest;
@@ -102,8 +102,9 @@ export async function streamChat(args: StreamArgs): Promise<void> {
           'cache-control': 'no-cache',
           connection: 'keep-alive',
           'x-request-id': request.correlationId,
-          ...trailHeaders(trail),
+          ...trailHeaders(trail, reply.elapsedTime),
         });
+        policy.metrics.overhead(overheadMs(trail, reply.elapsedTime));
         const relayed: Relayed = { content: '', usage: null, malformed: 0 };
         let target = route.byKey.get(trail.answeredBy!)!;
         let continuation = false;
