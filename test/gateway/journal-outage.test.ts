@@ -12,7 +12,7 @@ import { createGateway, type Gateway } from '../../packages/gateway/src/server/g
 import { POSTGRES_APPLICATION_NAME } from '../../packages/gateway/src/server/journal-store.js';
 import { startSimulator, type Simulator } from '../../packages/gateway/src/simulator/simulator.js';
 import { needService, POSTGRES_URL } from '../support/services.js';
-import { waitFor } from '../support/wait-for.js';
+import { eventually, waitFor } from '../support/wait-for.js';
 
 // The journal fails in every way it can while the gateway serves: the process stays up, answers
 // already paid for are delivered and recorded once the store is back, and nothing stays running.
@@ -107,6 +107,7 @@ describe('SQLite journal', () => {
       locker.exec('COMMIT');
       const recovered = (await (await fetch(`${base}/health/ready`)).json()) as typeof report;
       assert.equal(recovered.checks['journal:sqlite:responsiveness']?.[0]?.status, 'pass', 'recovery shows at once');
+      await waitFor(() => gateway.journal.health().deferred === 5, 'the five outcomes kept');
       assert.equal(await gateway.journal.flushOutbox(), 5);
       const statuses = locker
         .prepare(`SELECT DISTINCT status FROM breakwater_operations WHERE correlation_id LIKE 'locked-%'`)
@@ -200,11 +201,20 @@ describe('Postgres journal', async () => {
         for (let i = 0; i < 20 && recovered < 5; i++)
           recovered = (await chat(base, `pg-after-${i}`)).status === 200 ? recovered + 1 : 0;
         assert.equal(recovered, 5, 'five requests in a row journaled after the last termination');
-        await gateway.journal.flushOutbox();
-        const running = await admin.query(
-          `SELECT count(*)::int AS n FROM ${schema}.breakwater_operations WHERE status IN ('running', 'pending')`,
+        // Answers go out before their terminal writes: let the last ones land, then flush the outbox.
+        const running = await eventually(
+          async () => {
+            await gateway.journal.flushOutbox();
+            return (
+              await admin.query(
+                `SELECT count(*)::int AS n FROM ${schema}.breakwater_operations WHERE status IN ('running', 'pending')`,
+              )
+            ).rows[0].n as number;
+          },
+          (n) => n === 0,
+          'nothing running after recovery',
         );
-        assert.equal(running.rows[0].n, 0, 'nothing stays running after recovery');
+        assert.equal(running, 0, 'nothing stays running after recovery');
         const done = await admin.query(`SELECT count(*)::int AS n FROM ${schema}.breakwater_operations`);
         assert.ok(done.rows[0].n >= outcomes.get('200')!, 'every answered request has its row');
       } finally {

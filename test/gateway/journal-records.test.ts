@@ -61,7 +61,13 @@ describe('the attempt trail, usage and cost', () => {
   test('failed twice, then the fallback: `ops show` prints three attempts in order, with their categories, and the cost', async () => {
     primary.script('server_error', 'overloaded');
     const { response } = await client.chat.completions.create({ model: 'r', messages }).withResponse();
-    const id = (await gateway.journal.query({ correlationId: response.headers.get('x-request-id')! }))[0]!.id;
+    // The answer goes out before its terminal write: wait for that write.
+    const [row] = await eventually(
+      () => gateway.journal.query({ correlationId: response.headers.get('x-request-id')! }),
+      (rows) => rows[0]?.status === 'succeeded',
+      'the operation recorded',
+    );
+    const id = row!.id;
     const tsx = import.meta.resolve('tsx');
     const shown = spawnSync(
       process.execPath,

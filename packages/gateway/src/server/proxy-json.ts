@@ -31,6 +31,12 @@ export async function proxyJson(
         } finally {
           op.attempts = trail.attempts;
         }
+        // The answer goes out before its terminal journal write: the client does not wait for an
+        // fsync. If the process dies in between, the sweeper records the operation abandoned
+        // (docs/journal.md says what a crash can lose).
+        const headers = trailHeaders(trail, reply.elapsedTime);
+        policy.metrics.overhead(Number(headers['x-breakwater-overhead-ms']));
+        void reply.headers(headers).send(result);
         return successRecord(policy, route.alias, trail, result['usage']);
       },
       {
@@ -40,10 +46,10 @@ export async function proxyJson(
         onJournalUnavailable: policy.onJournalUnavailable,
       },
     );
-    const headers = trailHeaders(trail, reply.elapsedTime);
-    policy.metrics.overhead(Number(headers['x-breakwater-overhead-ms']));
-    return reply.headers(headers).send(result);
+    return reply;
   } catch (error) {
+    // Sent already: what failed after the answer (the journal) is the journal's to record, not the client's.
+    if (reply.sent) return reply;
     // A failure too says which target failed last and how often it was tried.
     void reply.headers(trailHeaders(trail));
     throw error;
