@@ -82,67 +82,30 @@ const results = { ...fast, ...withSignal, ...peers } as Record<string, number>;
 opossumWithTimeout.shutdown();
 opossumNoTimeout.shutdown();
 
-const over = (ns: number) => round(ns - results.bare_ns!);
-table([
-  { what: 'bare await', ns_per_call: round(results.bare_ns!), added_ns: 0 },
-  {
-    what: 'breakwater retry',
-    ns_per_call: round(results.breakwater_retry_ns!),
-    added_ns: over(results.breakwater_retry_ns!),
-  },
-  {
-    what: 'breakwater breaker',
-    ns_per_call: round(results.breakwater_breaker_ns!),
-    added_ns: over(results.breakwater_breaker_ns!),
-  },
-  {
-    what: 'breakwater retry+breaker+timeout',
-    ns_per_call: round(results.breakwater_ns!),
-    added_ns: over(results.breakwater_ns!),
-  },
-  {
-    what: 'new AbortController().signal (the floor when the callee reads a signal)',
-    ns_per_call: round(results.abort_controller_ns!),
-    added_ns: over(results.abort_controller_ns!),
-  },
-  {
-    what: 'breakwater retry+breaker+timeout, callee reads ctx.signal',
-    ns_per_call: round(results.breakwater_signal_ns!),
-    added_ns: over(results.breakwater_signal_ns!),
-  },
-  {
-    what: 'cockatiel retry+breaker+timeout, callee reads signal',
-    ns_per_call: round(results.cockatiel_signal_ns!),
-    added_ns: over(results.cockatiel_signal_ns!),
-  },
-  {
-    what: 'breakwater full (bulkhead, limiter, retry+budget, breaker, timeout)',
-    ns_per_call: round(results.breakwater_full_ns!),
-    added_ns: over(results.breakwater_full_ns!),
-  },
-  {
-    what: 'cockatiel retry',
-    ns_per_call: round(results.cockatiel_retry_ns!),
-    added_ns: over(results.cockatiel_retry_ns!),
-  },
-  {
-    what: 'cockatiel breaker',
-    ns_per_call: round(results.cockatiel_breaker_ns!),
-    added_ns: over(results.cockatiel_breaker_ns!),
-  },
-  {
-    what: 'cockatiel retry+breaker+timeout',
-    ns_per_call: round(results.cockatiel_ns!),
-    added_ns: over(results.cockatiel_ns!),
-  },
-  { what: 'opossum breaker+timeout', ns_per_call: round(results.opossum_ns!), added_ns: over(results.opossum_ns!) },
-  {
-    what: 'opossum breaker (no timeout)',
-    ns_per_call: round(results.opossum_no_timeout_ns!),
-    added_ns: over(results.opossum_no_timeout_ns!),
-  },
-  { what: 'p-retry', ns_per_call: round(results.p_retry_ns!), added_ns: over(results.p_retry_ns!) },
-]);
+/** Each row of the table: what was measured, and the key of its figure. */
+const LABELS: Array<[string, string]> = [
+  ['bare await', 'bare_ns'],
+  ['breakwater retry', 'breakwater_retry_ns'],
+  ['breakwater breaker', 'breakwater_breaker_ns'],
+  ['breakwater retry+breaker+timeout', 'breakwater_ns'],
+  ['new AbortController().signal (the floor when the callee reads a signal)', 'abort_controller_ns'],
+  ['breakwater retry+breaker+timeout, callee reads ctx.signal', 'breakwater_signal_ns'],
+  ['cockatiel retry+breaker+timeout, callee reads signal', 'cockatiel_signal_ns'],
+  ['breakwater full (bulkhead, limiter, retry+budget, breaker, timeout)', 'breakwater_full_ns'],
+  ['cockatiel retry', 'cockatiel_retry_ns'],
+  ['cockatiel breaker', 'cockatiel_breaker_ns'],
+  ['cockatiel retry+breaker+timeout', 'cockatiel_ns'],
+  ['opossum breaker+timeout', 'opossum_ns'],
+  ['opossum breaker (no timeout)', 'opossum_no_timeout_ns'],
+  ['p-retry', 'p_retry_ns'],
+];
+table(
+  LABELS.map(([what, key]) => ({
+    what,
+    ns_per_call: round(results[key]!),
+    added_ns: round(results[key]! - results.bare_ns!),
+  })),
+);
 const summary = {
   ...Object.fromEntries(Object.entries(results).map(([k, v]) => [k, round(v)])),
   ratio_vs_cockatiel: round(results.cockatiel_ns! / results.breakwater_ns!),
