@@ -62,7 +62,7 @@ writeFileSync(
     // BENCH_JOURNAL=memory measures the gateway without the durable journal.
     process.env.BENCH_JOURNAL === 'memory'
       ? 'journal: { memory: true }'
-      : `journal: { sqlite: "${join(dir, 'journal.db')}" }`,
+      : `journal: { sqlite: "${join(dir, 'journal.db')}", synchronous: ${process.env.BENCH_SYNCHRONOUS ?? 'FULL'} }`,
   ].join('\n'),
 );
 const gateway = spawn(process.execPath, [CLI, 'serve', '--config', configFile], {
@@ -185,7 +185,10 @@ const summary = {
       .map(([k, r]) => [k, r.errors])
       .filter(([, e]) => e !== 0),
   ),
-  journal: process.env.BENCH_JOURNAL === 'memory' ? 'memory' : 'sqlite (synchronous=FULL, group commit)',
+  journal:
+    process.env.BENCH_JOURNAL === 'memory'
+      ? 'memory'
+      : `sqlite (synchronous=${process.env.BENCH_SYNCHRONOUS ?? 'FULL'}, group commit)`,
   seconds: SECONDS,
 };
 for (const child of [gateway, simulator, portkey?.child]) child?.kill('SIGKILL');

@@ -40,6 +40,7 @@ test('defaults fill a minimal configuration', () => {
   assert.equal(config.routes['fast']!.retry.maxAttempts, 3);
   assert.deepEqual(config.journal, {
     sqlite: 'breakwater.db',
+    synchronous: 'FULL',
     onUnavailable: 'degrade',
     writeTimeoutMs: 1_000,
     content: 'none',

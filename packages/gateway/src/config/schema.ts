@@ -218,12 +218,22 @@ export const ConfigSchema = z.strictObject({
     .default({ ratio: 0.1, minPerSecond: 3 }),
   journal: z
     .union([
-      z.strictObject({ sqlite: z.string().min(1), ...JOURNAL_POLICY }),
+      z.strictObject({
+        sqlite: z.string().min(1),
+        /**
+         * `FULL` (default): every commit survives a power loss. `NORMAL` (WAL): commits survive a
+         * crash or kill -9 of the process but the last ones can be lost on power loss, for far
+         * less time blocked in fsync.
+         */
+        synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
+        ...JOURNAL_POLICY,
+      }),
       z.strictObject({ postgres: z.string().min(1), ...JOURNAL_POLICY }),
       z.strictObject({ memory: z.literal(true), ...JOURNAL_POLICY }),
     ])
     .default({
       sqlite: 'breakwater.db',
+      synchronous: 'FULL',
       onUnavailable: 'degrade',
       writeTimeoutMs: 1_000,
       content: 'none',

@@ -19,7 +19,10 @@ export async function openJournalStore(config: GatewayConfig, logger: Logger): P
   if ('memory' in journal) return new MemoryJournalStore() as JournalStore<unknown>;
   if ('sqlite' in journal) {
     const busyTimeoutMs = Math.min(100, journal.writeTimeoutMs);
-    return new SqliteJournalStore(new BetterSqlite3(journal.sqlite), { busyTimeoutMs }) as JournalStore<unknown>;
+    return new SqliteJournalStore(new BetterSqlite3(journal.sqlite), {
+      busyTimeoutMs,
+      synchronous: journal.synchronous,
+    }) as JournalStore<unknown>;
   }
   const pool = new pg.Pool({
     connectionString: journal.postgres,
