@@ -52,6 +52,16 @@ before(async () => {
           attemptTimeoutMs: 300,
           stream,
         },
+        hedged: {
+          targets: [
+            { provider: 'p', model: 'm' },
+            { provider: 'plain', model: 'm' },
+          ],
+          // Long enough that only the hedge, not a timeout, can bring the backup in.
+          attemptTimeoutMs: 10_000,
+          hedgeAfterMs: 200,
+          stream: { ...stream, firstTokenTimeoutMs: 10_000 },
+        },
         recovering: {
           targets: [
             { provider: 'f', model: 'm' },
@@ -124,6 +134,47 @@ describe('never wait on a silent target twice', () => {
     const row = await lastRow();
     const branches = (row.result as { branches: Array<{ key: string; error?: { category: string } }> }).branches;
     assert.equal(branches[0]?.error?.category, 'timeout');
+  });
+});
+
+describe('hedging (route.hedgeAfterMs)', () => {
+  type Branches = { branches: Array<{ key: string; outcome: string }> };
+
+  test('slow headers: the backup starts beside the slow target and answers; the slow call is cancelled', async () => {
+    reset();
+    primary.script('slow_headers');
+    const { data, response } = await client.chat.completions.create({ model: 'hedged', messages }).withResponse();
+    assert.equal(data.choices[0]!.message.content, REPLY);
+    assert.equal(response.headers.get('x-breakwater-target'), 'plain:m');
+    assert.equal(response.headers.get('x-breakwater-fallback-from'), null, 'a hedge is not a fallback');
+    assert.equal(primary.stats().received, 1);
+    const row = await lastRow();
+    assert.deepEqual(
+      (row.result as Branches).branches.map((b) => [b.key, b.outcome]),
+      [
+        ['p:m', 'abandoned'],
+        ['plain:m', 'answered'],
+      ],
+    );
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /hedges_total\{key="p:m"\} 1/);
+  });
+
+  test('slow first token on a stream: the backup streams the answer', async () => {
+    reset();
+    primary.script('slow_first_token');
+    const { text, error, response } = await streamText('hedged');
+    assert.equal(error, undefined);
+    assert.equal(text, REPLY);
+    assert.equal(response.headers.get('x-breakwater-target'), 'plain:m');
+    assert.equal(primary.stats().received, 1);
+  });
+
+  test('a fast first target is answered alone: no second call', async () => {
+    reset();
+    const { response } = await client.chat.completions.create({ model: 'hedged', messages }).withResponse();
+    assert.equal(response.headers.get('x-breakwater-target'), 'p:m');
+    assert.equal(backup.stats().received, 0);
   });
 });
 

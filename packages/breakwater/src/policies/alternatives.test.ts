@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import type { BreakwaterError } from '../errors/breakwater-error.js';
-import { FakeClock } from '../testing/fake-clock.js';
+import { FakeClock, settle } from '../testing/fake-clock.js';
 import { alternatives } from './alternatives.js';
 import { circuitBreaker } from './breaker/circuit-breaker.js';
 import { consecutiveFailures } from './breaker/consecutive-failures.js';
@@ -205,4 +205,111 @@ test('the trail logs every attempt in order: outcome, category, retry delay and 
     ],
   );
   assert.ok(trail.log.every((a) => a.startedAt > 0 && a.durationMs >= 0));
+});
+
+/** A callee whose answer time per branch key is scripted on the fake clock; it records each signal. */
+function scriptedBranches(clock: FakeClock, plan: Record<string, { afterMs: number; fail?: number }>) {
+  const signals = new Map<string, AbortSignal>();
+  const callee = (ctx: { key: string; signal: AbortSignal }) => {
+    const signal = ctx.signal;
+    signals.set(ctx.key, signal);
+    const { afterMs, fail } = plan[ctx.key]!;
+    return new Promise<string>((resolve, reject) => {
+      const timer = clock.setTimer(
+        () => (fail ? reject(failure(fail)) : resolve(`answer from ${ctx.key}`)),
+        afterMs,
+      );
+      signal.addEventListener('abort', () => {
+        clock.clearTimer(timer);
+        reject(signal.reason);
+      });
+    });
+  };
+  return { signals, callee };
+}
+
+test('hedging: a slow first branch gets the second beside it; the first answer wins, the loser is cancelled', async () => {
+  const clock = new FakeClock();
+  const policy = alternatives([{ key: 'slow' }, { key: 'fast' }], { hedgeAfterMs: 200 });
+  const hedges: string[] = [];
+  policy.events.on('hedge', (e) => hedges.push(`${e.key}->${e.to}@${e.afterMs}`));
+  const { signals, callee } = scriptedBranches(clock, { slow: { afterMs: 5_000 }, fast: { afterMs: 100 } });
+  const trail = new CallTrail();
+  const answer = pipeline(policy, { clock }).execute(callee, { trail });
+  await clock.tick(199);
+  assert.equal(signals.size, 1, 'no hedge before the delay');
+  await clock.tick(1);
+  assert.deepEqual(hedges, ['slow->fast@200']);
+  await clock.tick(100);
+  assert.equal(await answer, 'answer from fast');
+  assert.equal(signals.get('slow')!.aborted, true, 'the slow branch was cancelled');
+  assert.equal(signals.get('fast')!.aborted, false);
+  assert.equal(trail.answeredBy, 'fast');
+  assert.deepEqual(trail.fellBackFrom, [], 'a hedge is not a fallback');
+  assert.deepEqual(
+    trail.branches.map((b) => [b.key, b.outcome]),
+    [
+      ['slow', 'abandoned'],
+      ['fast', 'answered'],
+    ],
+  );
+});
+
+test('hedging: a first branch that answers before the delay never starts the second', async () => {
+  const clock = new FakeClock();
+  const { signals, callee } = scriptedBranches(clock, { a: { afterMs: 50 }, b: { afterMs: 10 } });
+  const answer = pipeline(alternatives([{ key: 'a' }, { key: 'b' }], { hedgeAfterMs: 200 }), { clock }).execute(
+    callee,
+  );
+  await clock.tick(50);
+  assert.equal(await answer, 'answer from a');
+  assert.deepEqual([...signals.keys()], ['a']);
+  await clock.tick(1_000);
+  assert.deepEqual([...signals.keys()], ['a'], 'the hedge timer was cleared');
+});
+
+test('hedging: the first may still win after the hedge starts; a late value from the loser is disposed of', async () => {
+  const clock = new FakeClock();
+  const disposed: unknown[] = [];
+  // The loser ignores its signal (a stream already opened): its value arrives anyway.
+  const answer = pipeline(
+    alternatives([{ key: 'a' }, { key: 'b' }], { hedgeAfterMs: 100, dispose: (v) => disposed.push(v) }),
+    { clock },
+  ).execute(
+    (ctx) =>
+      new Promise<string>((resolve) => clock.setTimer(() => resolve(`from ${ctx.key}`), ctx.key === 'a' ? 150 : 300)),
+  );
+  await clock.tick(150);
+  assert.equal(await answer, 'from a');
+  await clock.tick(250);
+  await settle();
+  assert.deepEqual(disposed, ['from b']);
+});
+
+test('hedging: a fast failure of the first starts the second at once; both failing is the last error', async () => {
+  const clock = new FakeClock();
+  const trail = new CallTrail();
+  const { signals, callee } = scriptedBranches(clock, {
+    a: { afterMs: 10, fail: 503 },
+    b: { afterMs: 10, fail: 500 },
+    c: { afterMs: 10 },
+  });
+  const answer = pipeline(alternatives([{ key: 'a' }, { key: 'b' }, { key: 'c' }], { hedgeAfterMs: 1_000 }), {
+    clock,
+  }).execute(callee, { trail });
+  await clock.tick(10);
+  assert.ok(signals.has('b'), 'b started without waiting for the hedge delay');
+  await clock.tick(10);
+  await clock.tick(10);
+  assert.equal(await answer, 'answer from c', 'the walk goes on past the hedged pair');
+  assert.deepEqual(trail.fellBackFrom, ['a', 'b']);
+
+  const refused = pipeline(alternatives([{ key: 'a' }, { key: 'b' }], { hedgeAfterMs: 1_000 }), { clock })
+    .execute(() => Promise.reject(failure(400)))
+    .catch((e: BreakwaterError) => e.category);
+  assert.equal(await refused, 'validation', "the caller's own mistake is not hedged or moved on");
+});
+
+test('hedging: the delay must be positive', () => {
+  assert.throws(() => alternatives([{ key: 'a' }, { key: 'b' }], { hedgeAfterMs: 0 }), /hedgeAfterMs/);
 });

@@ -5,7 +5,8 @@ export interface BranchRecord {
   key: string;
   /** Calls that reached the callee on this branch (0 when its breaker or limiter refused). */
   attempts: number;
-  outcome: 'answered' | 'failed' | 'skipped';
+  /** `abandoned`: a hedge's loser, cancelled once the other branch answered. */
+  outcome: 'answered' | 'failed' | 'skipped' | 'abandoned';
   error?: { code: string; category: Category };
 }
 
@@ -66,12 +67,13 @@ export class CallTrail {
 
   /** The branch that answered, else the last one tried. */
   get lastTried(): string | undefined {
-    return this.branches.findLast((b) => b.outcome !== 'skipped')?.key;
+    return this.answeredBy ?? this.branches.findLast((b) => b.outcome === 'failed')?.key;
   }
 
   /** Branches that failed before another was tried: empty unless something fell back. */
   get fellBackFrom(): string[] {
-    const tried = this.branches.filter((b) => b.outcome !== 'skipped');
-    return tried.slice(0, -1).map((b) => b.key);
+    const failed = this.branches.filter((b) => b.outcome === 'failed').map((b) => b.key);
+    // With no answer, the last failure is the call's own error, not a fallback.
+    return this.answeredBy ? failed : failed.slice(0, -1);
   }
 }

@@ -118,6 +118,13 @@ export const RouteSchema = z.strictObject({
   attemptTimeoutMs: z.number().int().positive().default(30_000),
   /** The whole request, all attempts and fallbacks (ms). */
   totalTimeoutMs: z.number().int().positive().default(120_000),
+  /**
+   * Hedging: when the first target has not answered after this long (ms) — for a stream, not sent
+   * its first token — the second target starts beside it; the first answer wins and the other is
+   * cancelled. Costs a second upstream call on slow requests (the loser may be billed for what it
+   * read). Default: off.
+   */
+  hedgeAfterMs: z.number().int().positive().optional(),
   /** Moved: a breaker belongs to the upstream (`providers.<name>.breaker`), not to a route. */
   breaker: z
     .never({ error: 'breakers belong to the upstream now: move this to providers.<provider>.breaker' })

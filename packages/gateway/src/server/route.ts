@@ -11,7 +11,7 @@ import {
   type RetryBudget,
 } from 'breakwater';
 import type { RouteConfig } from '../config/schema.js';
-import type { ResolvedTarget } from '../upstream/call-target.js';
+import type { OpenedStream, ResolvedTarget } from '../upstream/call-target.js';
 import type { Upstreams } from './upstreams.js';
 
 /** A model alias and the library pipeline that serves it. */
@@ -63,14 +63,19 @@ export function buildRoute(
         accepts: (error, previous) => fitsAfter(error, byKey.get(previous.key)!, target),
       };
     });
+  const hedging = config.hedgeAfterMs === undefined ? {} : { hedgeAfterMs: config.hedgeAfterMs };
   const streamBranches = branches(config.stream.firstTokenTimeoutMs ?? config.attemptTimeoutMs);
   return {
     alias,
     config,
     targets,
     byKey,
-    pipeline: pipeline(timeout(config.totalTimeoutMs), alternatives(branches(config.attemptTimeoutMs))),
-    streamPipeline: pipeline(timeout(config.totalTimeoutMs), alternatives(streamBranches)),
+    pipeline: pipeline(timeout(config.totalTimeoutMs), alternatives(branches(config.attemptTimeoutMs), hedging)),
+    streamPipeline: pipeline(
+      timeout(config.totalTimeoutMs),
+      // A losing stream that opened anyway is closed, not left reading.
+      alternatives(streamBranches, { ...hedging, dispose: (opened) => (opened as OpenedStream).abort() }),
+    ),
     streamBranches: new Map(streamBranches.map((branch) => [branch.key, branch.policy])),
   };
 }

@@ -83,6 +83,8 @@ export function pinoTelemetry(logger: Logger): TelemetrySink {
         `${key} failed (${error.code}): trying ${to}`,
       ),
     'hedge.hedge': ({ key, attempt }) => logger.info({ event: 'hedge', key, attempt }, `hedging ${key}`),
+    'alternatives.hedge': ({ key, to, afterMs }) =>
+      logger.info({ event: 'hedge', key, to, afterMs }, `${key} slow after ${afterMs} ms: hedging with ${to}`),
     'tool.toolError': ({ tool, error, durationMs }) =>
       logger[error.logLevel](
         { event: 'tool_failed', tool, durationMs, err: error },

@@ -72,6 +72,12 @@ export function prometheusTelemetry(
     labelNames: ['key', 'reason'],
     registers: [registry],
   });
+  const hedges = new Counter({
+    name: `${p}hedges_total`,
+    help: 'Second calls started beside a slow first one (hedge, alternatives.hedgeAfterMs), by key.',
+    labelNames: ['key'],
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: `${p}call_duration_seconds`,
     help: 'Call duration including retries, by key and outcome.',
@@ -99,6 +105,8 @@ export function prometheusTelemetry(
     'fallback.fallback': ({ key, reason }) => fallbacks.inc({ key: label(key), reason: label(reason) }),
     // Ordered alternatives: the branch left behind, and the category that made the call move on.
     'alternatives.fallback': ({ key, reason }) => fallbacks.inc({ key: label(key), reason }),
+    'hedge.hedge': ({ key }) => hedges.inc({ key: label(key) }),
+    'alternatives.hedge': ({ key }) => hedges.inc({ key: label(key) }),
     'tool.toolError': ({ tool, error }) =>
       errors.inc({ category: error.category, code: error.code, dependency: label(`tool:${tool}`) }),
   };
