@@ -90,7 +90,8 @@ export class AlternativesPolicy implements Policy {
       last = hedged.last;
       start = hedged.tried;
     }
-    for (const branch of this.branches.slice(start)) {
+    for (let index = start; index < this.branches.length; index++) {
+      const branch = this.branches[index]!;
       const record: BranchRecord = { key: branch.key, attempts: 0, outcome: 'skipped' };
       ctx.trail?.branches.push(record);
       if (last && branch.accepts && !branch.accepts(last.error, last.branch)) continue;
