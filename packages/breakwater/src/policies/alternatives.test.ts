@@ -215,10 +215,7 @@ function scriptedBranches(clock: FakeClock, plan: Record<string, { afterMs: numb
     signals.set(ctx.key, signal);
     const { afterMs, fail } = plan[ctx.key]!;
     return new Promise<string>((resolve, reject) => {
-      const timer = clock.setTimer(
-        () => (fail ? reject(failure(fail)) : resolve(`answer from ${ctx.key}`)),
-        afterMs,
-      );
+      const timer = clock.setTimer(() => (fail ? reject(failure(fail)) : resolve(`answer from ${ctx.key}`)), afterMs);
       signal.addEventListener('abort', () => {
         clock.clearTimer(timer);
         reject(signal.reason);
@@ -258,9 +255,7 @@ test('hedging: a slow first branch gets the second beside it; the first answer w
 test('hedging: a first branch that answers before the delay never starts the second', async () => {
   const clock = new FakeClock();
   const { signals, callee } = scriptedBranches(clock, { a: { afterMs: 50 }, b: { afterMs: 10 } });
-  const answer = pipeline(alternatives([{ key: 'a' }, { key: 'b' }], { hedgeAfterMs: 200 }), { clock }).execute(
-    callee,
-  );
+  const answer = pipeline(alternatives([{ key: 'a' }, { key: 'b' }], { hedgeAfterMs: 200 }), { clock }).execute(callee);
   await clock.tick(50);
   assert.equal(await answer, 'answer from a');
   assert.deepEqual([...signals.keys()], ['a']);
@@ -308,6 +303,27 @@ test('hedging: a fast failure of the first starts the second at once; both faili
     .execute(() => Promise.reject(failure(400)))
     .catch((e: BreakwaterError) => e.category);
   assert.equal(await refused, 'validation', "the caller's own mistake is not hedged or moved on");
+});
+
+test("hedging: a racer's failure that stops the call cancels the other; a fast first failure is a fallback", async () => {
+  const clock = new FakeClock();
+  const { signals, callee } = scriptedBranches(clock, { a: { afterMs: 5_000 }, b: { afterMs: 10, fail: 400 } });
+  const stopped = pipeline(alternatives([{ key: 'a' }, { key: 'b' }], { hedgeAfterMs: 100 }), { clock })
+    .execute(callee)
+    .catch((e: BreakwaterError) => e.category);
+  await clock.tick(110);
+  assert.equal(await stopped, 'validation');
+  assert.equal(signals.get('a')!.aborted, true, 'the first branch is not left running');
+
+  const policy = alternatives([{ key: 'a' }, { key: 'b' }], { hedgeAfterMs: 1_000 });
+  const fallbacks: string[] = [];
+  policy.events.on('fallback', (e) => fallbacks.push(`${e.key}->${e.to}:${e.reason}`));
+  const fast = scriptedBranches(clock, { a: { afterMs: 10, fail: 503 }, b: { afterMs: 10 } });
+  const answer = pipeline(policy, { clock }).execute(fast.callee);
+  await clock.tick(10);
+  await clock.tick(10);
+  assert.equal(await answer, 'answer from b');
+  assert.deepEqual(fallbacks, ['a->b:overloaded']);
 });
 
 test('hedging: the delay must be positive', () => {

@@ -82,13 +82,12 @@ export class AlternativesPolicy implements Policy {
   }
 
   async run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
-    let last: { error: BreakwaterError; branch: Branch } | undefined;
+    let last: Failure | undefined;
     let start = 0;
     if (this.hedgeAfterMs !== undefined && this.branches.length > 1) {
-      const hedged = await this.hedged(ctx, next);
-      if ('value' in hedged) return hedged.value;
-      last = hedged.last;
-      start = hedged.tried;
+      const raced = await this.race(ctx, next, this.hedgeAfterMs);
+      if ('value' in raced) return raced.value;
+      ({ last, tried: start } = raced);
     }
     for (let index = start; index < this.branches.length; index++) {
       const branch = this.branches[index]!;
@@ -116,7 +115,7 @@ export class AlternativesPolicy implements Policy {
         const error = classifyFor(thrown, scope);
         Object.assign(record, { outcome: 'failed', attempts: ctx.invocations - before });
         record.error = { code: error.code, category: error.category };
-        if (!this.moveOn(error) || ctx.cancelledByCaller || ctx.timeLeft <= 0) throw error;
+        if (!this.canMoveOn(ctx, error)) throw error;
         last = { error, branch };
       }
     }
@@ -124,87 +123,115 @@ export class AlternativesPolicy implements Policy {
     throw last!.error;
   }
 
+  /** Whether the walk may go on after `error`: a category it moves on from, time left, no caller abort. */
+  private canMoveOn(ctx: CallContext, error: BreakwaterError): boolean {
+    return this.moveOn(error) && !ctx.cancelledByCaller && ctx.timeLeft > 0;
+  }
+
   /**
-   * The first branch, and the second beside it once the first is slow: the first success wins, the
-   * other is cancelled (a value it still produces is disposed of). Returns the winner's value, or the
-   * last failure and how many branches were tried, for the walk to go on from.
+   * Hedging: the first branch alone until `afterMs`, then the second beside it; the first success
+   * wins and the other is abandoned. A first branch that settles before `afterMs` is an ordinary
+   * first step of the walk. Returns the winner's value, or the last failure and how many branches
+   * were tried, for the walk to go on from.
    */
-  private async hedged<T>(
-    ctx: CallContext,
-    next: Next<T>,
-  ): Promise<{ value: T } | { last: { error: BreakwaterError; branch: Branch } | undefined; tried: number }> {
-    const [first, second] = [this.branches[0]!, this.branches[1]!];
-    type Settled = { index: number; ok: true; value: T } | { index: number; ok: false; error: BreakwaterError };
-    const scopes: CallContext[] = [];
-    const records: BranchRecord[] = [];
-    const launch = (branch: Branch, index: number): Promise<Settled> => {
-      // Cancel the cancellable scope itself: the keyed child's signal is that scope's signal.
-      const cancellable = ctx.withCancel();
-      const scope = cancellable.withKey(branch.key);
-      scopes[index] = cancellable;
-      const record: BranchRecord = { key: branch.key, attempts: 0, outcome: 'failed' };
-      records[index] = record;
-      ctx.trail?.branches.push(record);
-      const count = (): number => ctx.trail?.log.filter((a) => a.key === branch.key).length ?? 1;
-      return cancellable.track(branch.policy ? branch.policy.run(scope, next) : next(scope)).then(
-        (value) => {
-          record.attempts = count();
-          return { index, ok: true, value };
-        },
-        (thrown: unknown) => {
-          const error = classifyFor(thrown, scope);
-          Object.assign(record, { attempts: count(), error: { code: error.code, category: error.category } });
-          return { index, ok: false, error };
-        },
-      );
-    };
-    const running = new Map<number, Promise<Settled>>([[0, launch(first, 0)]]);
-    let timer: ReturnType<typeof ctx.clock.setTimer> | undefined;
-    const slow = new Promise<'slow'>((resolve) => (timer = ctx.clock.setTimer(() => resolve('slow'), this.hedgeAfterMs!)));
-    let last: { error: BreakwaterError; branch: Branch } | undefined;
-    let hedgeStarted = false;
-    try {
-      for (;;) {
-        const settled = await Promise.race([...running.values(), ...(hedgeStarted ? [] : [slow])]);
-        if (settled === 'slow') {
-          hedgeStarted = true;
-          if (this.events.hasListeners('hedge'))
-            this.events.emit('hedge', { key: first.key, to: second.key, afterMs: this.hedgeAfterMs! });
-          ctx.freshPass();
-          running.set(1, launch(second, 1));
-          continue;
-        }
-        running.delete(settled.index);
-        const branch = settled.index === 0 ? first : second;
-        if (settled.ok) {
-          records[settled.index]!.outcome = 'answered';
-          for (const [index, other] of running) {
-            records[index]!.outcome = 'abandoned';
-            scopes[index]!.cancel();
-            void other.then((late) => {
-              if (late.ok) this.dispose(late.value);
-            });
-          }
-          return { value: settled.value };
-        }
-        last = { error: settled.error, branch };
-        if (!this.moveOn(settled.error) || ctx.cancelledByCaller || ctx.timeLeft <= 0) throw settled.error;
-        if (running.size > 0) continue;
-        if (!hedgeStarted) {
-          // The first failed before the hedge: the second runs now if it accepts the failure.
-          hedgeStarted = true;
-          if (second.accepts && !second.accepts(settled.error, first)) return { last, tried: 2 };
-          ctx.freshPass();
-          running.set(1, launch(second, 1));
-          continue;
-        }
-        return { last, tried: 2 };
+  private async race<T>(ctx: CallContext, next: Next<T>, afterMs: number): Promise<{ value: T } | Resume> {
+    const first = this.launch(ctx, next, this.branches[0]!);
+    let timer: unknown;
+    const slow = new Promise<undefined>((resolve) => (timer = ctx.clock.setTimer(() => resolve(undefined), afterMs)));
+    const early = await Promise.race([first.outcome, slow]);
+    ctx.clock.clearTimer(timer);
+    if (early) return this.settleAlone(ctx, first, early);
+
+    const second = this.branches[1]!;
+    if (this.events.hasListeners('hedge'))
+      this.events.emit('hedge', { key: first.branch.key, to: second.key, afterMs });
+    ctx.freshPass();
+    let pending = [first, this.launch(ctx, next, second)];
+    let last: Failure | undefined;
+    while (pending.length > 0) {
+      const settled = await Promise.race(pending.map((racer) => racer.outcome));
+      pending = pending.filter((racer) => racer !== settled.racer);
+      if (settled.ok) {
+        settled.racer.record.outcome = 'answered';
+        this.abandon(pending);
+        return { value: settled.value };
       }
-    } finally {
-      if (timer !== undefined) ctx.clock.clearTimer(timer);
+      last = { error: settled.error, branch: settled.racer.branch };
+      if (!this.canMoveOn(ctx, settled.error)) {
+        this.abandon(pending);
+        throw settled.error;
+      }
+    }
+    return { last: last!, tried: 2 };
+  }
+
+  /** The first branch settled before the hedge was due: as in the walk without hedging. */
+  private settleAlone<T>(ctx: CallContext, racer: Racer<T>, settled: Settled<T>): { value: T } | Resume {
+    if (settled.ok) {
+      racer.record.outcome = 'answered';
+      return { value: settled.value };
+    }
+    if (!this.canMoveOn(ctx, settled.error)) throw settled.error;
+    return { last: { error: settled.error, branch: racer.branch }, tried: 1 };
+  }
+
+  /** Starts a branch in a scope of its own that can be cancelled without cancelling the call. */
+  private launch<T>(ctx: CallContext, next: Next<T>, branch: Branch): Racer<T> {
+    // Cancel the cancellable scope itself: the keyed child's signal is that scope's signal.
+    const cancellable = ctx.withCancel();
+    const scope = cancellable.withKey(branch.key);
+    const record: BranchRecord = { key: branch.key, attempts: 0, outcome: 'failed' };
+    ctx.trail?.branches.push(record);
+    // Branches run at once, so the call's shared invocation counter cannot tell theirs apart: the
+    // trail's log, keyed by branch, can (the count only matters when there is a trail).
+    const count = (): number => ctx.trail?.log.filter((attempt) => attempt.key === branch.key).length ?? 0;
+    const racer = { branch, scope: cancellable, record } as Racer<T>;
+    racer.outcome = cancellable.track(branch.policy ? branch.policy.run(scope, next) : next(scope)).then(
+      (value): Settled<T> => {
+        record.attempts = count();
+        return { racer, ok: true, value };
+      },
+      (thrown: unknown): Settled<T> => {
+        const error = classifyFor(thrown, scope);
+        Object.assign(record, { attempts: count(), error: { code: error.code, category: error.category } });
+        return { racer, ok: false, error };
+      },
+    );
+    return racer;
+  }
+
+  /** Cancels branches that lost the race; a value one still produces is disposed of. */
+  private abandon<T>(racers: readonly Racer<T>[]): void {
+    for (const racer of racers) {
+      racer.record.outcome = 'abandoned';
+      racer.scope.cancel();
+      void racer.outcome.then((late) => {
+        if (late.ok) this.dispose(late.value);
+      });
     }
   }
 }
+
+interface Failure {
+  error: BreakwaterError;
+  branch: Branch;
+}
+
+/** Where the walk goes on after a hedged start: the last failure, and branches already tried. */
+interface Resume {
+  last: Failure;
+  tried: number;
+}
+
+/** A branch running beside another while hedging. */
+interface Racer<T> {
+  branch: Branch;
+  scope: CallContext;
+  record: BranchRecord;
+  outcome: Promise<Settled<T>>;
+}
+
+type Settled<T> = { racer: Racer<T>; ok: true; value: T } | { racer: Racer<T>; ok: false; error: BreakwaterError };
 
 export function alternatives(branches: readonly Branch[], options?: AlternativesOptions): AlternativesPolicy {
   return new AlternativesPolicy(branches, options);
