@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CallTrail, runOperation, type Journal } from 'breakwater';
 import { callJson } from '../upstream/call-target.js';
 import { failureRecord, operationMetadata, successRecord, type RecordPolicy } from './operation-record.js';
-import { trailHeaders, type Route } from './route.js';
+import { overheadMs, trailHeaders, type Route } from './route.js';
 
 /** A non-streaming call along a route, journaled as one operation of `kind`. */
 export async function proxyJson(
@@ -34,9 +34,9 @@ export async function proxyJson(
         // The answer goes out before its terminal journal write: the client does not wait for an
         // fsync. If the process dies in between, the sweeper records the operation abandoned
         // (docs/journal.md says what a crash can lose).
-        const headers = trailHeaders(trail, reply.elapsedTime);
-        policy.metrics.overhead(Number(headers['x-breakwater-overhead-ms']));
-        void reply.headers(headers).send(result);
+        const overhead = overheadMs(trail, reply.elapsedTime);
+        policy.metrics.overhead(overhead);
+        void reply.headers(trailHeaders(trail, overhead)).send(result);
         return successRecord(policy, route.alias, trail, result['usage']);
       },
       {

@@ -105,13 +105,11 @@ function fitsAfter(error: BreakwaterError, from: ResolvedTarget, to: ResolvedTar
 
 /**
  * Response headers from the call's trail: which target answered (or failed last), attempts,
- * fallbacks, and — given the time since the request arrived — the gateway's own overhead: that time
- * minus the time spent waiting for upstreams (as the peers publish it).
+ * fallbacks, and the gateway's own overhead when given (`overheadMs`, as the peers publish it).
  */
-export function trailHeaders(trail: CallTrail, elapsedMs?: number): Record<string, string> {
-  const target = trail.answeredBy ?? trail.lastTried;
+export function trailHeaders(trail: CallTrail, overhead?: number): Record<string, string> {
+  const target = trail.lastTried;
   const fellBackFrom = trail.fellBackFrom;
-  const overhead = elapsedMs === undefined ? undefined : overheadMs(trail, elapsedMs);
   return {
     ...(target ? { 'x-breakwater-target': target } : {}),
     'x-breakwater-attempts': String(trail.attempts),
@@ -120,16 +118,26 @@ export function trailHeaders(trail: CallTrail, elapsedMs?: number): Record<strin
   };
 }
 
-/** The request's time not spent waiting for an upstream (attempts run one after another here). */
+/**
+ * The request's time not spent waiting for an upstream: the time since it arrived minus the time
+ * covered by at least one attempt (hedged attempts overlap: that time counts once).
+ */
 export function overheadMs(trail: CallTrail, elapsedMs: number): number {
-  const upstream = trail.log.reduce((sum, attempt) => sum + attempt.durationMs, 0);
+  const attempts = trail.log.length > 1 ? [...trail.log].sort((a, b) => a.startedAt - b.startedAt) : trail.log;
+  let upstream = 0;
+  let coveredUntil = -Infinity;
+  for (const { startedAt, durationMs } of attempts) {
+    const end = startedAt + durationMs;
+    if (end > coveredUntil) upstream += end - Math.max(startedAt, coveredUntil);
+    coveredUntil = Math.max(coveredUntil, end);
+  }
   return Math.max(0, elapsedMs - upstream);
 }
 
 /** What the journal keeps of a call's trail. */
 export function trailSummary(trail: CallTrail): Record<string, unknown> {
   return {
-    target: trail.answeredBy ?? trail.lastTried ?? null,
+    target: trail.lastTried ?? null,
     attempts: trail.attempts,
     fellBackFrom: trail.fellBackFrom,
     branches: trail.branches,

@@ -96,15 +96,16 @@ export async function streamChat(args: StreamArgs): Promise<void> {
         } finally {
           op.attempts = trail.attempts;
         }
+        const overhead = overheadMs(trail, reply.elapsedTime);
         reply.hijack();
         reply.raw.writeHead(200, {
           'content-type': 'text/event-stream; charset=utf-8',
           'cache-control': 'no-cache',
           connection: 'keep-alive',
           'x-request-id': request.correlationId,
-          ...trailHeaders(trail, reply.elapsedTime),
+          ...trailHeaders(trail, overhead),
         });
-        policy.metrics.overhead(overheadMs(trail, reply.elapsedTime));
+        policy.metrics.overhead(overhead);
         const relayed: Relayed = { content: '', usage: null, malformed: 0 };
         let target = route.byKey.get(trail.answeredBy!)!;
         let continuation = false;
