@@ -30,8 +30,12 @@ export interface Route {
   pipeline: Pipeline;
   /** The same for streams, whose attempt lasts until the first content token (`firstTokenTimeoutMs`). */
   streamPipeline: Pipeline;
-  /** Each target's own stream pipeline (its retry, limits, breaker), for resuming a cut stream there. */
-  streamBranches: ReadonlyMap<string, Pipeline>;
+  /**
+   * By the key of a target whose stream was cut: `alternatives` over the later targets that declare
+   * `capabilities.prefill`, each under its own stream pipeline, moving on after any failure. Absent
+   * when no later target can continue a stream.
+   */
+  resumeAfter: ReadonlyMap<string, Pipeline>;
 }
 
 /** Builds a route as one sentence of library policies. */
@@ -76,8 +80,24 @@ export function buildRoute(
       // A losing stream that opened anyway is closed, not left reading.
       alternatives(streamBranches, { ...hedging, dispose: (opened) => (opened as OpenedStream).abort() }),
     ),
-    streamBranches: new Map(streamBranches.map((branch) => [branch.key, branch.policy])),
+    resumeAfter: resumePipelines(targets, streamBranches),
   };
+}
+
+/**
+ * For each target, the walk that continues its cut stream: the later prefill-capable targets in
+ * route order. Any failure moves on — the client hears about the original cut, not about these.
+ */
+function resumePipelines(targets: ResolvedTarget[], streamBranches: Branch[]): Map<string, Pipeline> {
+  const resumers = new Map<string, Pipeline>();
+  targets.forEach((target, index) => {
+    const later = streamBranches
+      .slice(index + 1)
+      .filter((_, offset) => targets[index + 1 + offset]!.capabilities.prefill)
+      .map(({ key, policy }) => ({ key, ...(policy ? { policy } : {}) }));
+    if (later.length > 0) resumers.set(target.key, pipeline(alternatives(later, { moveOn: () => true })));
+  });
+  return resumers;
 }
 
 /**

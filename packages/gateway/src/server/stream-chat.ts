@@ -192,26 +192,20 @@ async function resumeOnPrefillTarget(
   open: (target: ResolvedTarget, body: Record<string, unknown>, signal: AbortSignal) => Promise<OpenedStream>,
   signal: AbortSignal,
 ): Promise<{ target: ResolvedTarget; opened: OpenedStream } | undefined> {
-  if (route.config.stream.resume !== 'continue' || signal.aborted || !resumable(error)) return undefined;
-  const after = route.targets.slice(route.targets.indexOf(failed) + 1);
+  const resume = route.resumeAfter.get(failed.key);
+  if (!resume || route.config.stream.resume !== 'continue' || signal.aborted || !resumable(error)) return undefined;
   const messages = [...(body['messages'] as unknown[]), { role: 'assistant', content: relayed.content }];
-  for (const target of after.filter((t) => t.capabilities.prefill)) {
-    const before = trail.attempts;
-    const record = { key: target.key, attempts: 0, outcome: 'failed' as 'answered' | 'failed' };
-    trail.branches.push(record);
-    try {
-      const opened = await route.streamBranches
-        .get(target.key)!
-        .execute((ctx) => open(target, { ...body, messages }, ctx.signal), { key: target.key, signal, trail });
-      record.outcome = 'answered';
-      return { target, opened };
-    } catch {
-      // The original failure is the one the client hears about; this one is in the trail.
-    } finally {
-      record.attempts = trail.attempts - before;
-    }
+  let target = failed;
+  try {
+    const opened = await resume.execute(
+      (ctx) => open((target = route.byKey.get(ctx.key)!), { ...body, messages }, ctx.signal),
+      { key: route.alias, signal, trail },
+    );
+    return { target, opened };
+  } catch {
+    // The original failure is the one the client hears about; these are in the trail.
+    return undefined;
   }
-  return undefined;
 }
 
 /** A cut (the connection, or the stream's end before a finish) or a stall (the idle timeout). */
