@@ -37,6 +37,11 @@ test('defaults fill a minimal configuration', () => {
     routes: { fast: { targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] } },
   });
   assert.equal(config.server.port, 8080);
+  const slashed = parseConfig({
+    providers: { openai: { baseUrl: 'https://api.openai.com/v1/' } },
+    routes: { fast: { targets: [{ provider: 'openai', model: 'gpt-4o-mini' }] } },
+  });
+  assert.equal(slashed.providers['openai']!.baseUrl, 'https://api.openai.com/v1', 'paths are appended as they are');
   assert.equal(config.routes['fast']!.retry.maxAttempts, 3);
   assert.deepEqual(config.journal, {
     sqlite: 'breakwater.db',

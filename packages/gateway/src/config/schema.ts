@@ -71,7 +71,10 @@ export const RetrySchema = z.strictObject({
 
 export const ProviderSchema = z.strictObject({
   /** Any OpenAI-compatible base URL, e.g. https://api.openai.com/v1. */
-  baseUrl: z.url({ message: 'must be a full URL such as https://api.openai.com/v1' }),
+  baseUrl: z
+    .url({ message: 'must be a full URL such as https://api.openai.com/v1' })
+    // Without its trailing slash once here, so request paths are appended as they are.
+    .transform((url) => url.replace(/\/$/, '')),
   /** Name of the environment variable that holds the key; the key itself never goes in the file. */
   apiKeyEnv: z
     .string()

@@ -32,7 +32,7 @@ export function startBreakerProbes(upstreams: Upstreams, dispatcher: Dispatcher,
 }
 
 async function probe(endpoint: UpstreamEndpoint, dispatcher: Dispatcher): Promise<void> {
-  const url = `${endpoint.baseUrl.replace(/\/$/, '')}/models`;
+  const url = `${endpoint.baseUrl}/models`;
   let response;
   try {
     response = await request(url, {

@@ -44,7 +44,7 @@ async function send(
   signal: AbortSignal,
   correlationId: string | undefined,
 ) {
-  const url = `${target.baseUrl.replace(/\/$/, '')}${path}`;
+  const url = `${target.baseUrl}${path}`;
   let response;
   try {
     response = await request(url, {
