@@ -10,6 +10,7 @@ import { JoinedWriteError } from './joined-write-error.js';
 import type { JournalStore } from './journal-store.js';
 import {
   ALLOWED_TRANSITIONS,
+  failureStatus,
   type NewOperation,
   type Operation,
   type OperationQuery,
@@ -186,22 +187,17 @@ export class Journal<Tx = unknown> {
 
   /** running → failed (or cancelled, for a cancellation), with the redacted error and any partial output. */
   fail(id: string, error: BreakwaterError, attempts: number, partial?: unknown): Promise<Operation | undefined> {
-    return this.transition(
-      id,
-      { from: ['running'], leaseOwner: this.owner },
-      error.category === 'cancelled' ? 'cancelled' : 'failed',
-      {
-        attempts,
-        errorCategory: error.category,
-        errorCode: error.code,
-        errorMessage: this.redactor.string(error.message),
-        errorOrigin: error.origin,
-        result: this.stored(partial),
-        finishedAt: this.now(),
-        leaseOwner: null,
-        leaseExpiresAt: null,
-      },
-    );
+    return this.transition(id, { from: ['running'], leaseOwner: this.owner }, failureStatus(error), {
+      attempts,
+      errorCategory: error.category,
+      errorCode: error.code,
+      errorMessage: this.redactor.string(error.message),
+      errorOrigin: error.origin,
+      result: this.stored(partial),
+      finishedAt: this.now(),
+      leaseOwner: null,
+      leaseExpiresAt: null,
+    });
   }
 
   /** Cancels an operation that has not finished (pending, or running under any lease). */

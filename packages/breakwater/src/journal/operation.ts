@@ -94,6 +94,11 @@ export function isTerminal(status: OperationStatus): status is TerminalStatus {
   return TERMINAL.has(status);
 }
 
+/** How a failed operation ends: `cancelled` when the failure is a cancellation, else `failed`. */
+export function failureStatus(error: { category: string }): 'failed' | 'cancelled' {
+  return error.category === 'cancelled' ? 'cancelled' : 'failed';
+}
+
 /** A fresh row for `input`, as every store creates it. */
 export function newOperationRecord(input: NewOperationRow): Operation {
   return {

@@ -5,7 +5,7 @@ import { classify } from '../classify/classify.js';
 import type { Pipeline } from '../policies/pipeline.js';
 import type { CallView } from '../policies/context.js';
 import type { Journal } from './journal.js';
-import { newOperationRecord, type NewOperation, type Operation } from './operation.js';
+import { failureStatus, newOperationRecord, type NewOperation, type Operation } from './operation.js';
 
 export interface OperationContext {
   readonly operation: Operation;
@@ -128,15 +128,27 @@ async function recordFailure<Tx>(
     await journal.fail(id, error, attempts, partial);
   } catch (thrown) {
     if (!isUnavailable(thrown)) throw thrown;
-    journal.defer({
-      id,
-      input,
-      status: error.category === 'cancelled' ? 'cancelled' : 'failed',
-      attempts,
-      result: toJson(partial),
-      error: { category: error.category, code: error.code, message: error.message, origin: error.origin },
-    });
+    deferFailure(journal, id, input, error, attempts, partial);
   }
+}
+
+/** Keeps a failure for the outbox to write when the store is back. */
+function deferFailure<Tx>(
+  journal: Journal<Tx>,
+  id: string,
+  input: NewOperation,
+  error: BreakwaterError,
+  attempts: number,
+  partial: unknown,
+): void {
+  journal.defer({
+    id,
+    input,
+    status: failureStatus(error),
+    attempts,
+    result: toJson(partial),
+    error: { category: error.category, code: error.code, message: error.message, origin: error.origin },
+  });
 }
 
 function isOrigin(value: string | null): value is Origin {
@@ -186,14 +198,7 @@ async function runUnjournaled<T, Tx>(
     return result;
   } catch (thrown) {
     const error = classify(thrown, { correlationId: options.correlationId });
-    journal.defer({
-      id,
-      input,
-      status: error.category === 'cancelled' ? 'cancelled' : 'failed',
-      attempts: context.attempts,
-      result: toJson(context.partial),
-      error: { category: error.category, code: error.code, message: error.message, origin: error.origin },
-    });
+    deferFailure(journal, id, input, error, context.attempts, context.partial);
     throw error;
   }
 }
