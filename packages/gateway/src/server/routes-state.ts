@@ -3,7 +3,7 @@ import type { Agent } from 'undici';
 import type { GatewayConfig } from '../config/schema.js';
 import type { ResolvedTarget } from '../upstream/call-target.js';
 import { buildRoute, type Route } from './route.js';
-import type { Upstreams } from './upstreams.js';
+import { upstreamKey, type Upstreams } from './upstreams.js';
 
 export type RoutesState = ReturnType<typeof buildState>;
 
@@ -20,15 +20,10 @@ export function buildState(
   const routes = new Map<string, Route>();
   for (const [alias, route] of Object.entries(config.routes)) {
     const targets: ResolvedTarget[] = route.targets.map((t) => {
-      const provider = config.providers[t.provider]!;
-      return {
-        ...t,
-        baseUrl: provider.baseUrl,
-        apiKey: provider.apiKeyEnv ? env[provider.apiKeyEnv] : undefined,
-        headers: provider.headers,
-        key: `${t.provider}:${t.model}`,
-        dispatcher,
-      };
+      // Resolved once per upstream by update() above: the same URL, key and headers as its probes.
+      const key = upstreamKey(t.provider, t.model);
+      const { baseUrl, apiKey, headers } = upstreams.endpoint(key);
+      return { ...t, key, baseUrl, apiKey, headers, dispatcher };
     });
     routes.set(alias, buildRoute(alias, route, targets, upstreams, budget));
   }

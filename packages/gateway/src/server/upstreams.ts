@@ -68,9 +68,18 @@ export class Upstreams {
   }
 
   get(key: string): UpstreamPolicies {
+    return this.entry(key).policies;
+  }
+
+  /** Where upstream `key` is and the credentials it takes, as resolved by the last update(). */
+  endpoint(key: string): UpstreamEndpoint {
+    return this.entry(key).endpoint;
+  }
+
+  private entry(key: string): Entry {
     const entry = this.entries.get(key);
     if (!entry) throw new Error(`No upstream ${key}: update() with a config that names it first.`);
-    return entry.policies;
+    return entry;
   }
 
   keys(): string[] {
