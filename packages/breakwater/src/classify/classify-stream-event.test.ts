@@ -15,6 +15,18 @@ test('error events inside a stream are classified by their body, never by an inv
     [{ error: { type: 'overloaded_error', message: 'Overloaded' } }, 'llm.overloaded', 'overloaded'],
     [{ error: { type: 'server_error', message: 'The server had an error' } }, 'llm.stream_error', 'upstream_server'],
     [{ error: { code: 'context_length_exceeded', message: 'too long' } }, 'llm.context_length', 'context_length'],
+    // Gemini: a Google RPC status name and the HTTP status as a number.
+    [
+      { error: { code: 503, message: 'The model is overloaded.', status: 'UNAVAILABLE' } },
+      'http.unavailable',
+      'overloaded',
+    ],
+    [
+      { error: { code: 429, message: 'Quota', status: 'RESOURCE_EXHAUSTED' } },
+      'http.too_many_requests',
+      'rate_limited',
+    ],
+    [{ error: { code: 500, message: 'Internal error' } }, 'http.server_error', 'upstream_server'],
   ];
   for (const [event, rule, category] of cases) {
     const error = classifyStreamEvent(event, { dependency: 'openai:gpt' });

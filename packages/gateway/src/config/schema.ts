@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CATEGORIES } from 'breakwater';
+import { PROVIDER_KINDS } from '../upstream/protocol.js';
 
 const identifier = z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'use letters, digits and . _ : - only');
 const sha256 = z
@@ -70,7 +71,15 @@ export const RetrySchema = z.strictObject({
 });
 
 export const ProviderSchema = z.strictObject({
-  /** Any OpenAI-compatible base URL, e.g. https://api.openai.com/v1. */
+  /**
+   * The API the upstream speaks: `openai` (OpenAI and every OpenAI-compatible server, the default),
+   * `anthropic` (the Messages API) or `gemini` (generateContent). Clients always speak OpenAI's.
+   */
+  kind: z.enum(PROVIDER_KINDS).default('openai'),
+  /**
+   * The API's base URL: https://api.openai.com/v1, https://api.anthropic.com/v1,
+   * https://generativelanguage.googleapis.com/v1beta, or any OpenAI-compatible server's.
+   */
   baseUrl: z
     .url({ message: 'must be a full URL such as https://api.openai.com/v1' })
     // Without its trailing slash once here, so request paths are appended as they are.
@@ -92,6 +101,11 @@ export const ProviderSchema = z.strictObject({
   headers: z
     .record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'must be an HTTP header name'), z.string().max(4_096))
     .default({}),
+  /**
+   * `max_tokens` sent when a client sets none, for APIs that require one (Anthropic). OpenAI-
+   * compatible and Gemini upstreams get the client's value or none.
+   */
+  defaultMaxTokens: z.number().int().positive().default(4_096),
   /** Bounds per upstream model of this provider. */
   concurrency: ConcurrencySchema.default(CONCURRENCY_DEFAULTS),
   /** The breaker of each upstream model of this provider. */
@@ -103,13 +117,20 @@ export const TargetSchema = z.strictObject({
   model: z.string().min(1),
   /** Tokens the model accepts: a context_length failure falls back only to a larger target. */
   contextWindow: z.number().int().positive().optional(),
-  /** What the target can do, for fallback decisions. */
+  /**
+   * What the target can do. A request that needs tools or images is never sent to a target that
+   * declares it cannot handle them (the route skips it, in every fallback too).
+   */
   capabilities: z
     .strictObject({
       /** Continues an assistant message given as the last message (used to resume a cut stream). */
       prefill: z.boolean().default(false),
+      /** Function calling (`tools`). */
+      tools: z.boolean().default(true),
+      /** Images in user messages. */
+      images: z.boolean().default(true),
     })
-    .default({ prefill: false }),
+    .default({ prefill: false, tools: true, images: true }),
   /** Overrides the route's retry settings for this target. */
   retry: RetrySchema.partial().optional(),
 });

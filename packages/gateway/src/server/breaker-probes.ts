@@ -1,10 +1,12 @@
 import { request, type Dispatcher } from 'undici';
 import { classify, classifyResponse, pipeline } from 'breakwater';
+import { PROTOCOLS } from '../upstream/protocols.js';
 import type { Upstreams, UpstreamEndpoint } from './upstreams.js';
 
 /**
  * Background probes for open circuits: once an upstream's break has ended (its breaker is
- * half-open) the gateway sends it a cheap request — `GET {baseUrl}/models` — through the breaker
+ * half-open) the gateway sends it a cheap request — `GET {baseUrl}/models`, which all three APIs
+ * serve — through the breaker
  * itself, at most once per `probe.intervalMs` per upstream. A success closes the circuit before any
  * client pays for the probe; a failure reopens it for a longer break. Returns a function that stops.
  */
@@ -37,7 +39,7 @@ async function probe(endpoint: UpstreamEndpoint, dispatcher: Dispatcher): Promis
   try {
     response = await request(url, {
       method: 'GET',
-      headers: { ...endpoint.headers, ...(endpoint.apiKey ? { authorization: `Bearer ${endpoint.apiKey}` } : {}) },
+      headers: { ...PROTOCOLS[endpoint.kind].headers(endpoint.apiKey), ...endpoint.headers },
       signal: AbortSignal.timeout(5_000),
       dispatcher,
     });

@@ -17,6 +17,7 @@ import { startBreakerProbes } from './breaker-probes.js';
 import { serverLimits } from './http-limits.js';
 import { openJournalStore } from './journal-store.js';
 import { openAIErrors } from './openai-errors.js';
+import { routeForNeeds } from './capabilities.js';
 import { proxyJson } from './proxy-json.js';
 import { gatewayHealth } from './readiness.js';
 import { drained, requestHandler } from './request-gate.js';
@@ -149,7 +150,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
 
   app.post('/v1/chat/completions', client, async (request, reply) => {
     const body = ChatRequest.parse(request.body);
-    const route = routeFor(state.routes, body.model);
+    const route = routeForNeeds(routeFor(state.routes, body.model), body);
     return handle(request, reply, route, (signal) =>
       body.stream
         ? streamChat({
@@ -174,7 +175,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         : proxyJson(journal, policy, request, reply, {
             route,
             kind: 'chat.completions',
-            path: '/chat/completions',
+            call: 'chat',
             body,
             signal,
           }),
@@ -185,7 +186,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     const body = EmbeddingsRequest.parse(request.body);
     const route = routeFor(state.routes, body.model);
     return handle(request, reply, route, (signal) =>
-      proxyJson(journal, policy, request, reply, { route, kind: 'embeddings', path: '/embeddings', body, signal }),
+      proxyJson(journal, policy, request, reply, { route, kind: 'embeddings', call: 'embeddings', body, signal }),
     );
   });
 

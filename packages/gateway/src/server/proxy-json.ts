@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CallTrail, runOperation, type Journal } from 'breakwater';
-import { callJson } from '../upstream/call-target.js';
+import { callJson, type JsonCall } from '../upstream/call-target.js';
 import { failureRecord, operationMetadata, successRecord, type RecordPolicy } from './operation-record.js';
 import { overheadMs, trailHeaders, type Route } from './route.js';
 
@@ -10,9 +10,9 @@ export async function proxyJson(
   policy: RecordPolicy,
   request: FastifyRequest,
   reply: FastifyReply,
-  call: { route: Route; kind: string; path: string; body: Record<string, unknown>; signal: AbortSignal },
+  call: { route: Route; kind: string; call: JsonCall; body: Record<string, unknown>; signal: AbortSignal },
 ): Promise<FastifyReply> {
-  const { route, kind, path, body, signal } = call;
+  const { route, kind, body, signal } = call;
   const trail = new CallTrail();
   try {
     let result: Record<string, unknown> = {};
@@ -22,7 +22,7 @@ export async function proxyJson(
       async (op) => {
         try {
           result = await route.pipeline.execute(
-            (ctx) => callJson(route.byKey.get(ctx.key)!, path, body, ctx.signal, request.correlationId),
+            (ctx) => callJson(route.byKey.get(ctx.key)!, call.call, body, ctx.signal, request.correlationId),
             { key: route.alias, signal: op.signal, correlationId: request.correlationId, trail },
           );
         } catch (error) {

@@ -36,6 +36,11 @@ export interface Route {
    * when no later target can continue a stream.
    */
   resumeAfter: ReadonlyMap<string, Pipeline>;
+  /**
+   * The same route over only the targets that can serve requests with tools and/or images, keyed
+   * by what a request needs (see capabilities.ts); filled in by the routes' builder.
+   */
+  variants: Map<string, Route | undefined>;
 }
 
 /** Builds a route as one sentence of library policies. */
@@ -81,6 +86,7 @@ export function buildRoute(
       alternatives(streamBranches, { ...hedging, dispose: (opened) => (opened as OpenedStream).abort() }),
     ),
     resumeAfter: resumePipelines(targets, streamBranches),
+    variants: new Map(),
   };
 }
 

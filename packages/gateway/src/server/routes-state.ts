@@ -2,6 +2,8 @@ import { instrument, retryBudget, type TelemetrySink } from 'breakwater';
 import type { Agent } from 'undici';
 import type { GatewayConfig } from '../config/schema.js';
 import type { ResolvedTarget } from '../upstream/call-target.js';
+import { PROTOCOLS } from '../upstream/protocols.js';
+import { capabilityVariants } from './capabilities.js';
 import { buildRoute, type Route } from './route.js';
 import { upstreamKey, type Upstreams } from './upstreams.js';
 
@@ -22,14 +24,19 @@ export function buildState(
     const targets: ResolvedTarget[] = route.targets.map((t) => {
       // Resolved once per upstream by update() above: the same URL, key and headers as its probes.
       const key = upstreamKey(t.provider, t.model);
-      const { baseUrl, apiKey, headers } = upstreams.endpoint(key);
-      return { ...t, key, baseUrl, apiKey, headers, dispatcher };
+      const { kind, defaultMaxTokens, baseUrl, apiKey, headers } = upstreams.endpoint(key);
+      return { ...t, key, protocol: PROTOCOLS[kind], defaultMaxTokens, baseUrl, apiKey, headers, dispatcher };
     });
-    routes.set(alias, buildRoute(alias, route, targets, upstreams, budget));
+    const built = buildRoute(alias, route, targets, upstreams, budget);
+    built.variants = capabilityVariants(built, (fit) => buildRoute(alias, route, fit, upstreams, budget));
+    routes.set(alias, built);
   }
   // One wiring for every policy of every route: an upstream's breaker shared by three routes
   // reports each transition once.
-  const disconnectTelemetry = instrument({ policies: [...routes.values()].map((r) => r.pipeline) }, ...telemetry);
+  const pipelines = [...routes.values()].flatMap((r) =>
+    [r, ...r.variants.values()].flatMap((v) => (v ? [v.pipeline] : [])),
+  );
+  const disconnectTelemetry = instrument({ policies: [...new Set(pipelines)] }, ...telemetry);
   return { routes, clientKeys: config.clients.map((c) => Buffer.from(c.keySha256, 'hex')), disconnectTelemetry };
 }
 

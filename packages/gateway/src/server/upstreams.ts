@@ -18,6 +18,8 @@ export interface UpstreamPolicies {
 /** Where an upstream is and how to probe it (from its provider's settings). */
 export interface UpstreamEndpoint {
   key: string;
+  kind: ProviderConfig['kind'];
+  defaultMaxTokens: number;
   baseUrl: string;
   apiKey: string | undefined;
   headers: Record<string, string>;
@@ -51,6 +53,8 @@ export class Upstreams {
         const provider = config.providers[target.provider]!;
         const endpoint = {
           key,
+          kind: provider.kind,
+          defaultMaxTokens: provider.defaultMaxTokens,
           baseUrl: provider.baseUrl,
           apiKey: provider.apiKeyEnv ? env[provider.apiKeyEnv] : undefined,
           headers: provider.headers,

@@ -2,9 +2,15 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { classify, classifyResponse, classifyStreamEvent, fromRule, type BreakwaterError } from 'breakwater';
 import { RULES } from 'breakwater/rules';
 import type { TargetConfig } from '../config/schema.js';
+import type { ChatProtocol, NativeRequest } from './protocol.js';
+import { unsupported } from './openai-request.js';
 import { StreamReader, type Chunk } from './stream-reader.js';
 
 export interface ResolvedTarget extends TargetConfig {
+  /** The upstream's own protocol (its provider's `kind`). */
+  protocol: ChatProtocol;
+  /** `max_tokens` sent when the client sets none, where the protocol requires one. */
+  defaultMaxTokens: number;
   baseUrl: string;
   apiKey: string | undefined;
   /** The provider's static headers (values redacted everywhere, like keys). */
@@ -26,9 +32,9 @@ export function createUpstreamAgent(maxResponseBytes: number): Agent {
 
 function headersFor(target: ResolvedTarget, correlationId: string | undefined): Record<string, string> {
   return {
+    ...target.protocol.headers(target.apiKey),
     ...target.headers,
     'content-type': 'application/json',
-    ...(target.apiKey ? { authorization: `Bearer ${target.apiKey}` } : {}),
     ...(correlationId ? { 'x-request-id': correlationId } : {}),
   };
 }
@@ -39,18 +45,17 @@ const failure = (target: ResolvedTarget, thrown: unknown): BreakwaterError =>
 /** Sends the request and throws the classified failure for any non-2xx answer. */
 async function send(
   target: ResolvedTarget,
-  path: string,
-  body: Record<string, unknown>,
+  native: NativeRequest,
   signal: AbortSignal,
   correlationId: string | undefined,
 ) {
-  const url = `${target.baseUrl}${path}`;
+  const url = `${target.baseUrl}${native.path}`;
   let response;
   try {
     response = await request(url, {
       method: 'POST',
       headers: headersFor(target, correlationId),
-      body: JSON.stringify({ ...body, model: target.model }),
+      body: JSON.stringify(native.body),
       signal,
       dispatcher: target.dispatcher,
     });
@@ -73,15 +78,26 @@ async function send(
   return response;
 }
 
-/** A non-streaming call: the parsed JSON, checked for the shape a client relies on. */
+export type JsonCall = 'chat' | 'embeddings';
+
+/**
+ * A non-streaming call: the request in the upstream's protocol, its answer parsed, checked for the
+ * shape a client relies on and translated back to OpenAI's.
+ */
 export async function callJson(
   target: ResolvedTarget,
-  path: string,
+  call: JsonCall,
   body: Record<string, unknown>,
   signal: AbortSignal,
   correlationId?: string,
 ): Promise<Record<string, unknown>> {
-  const response = await send(target, path, body, signal, correlationId);
+  const { protocol } = target;
+  if (call === 'embeddings' && !protocol.embeddings) throw unsupported(target, protocol.kind, 'input', 'embeddings');
+  const native =
+    call === 'chat'
+      ? protocol.chatRequest(body, target, false)
+      : { path: '/embeddings', body: { ...body, model: target.model } };
+  const response = await send(target, native, signal, correlationId);
   let parsed: Record<string, unknown>;
   try {
     // A body that is not JSON is a SyntaxError: classified as the dependency's malformed response.
@@ -89,12 +105,12 @@ export async function callJson(
   } catch (error) {
     throw failure(target, error);
   }
-  const result = path === '/embeddings' ? parsed['data'] : parsed['choices'];
-  if (!Array.isArray(result) || (path !== '/embeddings' && result.length === 0)) {
+  if (call === 'chat') return protocol.chatResponse(parsed, target);
+  if (!Array.isArray(parsed['data'])) {
     throw fromRule(RULES.proxy.empty_result, {
       domain: 'LLM',
       dependency: target.key,
-      message: `The upstream answered 200 with no ${path === '/embeddings' ? 'embeddings' : 'choices'}.`,
+      message: 'The upstream answered 200 with no embeddings.',
     });
   }
   return parsed;
@@ -129,8 +145,15 @@ export async function openStream(
   correlationId: string | undefined,
   options: StreamOptions,
 ): Promise<OpenedStream> {
-  const response = await send(target, '/chat/completions', { ...body, stream: true }, signal, correlationId);
-  const reader = new StreamReader(response.body, options.maxMalformedEvents, target.key, options.onMalformed);
+  const native = target.protocol.chatRequest({ ...body, stream: true }, target, true);
+  const response = await send(target, native, signal, correlationId);
+  const reader = new StreamReader(
+    response.body,
+    options.maxMalformedEvents,
+    target.key,
+    options.onMalformed,
+    target.protocol.streamTranslator(target),
+  );
   const abort = (): void => void response.body.destroy();
   const head: Chunk[] = [];
   try {

@@ -1,5 +1,6 @@
 import { fromRule, type BreakwaterError } from 'breakwater';
 import { RULES } from 'breakwater/rules';
+import type { StreamTranslator } from './protocol.js';
 import { sseEvents } from './sse.js';
 
 /** One chunk of an OpenAI-compatible stream: its raw data (forwarded as is) and what it says. */
@@ -18,30 +19,43 @@ export interface Chunk {
 export type StreamItem = { chunk: Chunk } | { done: true } | { ended: true; partialEvent: boolean };
 
 /**
- * Reads an SSE body as chunks, parsing each event once. Events whose data is not JSON are skipped
- * and counted (never forwarded); past `maxMalformed` the stream fails with `proxy.malformed_stream`.
+ * Reads an SSE body as OpenAI chunks, parsing each event once (through the upstream protocol's
+ * translator: one native event may give several chunks, or none). Events whose data is not JSON
+ * are skipped and counted (never forwarded); past `maxMalformed` the stream fails with
+ * `proxy.malformed_stream`.
  */
 export class StreamReader {
   malformed = 0;
   private readonly events: AsyncGenerator<ReturnType<typeof sseEvents> extends AsyncGenerator<infer T> ? T : never>;
+  /** Chunks translated from one event and not yet read. */
+  private pending: Chunk[] = [];
 
   constructor(
     body: AsyncIterable<Uint8Array>,
     private readonly maxMalformed: number,
     private readonly dependency: string,
     private readonly onMalformed: (count: number) => void = () => {},
+    private readonly translate: StreamTranslator = (data) => {
+      const chunk = parseChunk(data);
+      return chunk ? [chunk] : undefined;
+    },
   ) {
     this.events = sseEvents(body);
   }
 
   async next(): Promise<StreamItem> {
     for (;;) {
+      const queued = this.pending.shift();
+      if (queued) return { chunk: queued };
       const next = await this.events.next();
       if (next.done) return { ended: true, partialEvent: false };
       const event = next.value;
       if (!('data' in event)) return event;
-      const chunk = parseChunk(event.data);
-      if (chunk) return { chunk };
+      const chunks = this.translate(event.data);
+      if (chunks) {
+        this.pending = chunks;
+        continue;
+      }
       this.malformed++;
       this.onMalformed(this.malformed);
       if (this.malformed > this.maxMalformed) throw this.tooMalformed();
@@ -57,7 +71,8 @@ export class StreamReader {
   }
 }
 
-function parseChunk(data: string): Chunk | undefined {
+/** One OpenAI-compatible chunk, forwarded as it came; undefined when it is not JSON. */
+export function parseChunk(data: string): Chunk | undefined {
   let parsed: {
     choices?: Array<{
       delta?: { content?: string | null; tool_calls?: unknown; refusal?: string | null };

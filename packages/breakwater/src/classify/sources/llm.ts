@@ -75,6 +75,16 @@ const TYPE_STATUS: Readonly<Record<string, number>> = {
   rate_limit_error: 429,
   tokens: 429,
   requests: 429,
+  // Google RPC status names (Gemini's `error.status`, also inside a stream).
+  INVALID_ARGUMENT: 400,
+  FAILED_PRECONDITION: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  RESOURCE_EXHAUSTED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
 };
 
 export function isStainlessError(names: string[]): boolean {
@@ -127,12 +137,18 @@ export function classifyLlmSdk(value: unknown): Signal | undefined {
 export function streamEventSignal(event: unknown): Signal | undefined {
   const error = read(event, 'error');
   if (error === null || typeof error !== 'object') return undefined;
-  const type = readString(error, 'type') ?? '';
+  const type = readString(error, 'type') ?? readString(error, 'status') ?? '';
   const provider = providerMatch(event, undefined);
   const bodyRule = provider?.rule ?? ruleFromBody(event, undefined);
-  const status = TYPE_STATUS[type];
+  // Gemini puts the HTTP status the error stands for in a numeric `code`.
+  const code = readNumber(error, 'code');
+  const status = TYPE_STATUS[type] ?? (code !== undefined && code >= 400 && code < 600 ? code : undefined);
   const rule = bodyRule ?? (status === undefined ? undefined : ruleForStatus(status)) ?? LLM_RULES.stream_error;
-  return { rule, domain: 'LLM', details: { type, code: readString(error, 'code') ?? null, ...provider?.details } };
+  return {
+    rule,
+    domain: 'LLM',
+    details: { type, code: readString(error, 'code') ?? code ?? null, ...provider?.details },
+  };
 }
 
 /**
@@ -165,6 +181,7 @@ function errorTags(error: unknown): string[] {
     read(body, 'code'),
     read(inner, 'type'),
     read(inner, 'code'),
+    read(body, 'status'),
   ];
   return candidates.filter((c): c is string => typeof c === 'string' && c !== 'error');
 }

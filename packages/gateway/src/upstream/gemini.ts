@@ -1,0 +1,334 @@
+import { fromRule } from 'breakwater';
+import { RULES } from 'breakwater/rules';
+import {
+  ChunkWriter,
+  completion,
+  errorChunk,
+  openAIUsage,
+  type OpenAIUsage,
+  type ToolCallDelta,
+} from './openai-chunk.js';
+import {
+  checkFields,
+  COMMON_FIELDS,
+  contentParts,
+  functionTools,
+  maxTokensOf,
+  messagesOf,
+  stopSequences,
+  textOf,
+  toolArguments,
+  toolChoiceOf,
+  toolNamesById,
+  unsupported,
+  type OpenAIMessage,
+} from './openai-request.js';
+import type { ChatProtocol, StreamTranslator, TranslationTarget } from './protocol.js';
+import type { Chunk } from './stream-reader.js';
+
+type Part = Record<string, unknown>;
+interface Content {
+  role: 'user' | 'model';
+  parts: Part[];
+}
+
+const KIND = 'gemini';
+const FIELDS = new Set([...COMMON_FIELDS, 'seed', 'presence_penalty', 'frequency_penalty', 'response_format']);
+/**
+ * Gemini attaches a thought signature to function calls and wants it back with the call in the
+ * next turn. OpenAI clients pass tool call ids through unchanged, so the signature rides in the id.
+ */
+const SIGNATURE = '__thought__';
+
+/** Gemini's finish reasons as OpenAI's. */
+const FINISH: Readonly<Record<string, string>> = {
+  STOP: 'stop',
+  MAX_TOKENS: 'length',
+  SAFETY: 'content_filter',
+  RECITATION: 'content_filter',
+  BLOCKLIST: 'content_filter',
+  PROHIBITED_CONTENT: 'content_filter',
+  SPII: 'content_filter',
+  IMAGE_SAFETY: 'content_filter',
+};
+
+/**
+ * Gemini's generateContent API (`POST {baseUrl}/models/{model}:generateContent`, streaming with
+ * `:streamGenerateContent?alt=sse`; e.g. https://generativelanguage.googleapis.com/v1beta). The key
+ * goes in `x-goog-api-key`, never in the URL.
+ */
+export const geminiProtocol: ChatProtocol = {
+  kind: KIND,
+  embeddings: false,
+  headers: (apiKey): Record<string, string> => (apiKey ? { 'x-goog-api-key': apiKey } : {}),
+  chatRequest(body, target, stream) {
+    checkFields(body, target, KIND, FIELDS);
+    const { system, contents } = translateMessages(messagesOf(body), target);
+    const tools = functionTools(body, target, KIND);
+    const model = encodeURIComponent(target.model);
+    return {
+      path: stream ? `/models/${model}:streamGenerateContent?alt=sse` : `/models/${model}:generateContent`,
+      body: {
+        contents,
+        ...(system ? { systemInstruction: { parts: [{ text: system }] } } : {}),
+        ...(tools.length > 0
+          ? {
+              tools: [
+                {
+                  functionDeclarations: tools.map((tool) => ({
+                    name: tool.name,
+                    ...(tool.description ? { description: tool.description } : {}),
+                    ...(tool.parameters ? { parametersJsonSchema: tool.parameters } : {}),
+                  })),
+                },
+              ],
+            }
+          : {}),
+        ...toolConfig(body, target),
+        generationConfig: generationConfig(body, target),
+      },
+    };
+  },
+  chatResponse(native, target) {
+    const candidate = (native['candidates'] as Candidate[] | undefined)?.[0];
+    if (!candidate) throw blockedOrEmpty(native, target);
+    const parts = candidate.content?.parts ?? [];
+    const text = textParts(parts);
+    const toolCalls = parts
+      .filter((part) => part.functionCall)
+      .map((part, index) => ({ ...toolCall(part, index), type: 'function' }));
+    const message = {
+      role: 'assistant',
+      content: text === '' && toolCalls.length > 0 ? null : text,
+      refusal: null,
+      ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+    };
+    return completion(
+      String(native['responseId'] ?? 'gemini'),
+      String(native['modelVersion'] ?? target.model),
+      message,
+      toolCalls.length > 0 ? 'tool_calls' : (FINISH[candidate.finishReason ?? 'STOP'] ?? 'stop'),
+      usageOf(native['usageMetadata']),
+    );
+  },
+  streamTranslator: (target) => geminiStream(target),
+};
+
+interface Candidate {
+  content?: { parts?: Part[] };
+  finishReason?: string;
+}
+
+function generationConfig(body: Record<string, unknown>, target: TranslationTarget): Record<string, unknown> {
+  const format = body['response_format'] as { type?: string; json_schema?: { schema?: unknown } } | undefined;
+  if (format && !['text', 'json_object', 'json_schema'].includes(String(format.type)))
+    throw unsupported(target, KIND, 'response_format', `response_format of type '${String(format.type)}'`);
+  const max = maxTokensOf(body);
+  const stop = stopSequences(body);
+  const config: Record<string, unknown> = {
+    ...(max !== undefined ? { maxOutputTokens: max } : {}),
+    ...(stop ? { stopSequences: stop } : {}),
+    ...(format?.type === 'json_object' || format?.type === 'json_schema'
+      ? { responseMimeType: 'application/json' }
+      : {}),
+    ...(format?.type === 'json_schema' && format.json_schema?.schema
+      ? { responseJsonSchema: format.json_schema.schema }
+      : {}),
+  };
+  for (const [from, to] of [
+    ['temperature', 'temperature'],
+    ['top_p', 'topP'],
+    ['seed', 'seed'],
+    ['presence_penalty', 'presencePenalty'],
+    ['frequency_penalty', 'frequencyPenalty'],
+  ] as const) {
+    if (typeof body[from] === 'number') config[to] = body[from];
+  }
+  return config;
+}
+
+function toolConfig(body: Record<string, unknown>, target: TranslationTarget): Record<string, unknown> {
+  const choice = toolChoiceOf(body, target, KIND);
+  if (!choice) return {};
+  const mode = { auto: 'AUTO', none: 'NONE', required: 'ANY', function: 'ANY' }[choice.mode];
+  return {
+    toolConfig: {
+      functionCallingConfig: { mode, ...(choice.mode === 'function' ? { allowedFunctionNames: [choice.name] } : {}) },
+    },
+  };
+}
+
+function translateMessages(
+  messages: OpenAIMessage[],
+  target: TranslationTarget,
+): { system: string; contents: Content[] } {
+  const names = toolNamesById(messages);
+  const system: string[] = [];
+  const contents: Content[] = [];
+  const push = (role: Content['role'], parts: Part[]): void => {
+    if (parts.length === 0) return;
+    const last = contents.at(-1);
+    if (last?.role === role) last.parts.push(...parts);
+    else contents.push({ role, parts });
+  };
+  messages.forEach((message, index) => {
+    const path = `messages[${index}]`;
+    if (message.name !== undefined && message.role !== 'tool') throw unsupported(target, KIND, `${path}.name`);
+    switch (message.role) {
+      case 'system':
+      case 'developer':
+        system.push(textOf(message.content, `${path}.content`, target, KIND));
+        return;
+      case 'user':
+      case 'assistant':
+        return push(message.role === 'user' ? 'user' : 'model', [
+          ...contentParts(message.content, `${path}.content`, target, KIND).map((part, i) => {
+            if (part.type === 'text') return { text: part.text };
+            if ('url' in part)
+              throw unsupported(
+                target,
+                KIND,
+                `${path}.content[${i}]`,
+                'an image given by URL (send it as a base64 data URL)',
+              );
+            return { inlineData: { mimeType: part.mediaType, data: part.data } };
+          }),
+          ...(message.tool_calls ?? []).map((call, i) =>
+            functionCallPart(
+              call.id,
+              call.function.name,
+              toolArguments(call, `${path}.tool_calls[${i}]`, target, KIND),
+            ),
+          ),
+        ]);
+      case 'tool': {
+        const name = names.get(String(message.tool_call_id));
+        if (name === undefined)
+          throw unsupported(
+            target,
+            KIND,
+            `${path}.tool_call_id`,
+            'a tool result whose tool call is not in the conversation',
+          );
+        return push('user', [
+          {
+            functionResponse: {
+              name,
+              response: toolResponse(textOf(message.content, `${path}.content`, target, KIND)),
+            },
+          },
+        ]);
+      }
+      default:
+        throw unsupported(target, KIND, `${path}.role`, `the role '${message.role}'`);
+    }
+  });
+  return { system: system.join('\n\n'), contents };
+}
+
+/** A function call replayed to Gemini, with the thought signature its id carries. */
+function functionCallPart(id: string, name: string, args: object): Part {
+  const at = id.indexOf(SIGNATURE);
+  return {
+    functionCall: { name, args },
+    ...(at >= 0 ? { thoughtSignature: id.slice(at + SIGNATURE.length) } : {}),
+  };
+}
+
+/** Gemini wants a tool's result as an object: JSON objects as they are, anything else wrapped. */
+function toolResponse(text: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
+      return parsed as Record<string, unknown>;
+  } catch {
+    // Plain text.
+  }
+  return { content: text };
+}
+
+function textParts(parts: Part[]): string {
+  return parts
+    .filter((part) => typeof part['text'] === 'string' && part['thought'] !== true)
+    .map((part) => part['text'] as string)
+    .join('');
+}
+
+function toolCall(part: Part, index: number): { id: string; function: { name: string; arguments: string } } {
+  const call = part['functionCall'] as { id?: string; name?: string; args?: unknown };
+  const signature = typeof part['thoughtSignature'] === 'string' ? `${SIGNATURE}${part['thoughtSignature']}` : '';
+  return {
+    id: `${call.id ?? `call_${index}`}${signature}`,
+    function: { name: String(call.name), arguments: JSON.stringify(call.args ?? {}) },
+  };
+}
+
+function usageOf(usage: unknown): OpenAIUsage {
+  const u = (usage ?? {}) as Record<string, number | undefined>;
+  const thoughts = u['thoughtsTokenCount'] ?? 0;
+  return openAIUsage(
+    u['promptTokenCount'] ?? 0,
+    (u['candidatesTokenCount'] ?? 0) + thoughts,
+    u['cachedContentTokenCount'] ?? 0,
+    thoughts,
+  );
+}
+
+/** No candidate: the prompt was blocked (`promptFeedback.blockReason`), or the answer is empty. */
+function blockedOrEmpty(native: Record<string, unknown>, target: TranslationTarget) {
+  const reason = (native['promptFeedback'] as { blockReason?: string } | undefined)?.blockReason;
+  if (reason)
+    return fromRule(RULES.llm.content_filtered, {
+      domain: 'LLM',
+      dependency: target.key,
+      message: `Gemini blocked the prompt (${reason}).`,
+      details: { filters: [reason] },
+    });
+  return fromRule(RULES.proxy.empty_result, {
+    domain: 'LLM',
+    dependency: target.key,
+    message: 'The upstream answered 200 with no candidates.',
+  });
+}
+
+/**
+ * Gemini's stream (each event a whole GenerateContentResponse) as OpenAI chunks: text parts →
+ * content, a function call → one tool call chunk (Gemini sends it whole), the finish reason and
+ * the usage on the last event, `{error}` → an error the relay classifies, a blocked prompt → a
+ * content filter error.
+ */
+function geminiStream(target: TranslationTarget): StreamTranslator {
+  let writer: ChunkWriter | undefined;
+  let tools = 0;
+  return (data) => {
+    let event: Record<string, unknown>;
+    try {
+      event = JSON.parse(data) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+    if (event === null || typeof event !== 'object') return undefined;
+    if (event['error'] !== undefined) return [errorChunk(event['error'])];
+    const out: Chunk[] = [];
+    if (!writer) {
+      writer = new ChunkWriter(String(event['responseId'] ?? 'gemini'), String(event['modelVersion'] ?? target.model));
+      out.push(writer.role());
+    }
+    const candidate = (event['candidates'] as Candidate[] | undefined)?.[0];
+    const blocked = (event['promptFeedback'] as { blockReason?: string } | undefined)?.blockReason;
+    if (!candidate && blocked)
+      return [...out, errorChunk({ code: 'content_filter', message: `Gemini blocked the prompt (${blocked}).` })];
+    const parts = candidate?.content?.parts ?? [];
+    const text = textParts(parts);
+    if (text !== '') out.push(writer.content(text));
+    const calls: ToolCallDelta[] = parts
+      .filter((part) => part.functionCall)
+      .map((part) => ({ index: tools, ...toolCall(part, tools++), type: 'function' }));
+    if (calls.length > 0) out.push(writer.toolCalls(calls));
+    if (candidate?.finishReason) {
+      out.push(writer.finish(tools > 0 ? 'tool_calls' : (FINISH[candidate.finishReason] ?? 'stop')));
+      out.push(writer.usage(usageOf(event['usageMetadata'])));
+    }
+    return out;
+  };
+}

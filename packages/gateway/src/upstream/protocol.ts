@@ -1,0 +1,45 @@
+import type { Chunk } from './stream-reader.js';
+
+/** How the gateway talks to an upstream: OpenAI's chat API, Anthropic Messages, Gemini generateContent. */
+export const PROVIDER_KINDS = ['openai', 'anthropic', 'gemini'] as const;
+export type ProviderKind = (typeof PROVIDER_KINDS)[number];
+
+/** A request in the upstream's own protocol. */
+export interface NativeRequest {
+  /** Appended to the provider's `baseUrl`. */
+  path: string;
+  body: unknown;
+}
+
+/** What a protocol needs to know about the target it translates for. */
+export interface TranslationTarget {
+  /** `provider:model`, named in errors. */
+  key: string;
+  model: string;
+  /** `max_tokens` when the client sets none (Anthropic requires one). */
+  defaultMaxTokens: number;
+}
+
+/**
+ * Turns one stream's native events into OpenAI chunks: each SSE data payload gives zero or more
+ * chunks (`[]` for a keep-alive), or undefined when it is not JSON (skipped and counted).
+ */
+export type StreamTranslator = (data: string) => Chunk[] | undefined;
+
+/**
+ * One upstream protocol, spoken by the gateway on behalf of OpenAI-compatible clients: the
+ * request translated out, the answer (and each stream event) translated back. Failures are
+ * classified by the library's rules either way; a field the protocol cannot honour is a 400
+ * naming it (`unsupportedField`), never dropped.
+ */
+export interface ChatProtocol {
+  readonly kind: ProviderKind;
+  /** Headers that carry the key, plus any the protocol always needs (e.g. `anthropic-version`). */
+  headers(apiKey: string | undefined): Record<string, string>;
+  chatRequest(body: Record<string, unknown>, target: TranslationTarget, stream: boolean): NativeRequest;
+  /** The answer as an OpenAI `chat.completion`; throws a classified failure for an answer with nothing in it. */
+  chatResponse(native: Record<string, unknown>, target: TranslationTarget): Record<string, unknown>;
+  streamTranslator(target: TranslationTarget): StreamTranslator;
+  /** Whether `/v1/embeddings` can be served (only OpenAI-compatible upstreams). */
+  readonly embeddings: boolean;
+}
