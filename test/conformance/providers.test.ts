@@ -152,6 +152,36 @@ const ROWS: Row[] = [
     details: { limitTokens: 200000, requestedTokens: 207951 },
   },
   {
+    rule: RULES.provider.anthropic_context_length,
+    status: 400,
+    body: {
+      type: 'error',
+      error: { type: 'invalid_request_error', message: 'prompt is too long: 210000 tokens > 200000 maximum' },
+    },
+    code: 'LLM_CONTEXT_LENGTH_EXCEEDED',
+    details: { limitTokens: 200000, requestedTokens: 210000 },
+  },
+  {
+    rule: RULES.provider.gemini_api_key_invalid,
+    status: 400,
+    body: {
+      error: {
+        code: 400,
+        message: 'API key not valid. Please pass a valid API key.',
+        status: 'INVALID_ARGUMENT',
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'API_KEY_INVALID',
+            domain: 'googleapis.com',
+            metadata: { service: 'generativelanguage.googleapis.com' },
+          },
+        ],
+      },
+    },
+    code: 'LLM_AUTH_FAILED',
+  },
+  {
     rule: RULES.provider.tokens_per_minute_too_large,
     status: 413,
     headers: { 'retry-after': '7' },

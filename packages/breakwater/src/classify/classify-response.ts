@@ -2,6 +2,7 @@ import type { BreakwaterError } from '../errors/breakwater-error.js';
 import { fromSignal, type ClassifyOptions } from './classify.js';
 import type { HeaderSource } from '../common/headers.js';
 import { httpSignal, ruleForStatus } from './http-status.js';
+import { googleRetryDelayMs } from './retry-after.js';
 import { hostOf } from './sources/http.js';
 import { ruleFromBody } from './sources/llm.js';
 import { providerMatch } from './sources/providers.js';
@@ -30,8 +31,10 @@ export function classifyResponse(
   const dependency = options.dependency ?? hostOf(response.url);
   const domain = bodyRule ? 'LLM' : (options.defaultDomain ?? 'UPSTREAM');
   const signal = httpSignal(rule, response.status, response.headers, domain, dependency);
+  const bodyDelay = signal.retryAfterMs === undefined ? googleRetryDelayMs(response.body) : undefined;
   const final = {
     ...signal,
+    ...(bodyDelay === undefined ? {} : { retryAfterMs: bodyDelay }),
     ...(bodyRule ? { retryable: bodyRule.retryable } : {}),
     ...(provider?.details ? { details: { ...signal.details, ...provider.details } } : {}),
   };

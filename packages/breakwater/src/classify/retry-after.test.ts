@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { parseDuration, rateLimitResetMs, retryAfterMs, shouldRetryHeader } from './retry-after.js';
+import { googleRetryDelayMs, parseDuration, rateLimitResetMs, retryAfterMs, shouldRetryHeader } from './retry-after.js';
 
 const NOW = Date.parse('2026-11-23T10:00:00Z');
 
@@ -54,5 +54,30 @@ describe('Retry-After parsing', () => {
     assert.equal(shouldRetryHeader({ 'x-should-retry': 'true' }), true);
     assert.equal(shouldRetryHeader({ 'x-should-retry': 'FALSE' }), false);
     assert.equal(shouldRetryHeader({ 'x-should-retry': 'maybe' }), undefined);
+  });
+
+  test("Gemini's RetryInfo in the body: retryDelay as seconds; anything else no delay, never NaN", () => {
+    const body = (retryDelay: unknown) => ({
+      error: {
+        code: 429,
+        status: 'RESOURCE_EXHAUSTED',
+        details: [
+          { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [] },
+          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay },
+        ],
+      },
+    });
+    assert.equal(googleRetryDelayMs(body('12s')), 12_000);
+    assert.equal(googleRetryDelayMs(body('1.5s')), 1_500);
+    assert.equal(googleRetryDelayMs(body('soon')), undefined);
+    assert.equal(googleRetryDelayMs({ error: { details: 'x' } }), undefined);
+    assert.equal(googleRetryDelayMs(null), undefined);
+    fc.assert(
+      fc.property(fc.anything(), (value) => {
+        const delay = googleRetryDelayMs(body(value));
+        assert.ok(delay === undefined || (Number.isInteger(delay) && delay >= 0 && delay <= 86_400_000));
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

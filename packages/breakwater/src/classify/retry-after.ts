@@ -75,3 +75,18 @@ function parseInstant(value: string | undefined, now: number): number | undefine
 function clamp(ms: number): number {
   return Math.min(Math.max(0, Math.ceil(ms)), MAX_HEADER_DELAY_MS);
 }
+
+/**
+ * Google APIs (Gemini) say how long to wait in the body, not a header: a `google.rpc.RetryInfo`
+ * entry in `error.details` with `retryDelay` as a duration string ("12s", "1.5s").
+ */
+export function googleRetryDelayMs(body: unknown): number | undefined {
+  const details = (body as { error?: { details?: unknown } } | null | undefined)?.error?.details;
+  if (!Array.isArray(details)) return undefined;
+  for (const detail of details as Array<{ '@type'?: unknown; retryDelay?: unknown }>) {
+    if (typeof detail?.['@type'] !== 'string' || !detail['@type'].endsWith('google.rpc.RetryInfo')) continue;
+    const match = typeof detail.retryDelay === 'string' ? /^(\d+(?:\.\d+)?)s$/.exec(detail.retryDelay) : null;
+    if (match) return Math.min(Math.round(Number(match[1]) * 1000), 86_400_000);
+  }
+  return undefined;
+}

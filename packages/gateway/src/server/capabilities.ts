@@ -58,7 +58,7 @@ export function routeForNeeds(route: Route, body: Record<string, unknown>): Rout
   const message = `no target of the model '${route.alias}' supports ${what}`;
   throw fieldUnsupported({
     message: `${message}.`,
-    userMessage: 'The request uses something this model cannot do.',
+    userMessage: "The model's provider cannot honour every part of this request.",
     details: { issues: [{ path: what === 'tools' ? 'tools' : 'messages', message }] },
   });
 }

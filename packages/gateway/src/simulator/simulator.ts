@@ -1,6 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { seededRandom } from 'breakwater/testing';
+import { anthropicError, answerAnthropic } from './anthropic.js';
+import { answerGemini, geminiError } from './gemini.js';
+import { delay, endless, json } from './http.js';
 import { ERROR_BODIES, FAULTS, isFault, PERSONAS, type Fault, type Persona, type PersonaAnswer } from './faults.js';
 
 export interface SimulatorOptions {
@@ -46,10 +49,15 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
+/** Gemini's generateContent paths: the model and the method. */
+const GEMINI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+
 const DEFAULT_REPLY = 'Breakwater classifies every failure once and decides by category.';
 
 /**
- * An OpenAI-compatible upstream with seeded, scriptable faults: status codes with Retry-After,
+ * A simulated upstream that speaks three protocols at once — OpenAI's (`/v1/chat/completions`,
+ * `/v1/embeddings`), Anthropic's Messages API (`/v1/messages`) and Gemini's generateContent
+ * (`/v1beta/models/{model}:generateContent`) — each fault in the protocol's own words. Faults are seeded and scriptable: status codes with Retry-After,
  * quota 429, 529, resets, hangs, slow headers, slow body, cut streams, malformed JSON, empty
  * choices, errors inside a stream, and counters of what it received. A fault can also be forced
  * per request with the `x-simulate-fault` header.
@@ -88,7 +96,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       stats.received++;
       stats.byFault[fault] = (stats.byFault[fault] ?? 0) + 1;
       stats.byPath[path] = (stats.byPath[path] ?? 0) + 1;
-      stats.authorizations.push(String(req.headers.authorization ?? ''));
+      // Whichever header the protocol carries its key in: OpenAI's Bearer, Anthropic's, Google's.
+      stats.authorizations.push(
+        String(req.headers.authorization ?? req.headers['x-api-key'] ?? req.headers['x-goog-api-key'] ?? ''),
+      );
       let body: Record<string, unknown>;
       try {
         body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
@@ -119,12 +130,36 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     body: Record<string, unknown>,
     fault: Fault,
   ): Promise<void> => {
-    const model = typeof body['model'] === 'string' ? body['model'] : 'sim-model';
-    if (path === '/v1/models' && req.method === 'GET' && !down) {
+    const gemini = GEMINI_PATH.exec(path);
+    const model = gemini
+      ? decodeURIComponent(gemini[1]!)
+      : typeof body['model'] === 'string'
+        ? body['model']
+        : 'sim-model';
+    if ((path === '/v1/models' || path === '/v1beta/models') && req.method === 'GET' && !down) {
       return json(res, 200, {
         object: 'list',
         data: [{ id: model, object: 'model', created: 1, owned_by: 'simulator' }],
       });
+    }
+    if (gemini || path === '/v1/messages') {
+      const native = gemini ? geminiError(fault, retryAfterMs) : anthropicError(fault, retryAfterMs);
+      if (native) return json(res, native.status, native.body, native.headers);
+      if (fault === 'reset') return void req.socket.destroy();
+      if (fault === 'hang') return;
+      if (fault === 'slow_headers') await delay(options.slowMs ?? 1_500);
+      const ctx = {
+        res,
+        body,
+        model,
+        id: `sim${stats.received}`,
+        reply: REPLY,
+        retryAfterMs,
+        tokenDelayMs: options.tokenDelayMs ?? 2,
+        slowMs: options.slowMs ?? 1_500,
+        chunksBeforeFault: options.chunksBeforeFault ?? 3,
+      };
+      return gemini ? answerGemini(ctx, fault, gemini[2] === 'streamGenerateContent') : answerAnthropic(ctx, fault);
     }
     const personaAnswer = options.persona
       ? (PERSONAS[options.persona] as Partial<Record<Fault, PersonaAnswer>>)[fault]
@@ -253,19 +288,6 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 }
 
-/**
- * A 200 whose body never ends (JSON that never closes, or token after token): the client must cut
- * it. Writes with backpressure until the client goes away; bounded at 1 GiB so a client without a
- * cap does not run forever.
- */
-async function endless(res: ServerResponse, piece = 'x'.repeat(16_384)): Promise<void> {
-  if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/json' }).write('{"id":"');
-  for (let sent = 0; sent < 1 << 30 && !res.destroyed; sent += piece.length) {
-    if (!res.write(piece)) await drainOrClose(res);
-  }
-  res.destroy();
-}
-
 /** The content of a final assistant message (a prefill to continue), or ''. */
 function prefillOf(body: Record<string, unknown>): string {
   const messages = Array.isArray(body['messages'])
@@ -275,26 +297,8 @@ function prefillOf(body: Record<string, unknown>): string {
   return last?.role === 'assistant' && typeof last.content === 'string' ? last.content : '';
 }
 
-function drainOrClose(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done).off('close', done);
-      resolve();
-    };
-    res.on('drain', done).on('close', done);
-  });
-}
-
 function emptyStats(): SimulatorStats {
   return { received: 0, byFault: {}, byPath: {}, authorizations: [], lastBodies: [] };
-}
-
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function embeddings(model: string, input: unknown) {

@@ -22,7 +22,7 @@ export function unsupported(
   const message = `${what ?? `'${path}'`} is not supported by ${target.key} (${kind} API)`;
   return fieldUnsupported({
     message: `${message}.`,
-    userMessage: 'The request uses something this model cannot do.',
+    userMessage: "The model's provider cannot honour every part of this request.",
     details: { issues: [{ path, message }], provider: target.key.split(':')[0], kind },
     dependency: target.key,
   });

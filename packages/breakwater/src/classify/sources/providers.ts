@@ -45,8 +45,15 @@ export const PROVIDER_RULES = defineRules('provider', 'OpenAI-compatible servers
   },
   anthropic_context_length: {
     signal:
-      'Anthropic (native and OpenAI-compatible): "input length and `max_tokens` exceed context limit: M + K > N" (continuedev/continue#6080)',
+      'Anthropic (native and OpenAI-compatible): "input length and `max_tokens` exceed context limit: M + K > N" (continuedev/continue#6080), "prompt is too long: R tokens > N maximum" (Anthropic errors docs)',
     category: 'context_length',
+    retryable: false,
+    delay: NO_DELAY,
+  },
+  gemini_api_key_invalid: {
+    signal:
+      'Gemini 400 INVALID_ARGUMENT whose ErrorInfo reason is API_KEY_INVALID ("API key not valid"): the credentials, not the request (Gemini troubleshooting docs)',
+    category: 'authentication',
     retryable: false,
     delay: NO_DELAY,
   },
@@ -141,6 +148,16 @@ const MATCHERS: readonly Matcher[] = [
     const m = /input length and `max_tokens` exceed context limit: (\d+) \+ (\d+) > (\d+)/.exec(message);
     return m
       ? { rule: PROVIDER_RULES.anthropic_context_length, details: tokens(m[3], String(Number(m[1]) + Number(m[2]))) }
+      : undefined;
+  },
+  (_error, message) => {
+    const m = /prompt is too long: (\d+) tokens > (\d+) maximum/.exec(message);
+    return m ? { rule: PROVIDER_RULES.anthropic_context_length, details: tokens(m[2], m[1]) } : undefined;
+  },
+  (error) => {
+    const details = read(error, 'details');
+    return Array.isArray(details) && details.some((d) => readString(d, 'reason') === 'API_KEY_INVALID')
+      ? { rule: PROVIDER_RULES.gemini_api_key_invalid }
       : undefined;
   },
   (_error, message, status) => {
