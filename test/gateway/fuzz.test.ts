@@ -21,8 +21,17 @@ before(async () => {
     tokenDelayMs: 0,
   });
   const config = parseConfig({
-    providers: { sim: { baseUrl: simulator.url } },
-    routes: { m: { targets: [{ provider: 'sim', model: 'x' }], attemptTimeoutMs: 1_000 } },
+    // The same simulator behind each protocol: hostile input must survive every translation too.
+    providers: {
+      sim: { baseUrl: simulator.url },
+      claude: { kind: 'anthropic', baseUrl: simulator.url },
+      gemini: { kind: 'gemini', baseUrl: simulator.url.replace(/\/v1$/, '/v1beta') },
+    },
+    routes: {
+      m: { targets: [{ provider: 'sim', model: 'x' }], attemptTimeoutMs: 1_000 },
+      a: { targets: [{ provider: 'claude', model: 'x' }], attemptTimeoutMs: 1_000 },
+      g: { targets: [{ provider: 'gemini', model: 'x' }], attemptTimeoutMs: 1_000 },
+    },
     journal: { memory: true },
     retryBudget: { ratio: 1, minPerSecond: 1000 },
   });
@@ -36,8 +45,10 @@ after(async () => {
 
 const message = fc.record(
   {
-    role: fc.oneof(fc.constantFrom('user', 'system', 'assistant'), fc.string()),
+    role: fc.oneof(fc.constantFrom('user', 'system', 'assistant', 'tool'), fc.string()),
     content: fc.oneof(fc.string(), fc.anything()),
+    tool_calls: fc.anything(),
+    tool_call_id: fc.anything(),
   },
   { requiredKeys: [] },
 );
@@ -45,7 +56,9 @@ const chatBody = fc.oneof(
   fc
     .record(
       {
-        model: fc.oneof(fc.constant('m'), fc.string()),
+        model: fc.oneof(fc.constantFrom('m', 'a', 'g'), fc.string()),
+        tools: fc.anything(),
+        max_tokens: fc.anything(),
         messages: fc.oneof(fc.array(message, { maxLength: 3 }), fc.anything()),
         stream: fc.oneof(fc.boolean(), fc.anything()),
       },
@@ -57,6 +70,8 @@ const chatBody = fc.oneof(
   fc.constantFrom(
     '{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true}',
     '{"model":"m","messages":[{"role":"user","content":"x"}]}',
+    '{"model":"a","messages":[{"role":"user","content":"x"}],"stream":true}',
+    '{"model":"g","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}]}',
     '{',
     '[]',
     'null',
@@ -87,6 +102,7 @@ test('every answer is a success or an OpenAI-shaped error; the gateway survives;
           assert.equal(typeof parsed.error?.type, 'string', text);
           assert.match(String(parsed.error?.code), /^[A-Z][A-Z0-9_]+$/, text);
           if (res.status >= 500) assert.ok(!/Error:| at |node_modules/.test(text), text);
+          assert.notEqual(parsed.error?.code, 'INTERNAL_ERROR', `a bug, not an answer: ${text}`);
         }
       },
     ),

@@ -7,6 +7,7 @@ const secretArb = fc.oneof(
   fc.stringMatching(/^[A-Za-z0-9]{20,40}$/).map((s) => `sk-proj-${s}`),
   fc.stringMatching(/^[A-Za-z0-9]{20,40}$/).map((s) => `sk-ant-api03-${s}`),
   fc.stringMatching(/^[A-Z0-9]{16}$/).map((s) => `AKIA${s}`),
+  fc.stringMatching(/^[A-Za-z0-9_-]{35}$/).map((s) => `AIza${s}`),
   fc
     .tuple(
       fc.stringMatching(/^[A-Za-z0-9_-]{10,30}$/),

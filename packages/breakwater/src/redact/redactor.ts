@@ -33,6 +33,8 @@ export const DEFAULT_SECRET_PATTERNS: readonly RegExp[] = [
   /\bsk-[A-Za-z0-9_-]{8,}/g,
   // Bearer and Basic credentials in header-like text.
   /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/gi,
+  // Google API keys (Gemini): AIza + 35 characters.
+  /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g,
   // AWS access key ids.
   /\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b/g,
   // JSON Web Tokens.

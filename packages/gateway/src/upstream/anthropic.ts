@@ -1,5 +1,3 @@
-import { fromRule } from 'breakwater';
-import { RULES } from 'breakwater/rules';
 import { ChunkWriter, completion, errorChunk, openAIUsage, type OpenAIUsage } from './openai-chunk.js';
 import {
   checkFields,
@@ -10,13 +8,15 @@ import {
   messagesOf,
   stopSequences,
   textOf,
-  toolArguments,
+  count,
+  objectsIn,
+  toolCallsOf,
   toolChoiceOf,
   unsupported,
   type ContentPart,
   type OpenAIMessage,
 } from './openai-request.js';
-import type { ChatProtocol, StreamTranslator, TranslationTarget } from './protocol.js';
+import { emptyResult, type ChatProtocol, type StreamTranslator, type TranslationTarget } from './protocol.js';
 import type { Chunk } from './stream-reader.js';
 
 type Block = Record<string, unknown> & { type: string };
@@ -56,6 +56,8 @@ export const anthropicProtocol: ChatProtocol = {
     const tools = functionTools(body, target, KIND);
     const toolChoice = anthropicToolChoice(body, target);
     const user = body['user'];
+    if (user !== undefined && user !== null && typeof user !== 'string')
+      throw unsupported(target, KIND, 'user', "a 'user' that is not a string");
     return {
       path: '/messages',
       body: {
@@ -83,8 +85,8 @@ export const anthropicProtocol: ChatProtocol = {
   },
   chatResponse(native, target) {
     const content = native['content'];
-    if (!Array.isArray(content)) throw noContent(target);
-    const blocks = content as Block[];
+    if (!Array.isArray(content)) throw emptyResult(target, 'content');
+    const blocks = objectsIn(content) as Block[];
     const text = blocks
       .filter((block) => block.type === 'text')
       .map((block) => String(block['text'] ?? ''))
@@ -146,7 +148,7 @@ function translateMessages(
   };
   messages.forEach((message, index) => {
     const path = `messages[${index}]`;
-    if (message.name !== undefined && message.role !== 'tool') throw unsupported(target, KIND, `${path}.name`);
+    if (message.name != null && message.role !== 'tool') throw unsupported(target, KIND, `${path}.name`);
     switch (message.role) {
       case 'system':
       case 'developer':
@@ -157,11 +159,11 @@ function translateMessages(
       case 'assistant':
         return push('assistant', [
           ...contentParts(message.content, `${path}.content`, target, KIND).map(block),
-          ...(message.tool_calls ?? []).map((call, i) => ({
+          ...toolCallsOf(message, path, target, KIND).map((call) => ({
             type: 'tool_use',
             id: call.id,
             name: call.function.name,
-            input: toolArguments(call, `${path}.tool_calls[${i}]`, target, KIND),
+            input: call.input,
           })),
         ]);
       case 'tool':
@@ -199,18 +201,10 @@ function block(part: ContentPart): Block {
 }
 
 function usageOf(usage: unknown): OpenAIUsage {
-  const u = (usage ?? {}) as Record<string, number | undefined>;
-  const cached = u['cache_read_input_tokens'] ?? 0;
-  const prompt = (u['input_tokens'] ?? 0) + cached + (u['cache_creation_input_tokens'] ?? 0);
-  return openAIUsage(prompt, u['output_tokens'] ?? 0, cached);
-}
-
-function noContent(target: TranslationTarget) {
-  return fromRule(RULES.proxy.empty_result, {
-    domain: 'LLM',
-    dependency: target.key,
-    message: 'The upstream answered 200 with no content.',
-  });
+  const u = (usage ?? {}) as Record<string, unknown>;
+  const cached = count(u['cache_read_input_tokens']);
+  const prompt = count(u['input_tokens']) + cached + count(u['cache_creation_input_tokens']);
+  return openAIUsage(prompt, count(u['output_tokens']), cached);
 }
 
 interface StreamEvent {
@@ -230,7 +224,7 @@ interface StreamEvent {
  */
 function anthropicStream(target: TranslationTarget): StreamTranslator {
   let writer = new ChunkWriter('msg', target.model);
-  const usage: Record<string, number> = {};
+  const usage: Record<string, unknown> = {};
   // Content block index → the tool call's index among this answer's tool calls.
   const toolIndex = new Map<number, number>();
   return (data) => {
@@ -243,7 +237,7 @@ function anthropicStream(target: TranslationTarget): StreamTranslator {
     if (event === null || typeof event !== 'object') return undefined;
     switch (event.type) {
       case 'message_start':
-        writer = new ChunkWriter(event.message?.id ?? 'msg', event.message?.model ?? target.model);
+        writer = new ChunkWriter(String(event.message?.id ?? 'msg'), String(event.message?.model ?? target.model));
         Object.assign(usage, event.message?.usage);
         return [writer.role()];
       case 'content_block_start':
@@ -253,7 +247,9 @@ function anthropicStream(target: TranslationTarget): StreamTranslator {
       case 'message_delta': {
         Object.assign(usage, event.usage);
         const reason = event.delta?.stop_reason;
-        return reason ? [writer.finish(FINISH[reason] ?? 'stop'), writer.usage(usageOf(usage))] : [];
+        return typeof reason === 'string'
+          ? [writer.finish(FINISH[reason] ?? 'stop'), writer.usage(usageOf(usage))]
+          : [];
       }
       case 'error':
         return [errorChunk(event.error)];
@@ -285,9 +281,14 @@ function blockStart(writer: ChunkWriter, event: StreamEvent, toolIndex: Map<numb
 
 function blockDelta(writer: ChunkWriter, event: StreamEvent, toolIndex: Map<number, number>): Chunk[] {
   const delta = event.delta;
-  if (delta?.type === 'text_delta' && delta.text) return [writer.content(delta.text)];
+  if (delta?.type === 'text_delta' && typeof delta.text === 'string' && delta.text) return [writer.content(delta.text)];
   const index = toolIndex.get(event.index ?? -1);
-  if (delta?.type === 'input_json_delta' && delta.partial_json && index !== undefined)
+  if (
+    delta?.type === 'input_json_delta' &&
+    typeof delta.partial_json === 'string' &&
+    delta.partial_json &&
+    index !== undefined
+  )
     return [writer.toolCalls([{ index, function: { arguments: delta.partial_json } }])];
   // thinking and signature deltas are not part of an OpenAI answer.
   return [];

@@ -2,7 +2,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { classify, classifyResponse, classifyStreamEvent, fromRule, type BreakwaterError } from 'breakwater';
 import { RULES } from 'breakwater/rules';
 import type { TargetConfig } from '../config/schema.js';
-import type { ChatProtocol, NativeRequest } from './protocol.js';
+import { emptyResult, type ChatProtocol, type NativeRequest } from './protocol.js';
 import { unsupported } from './openai-request.js';
 import { StreamReader, type Chunk } from './stream-reader.js';
 
@@ -105,14 +105,9 @@ export async function callJson(
   } catch (error) {
     throw failure(target, error);
   }
+  if (parsed === null || typeof parsed !== 'object') throw emptyResult(target, 'an answer');
   if (call === 'chat') return protocol.chatResponse(parsed, target);
-  if (!Array.isArray(parsed['data'])) {
-    throw fromRule(RULES.proxy.empty_result, {
-      domain: 'LLM',
-      dependency: target.key,
-      message: 'The upstream answered 200 with no embeddings.',
-    });
-  }
+  if (!Array.isArray(parsed['data'])) throw emptyResult(target, 'embeddings');
   return parsed;
 }
 

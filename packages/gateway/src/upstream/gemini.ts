@@ -17,13 +17,15 @@ import {
   messagesOf,
   stopSequences,
   textOf,
-  toolArguments,
+  count,
+  objectsIn,
+  toolCallsOf,
   toolChoiceOf,
   toolNamesById,
   unsupported,
   type OpenAIMessage,
 } from './openai-request.js';
-import type { ChatProtocol, StreamTranslator, TranslationTarget } from './protocol.js';
+import { emptyResult, type ChatProtocol, type StreamTranslator, type TranslationTarget } from './protocol.js';
 import type { Chunk } from './stream-reader.js';
 
 type Part = Record<string, unknown>;
@@ -90,9 +92,9 @@ export const geminiProtocol: ChatProtocol = {
     };
   },
   chatResponse(native, target) {
-    const candidate = (native['candidates'] as Candidate[] | undefined)?.[0];
+    const candidate = firstCandidate(native);
     if (!candidate) throw blockedOrEmpty(native, target);
-    const parts = candidate.content?.parts ?? [];
+    const parts = partsOf(candidate);
     const text = textParts(parts);
     const toolCalls = parts
       .filter((part) => part.functionCall)
@@ -107,7 +109,7 @@ export const geminiProtocol: ChatProtocol = {
       String(native['responseId'] ?? 'gemini'),
       String(native['modelVersion'] ?? target.model),
       message,
-      toolCalls.length > 0 ? 'tool_calls' : (FINISH[candidate.finishReason ?? 'STOP'] ?? 'stop'),
+      toolCalls.length > 0 ? 'tool_calls' : (FINISH[String(candidate.finishReason ?? 'STOP')] ?? 'stop'),
       usageOf(native['usageMetadata']),
     );
   },
@@ -115,8 +117,16 @@ export const geminiProtocol: ChatProtocol = {
 };
 
 interface Candidate {
-  content?: { parts?: Part[] };
+  content?: { parts?: unknown };
   finishReason?: string;
+}
+
+function firstCandidate(response: Record<string, unknown>): Candidate | undefined {
+  return objectsIn(response['candidates'])[0] as Candidate | undefined;
+}
+
+function partsOf(candidate: Candidate | undefined): Part[] {
+  return objectsIn(candidate?.content?.parts);
 }
 
 function generationConfig(body: Record<string, unknown>, target: TranslationTarget): Record<string, unknown> {
@@ -173,7 +183,7 @@ function translateMessages(
   };
   messages.forEach((message, index) => {
     const path = `messages[${index}]`;
-    if (message.name !== undefined && message.role !== 'tool') throw unsupported(target, KIND, `${path}.name`);
+    if (message.name != null && message.role !== 'tool') throw unsupported(target, KIND, `${path}.name`);
     switch (message.role) {
       case 'system':
       case 'developer':
@@ -193,12 +203,8 @@ function translateMessages(
               );
             return { inlineData: { mimeType: part.mediaType, data: part.data } };
           }),
-          ...(message.tool_calls ?? []).map((call, i) =>
-            functionCallPart(
-              call.id,
-              call.function.name,
-              toolArguments(call, `${path}.tool_calls[${i}]`, target, KIND),
-            ),
+          ...toolCallsOf(message, path, target, KIND).map((call) =>
+            functionCallPart(call.id, call.function.name, call.input),
           ),
         ]);
       case 'tool': {
@@ -255,21 +261,21 @@ function textParts(parts: Part[]): string {
 }
 
 function toolCall(part: Part, index: number): { id: string; function: { name: string; arguments: string } } {
-  const call = part['functionCall'] as { id?: string; name?: string; args?: unknown };
+  const call = part['functionCall'] as { id?: unknown; name?: unknown; args?: unknown };
   const signature = typeof part['thoughtSignature'] === 'string' ? `${SIGNATURE}${part['thoughtSignature']}` : '';
   return {
-    id: `${call.id ?? `call_${index}`}${signature}`,
+    id: `${typeof call.id === 'string' ? call.id : `call_${index}`}${signature}`,
     function: { name: String(call.name), arguments: JSON.stringify(call.args ?? {}) },
   };
 }
 
 function usageOf(usage: unknown): OpenAIUsage {
-  const u = (usage ?? {}) as Record<string, number | undefined>;
-  const thoughts = u['thoughtsTokenCount'] ?? 0;
+  const u = (usage ?? {}) as Record<string, unknown>;
+  const thoughts = count(u['thoughtsTokenCount']);
   return openAIUsage(
-    u['promptTokenCount'] ?? 0,
-    (u['candidatesTokenCount'] ?? 0) + thoughts,
-    u['cachedContentTokenCount'] ?? 0,
+    count(u['promptTokenCount']),
+    count(u['candidatesTokenCount']) + thoughts,
+    count(u['cachedContentTokenCount']),
     thoughts,
   );
 }
@@ -284,11 +290,7 @@ function blockedOrEmpty(native: Record<string, unknown>, target: TranslationTarg
       message: `Gemini blocked the prompt (${reason}).`,
       details: { filters: [reason] },
     });
-  return fromRule(RULES.proxy.empty_result, {
-    domain: 'LLM',
-    dependency: target.key,
-    message: 'The upstream answered 200 with no candidates.',
-  });
+  return emptyResult(target, 'candidates');
 }
 
 /**
@@ -314,18 +316,18 @@ function geminiStream(target: TranslationTarget): StreamTranslator {
       writer = new ChunkWriter(String(event['responseId'] ?? 'gemini'), String(event['modelVersion'] ?? target.model));
       out.push(writer.role());
     }
-    const candidate = (event['candidates'] as Candidate[] | undefined)?.[0];
+    const candidate = firstCandidate(event);
     const blocked = (event['promptFeedback'] as { blockReason?: string } | undefined)?.blockReason;
     if (!candidate && blocked)
       return [...out, errorChunk({ code: 'content_filter', message: `Gemini blocked the prompt (${blocked}).` })];
-    const parts = candidate?.content?.parts ?? [];
+    const parts = partsOf(candidate);
     const text = textParts(parts);
     if (text !== '') out.push(writer.content(text));
     const calls: ToolCallDelta[] = parts
       .filter((part) => part.functionCall)
       .map((part) => ({ index: tools, ...toolCall(part, tools++), type: 'function' }));
     if (calls.length > 0) out.push(writer.toolCalls(calls));
-    if (candidate?.finishReason) {
+    if (typeof candidate?.finishReason === 'string') {
       out.push(writer.finish(tools > 0 ? 'tool_calls' : (FINISH[candidate.finishReason] ?? 'stop')));
       out.push(writer.usage(usageOf(event['usageMetadata'])));
     }

@@ -130,7 +130,7 @@ export function textOf(content: unknown, path: string, target: TranslationTarget
 export function toolArguments(call: ToolCall, path: string, target: TranslationTarget, kind: ProviderKind): object {
   const text = call.function?.arguments ?? '{}';
   try {
-    const parsed: unknown = JSON.parse(text === '' ? '{}' : text);
+    const parsed: unknown = typeof text === 'string' ? JSON.parse(text === '' ? '{}' : text) : undefined;
     if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed;
   } catch {
     // Reported below.
@@ -183,10 +183,44 @@ export function toolChoiceOf(body: Record<string, unknown>, target: TranslationT
   throw unsupported(target, kind, 'tool_choice', `tool_choice ${JSON.stringify(choice)}`);
 }
 
+/** An assistant message's tool calls, each checked for the shape every protocol needs. */
+export function toolCallsOf(
+  message: OpenAIMessage,
+  path: string,
+  target: TranslationTarget,
+  kind: ProviderKind,
+): Array<ToolCall & { input: object }> {
+  const calls: unknown = message.tool_calls;
+  if (calls === undefined || calls === null) return [];
+  if (!Array.isArray(calls)) throw unsupported(target, kind, `${path}.tool_calls`, "'tool_calls' that is not a list");
+  return calls.map((call: Partial<ToolCall> | null, index) => {
+    const at = `${path}.tool_calls[${index}]`;
+    if (typeof call?.id !== 'string' || typeof call.function?.name !== 'string')
+      throw unsupported(target, kind, at, 'a tool call without an id and a function name');
+    return { ...(call as ToolCall), input: toolArguments(call as ToolCall, at, target, kind) };
+  });
+}
+
 /** Each tool call id → its function name (Gemini answers tool results by name). */
 export function toolNamesById(messages: OpenAIMessage[]): Map<string, string> {
   const names = new Map<string, string>();
-  for (const message of messages)
-    for (const call of message.tool_calls ?? []) names.set(call.id, call.function?.name ?? '');
+  for (const message of messages) {
+    if (!Array.isArray(message.tool_calls)) continue;
+    for (const call of message.tool_calls as Array<Partial<ToolCall> | null>)
+      if (typeof call?.id === 'string' && typeof call.function?.name === 'string')
+        names.set(call.id, call.function.name);
+  }
   return names;
+}
+
+/** A number the upstream reported, or 0 (a missing or garbled count never becomes NaN or text). */
+export function count(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+/** The objects of a list the upstream sent; anything else in it (null, text) is ignored. */
+export function objectsIn(list: unknown): Array<Record<string, unknown>> {
+  return Array.isArray(list)
+    ? list.filter((item): item is Record<string, unknown> => item !== null && typeof item === 'object')
+    : [];
 }

@@ -1,6 +1,4 @@
-import { fromRule } from 'breakwater';
-import { RULES } from 'breakwater/rules';
-import type { ChatProtocol } from './protocol.js';
+import { emptyResult, type ChatProtocol } from './protocol.js';
 import { parseChunk } from './stream-reader.js';
 
 /** OpenAI and every OpenAI-compatible server: the request and the answer pass through as they are. */
@@ -11,13 +9,7 @@ export const openAIProtocol: ChatProtocol = {
   chatRequest: (body, target) => ({ path: '/chat/completions', body: { ...body, model: target.model } }),
   chatResponse(native, target) {
     const choices = native['choices'];
-    if (!Array.isArray(choices) || choices.length === 0) {
-      throw fromRule(RULES.proxy.empty_result, {
-        domain: 'LLM',
-        dependency: target.key,
-        message: 'The upstream answered 200 with no choices.',
-      });
-    }
+    if (!Array.isArray(choices) || choices.length === 0) throw emptyResult(target, 'choices');
     return native;
   },
   streamTranslator: () => (data) => {

@@ -1,3 +1,5 @@
+import { fromRule, type BreakwaterError } from 'breakwater';
+import { RULES } from 'breakwater/rules';
 import type { Chunk } from './stream-reader.js';
 
 /** How the gateway talks to an upstream: OpenAI's chat API, Anthropic Messages, Gemini generateContent. */
@@ -42,4 +44,13 @@ export interface ChatProtocol {
   streamTranslator(target: TranslationTarget): StreamTranslator;
   /** Whether `/v1/embeddings` can be served (only OpenAI-compatible upstreams). */
   readonly embeddings: boolean;
+}
+
+/** A 200 without what was asked for in it (no choices, no content, no candidates). */
+export function emptyResult(target: { key: string }, what: string): BreakwaterError {
+  return fromRule(RULES.proxy.empty_result, {
+    domain: 'LLM',
+    dependency: target.key,
+    message: `The upstream answered 200 with no ${what}.`,
+  });
 }
