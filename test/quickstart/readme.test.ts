@@ -54,6 +54,20 @@ test('`npm start` serves the demo gateway; the README curl and openai snippet wo
       });
       assert.equal(reply.choices[0]?.message.role, 'assistant');
     }
+    // demo-cross: whichever protocol answered (the flaky OpenAI one, Anthropic's or Gemini's), the
+    // client gets OpenAI's shape.
+    const targets = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      const { data, response } = await client.chat.completions
+        .create({ model: 'demo-cross', messages: [{ role: 'user', content: 'hi' }], stream: false })
+        .withResponse();
+      assert.equal(data.choices[0]?.message.role, 'assistant');
+      targets.add(response.headers.get('x-breakwater-target') ?? '');
+    }
+    assert.ok(
+      [...targets].every((t) => /^(flaky:sim-small|claude-sim:claude-sim|gemini-sim:gemini-sim)$/.test(t)),
+      [...targets].join(),
+    );
   } finally {
     process.kill(-child.pid!, 'SIGTERM');
   }
