@@ -7,6 +7,7 @@ import {
   maxTokensOf,
   messagesOf,
   stopSequences,
+  text,
   textOf,
   count,
   objectsIn,
@@ -87,28 +88,28 @@ export const anthropicProtocol: ChatProtocol = {
     const content = native['content'];
     if (!Array.isArray(content)) throw emptyResult(target, 'content');
     const blocks = objectsIn(content) as Block[];
-    const text = blocks
+    const answer = blocks
       .filter((block) => block.type === 'text')
-      .map((block) => String(block['text'] ?? ''))
+      .map((block) => text(block['text'], ''))
       .join('');
     const toolCalls = blocks
       .filter((block) => block.type === 'tool_use')
       .map((block) => ({
-        id: String(block['id']),
+        id: text(block['id'], ''),
         type: 'function',
-        function: { name: String(block['name']), arguments: JSON.stringify(block['input'] ?? {}) },
+        function: { name: text(block['name'], ''), arguments: JSON.stringify(block['input'] ?? {}) },
       }));
     const message = {
       role: 'assistant',
-      content: text === '' && toolCalls.length > 0 ? null : text,
+      content: answer === '' && toolCalls.length > 0 ? null : answer,
       refusal: null,
       ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
     };
     return completion(
-      String(native['id'] ?? 'msg'),
-      String(native['model'] ?? target.model),
+      text(native['id'], 'msg'),
+      text(native['model'], target.model),
       message,
-      FINISH[String(native['stop_reason'])] ?? 'stop',
+      FINISH[text(native['stop_reason'], '')] ?? 'stop',
       usageOf(native['usage']),
     );
   },
@@ -170,7 +171,7 @@ function translateMessages(
         return push('user', [
           {
             type: 'tool_result',
-            tool_use_id: String(message.tool_call_id),
+            tool_use_id: text(message.tool_call_id, ''),
             content: textOf(message.content, `${path}.content`, target, KIND),
           },
         ]);
@@ -186,10 +187,10 @@ function translateMessages(
 function trimPrefill(messages: AnthropicMessage[]): void {
   const last = messages.at(-1);
   if (last?.role !== 'assistant') return;
-  const text = last.content.at(-1);
-  if (text?.type !== 'text') return;
-  text['text'] = String(text['text']).trimEnd();
-  if (text['text'] === '') last.content.pop();
+  const final = last.content.at(-1);
+  if (final?.type !== 'text') return;
+  final['text'] = text(final['text'], '').trimEnd();
+  if (final['text'] === '') last.content.pop();
   if (last.content.length === 0) messages.pop();
 }
 
@@ -237,7 +238,7 @@ function anthropicStream(target: TranslationTarget): StreamTranslator {
     if (event === null || typeof event !== 'object') return undefined;
     switch (event.type) {
       case 'message_start':
-        writer = new ChunkWriter(String(event.message?.id ?? 'msg'), String(event.message?.model ?? target.model));
+        writer = new ChunkWriter(text(event.message?.id, 'msg'), text(event.message?.model, target.model));
         Object.assign(usage, event.message?.usage);
         return [writer.role()];
       case 'content_block_start':
@@ -271,9 +272,9 @@ function blockStart(writer: ChunkWriter, event: StreamEvent, toolIndex: Map<numb
     writer.toolCalls([
       {
         index,
-        id: String(started['id']),
+        id: text(started['id'], ''),
         type: 'function',
-        function: { name: String(started['name']), arguments: '' },
+        function: { name: text(started['name'], ''), arguments: '' },
       },
     ]),
   ];

@@ -16,6 +16,7 @@ import {
   maxTokensOf,
   messagesOf,
   stopSequences,
+  text,
   textOf,
   count,
   objectsIn,
@@ -95,21 +96,21 @@ export const geminiProtocol: ChatProtocol = {
     const candidate = firstCandidate(native);
     if (!candidate) throw blockedOrEmpty(native, target);
     const parts = partsOf(candidate);
-    const text = textParts(parts);
+    const answer = textParts(parts);
     const toolCalls = parts
       .filter((part) => part.functionCall)
       .map((part, index) => ({ ...toolCall(part, index), type: 'function' }));
     const message = {
       role: 'assistant',
-      content: text === '' && toolCalls.length > 0 ? null : text,
+      content: answer === '' && toolCalls.length > 0 ? null : answer,
       refusal: null,
       ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
     };
     return completion(
-      String(native['responseId'] ?? 'gemini'),
-      String(native['modelVersion'] ?? target.model),
+      text(native['responseId'], 'gemini'),
+      text(native['modelVersion'], target.model),
       message,
-      toolCalls.length > 0 ? 'tool_calls' : (FINISH[String(candidate.finishReason ?? 'STOP')] ?? 'stop'),
+      toolCalls.length > 0 ? 'tool_calls' : (FINISH[text(candidate.finishReason, 'STOP')] ?? 'stop'),
       usageOf(native['usageMetadata']),
     );
   },
@@ -131,8 +132,9 @@ function partsOf(candidate: Candidate | undefined): Part[] {
 
 function generationConfig(body: Record<string, unknown>, target: TranslationTarget): Record<string, unknown> {
   const format = body['response_format'] as { type?: string; json_schema?: { schema?: unknown } } | undefined;
-  if (format && !['text', 'json_object', 'json_schema'].includes(String(format.type)))
-    throw unsupported(target, KIND, 'response_format', `response_format of type '${String(format.type)}'`);
+  const type = text(format?.type, typeof format?.type);
+  if (format && !['text', 'json_object', 'json_schema'].includes(type))
+    throw unsupported(target, KIND, 'response_format', `response_format of type '${type}'`);
   const max = maxTokensOf(body);
   const stop = stopSequences(body);
   const config: Record<string, unknown> = {
@@ -208,7 +210,7 @@ function translateMessages(
           ),
         ]);
       case 'tool': {
-        const name = names.get(String(message.tool_call_id));
+        const name = names.get(text(message.tool_call_id, ''));
         if (name === undefined)
           throw unsupported(
             target,
@@ -265,7 +267,7 @@ function toolCall(part: Part, index: number): { id: string; function: { name: st
   const signature = typeof part['thoughtSignature'] === 'string' ? `${SIGNATURE}${part['thoughtSignature']}` : '';
   return {
     id: `${typeof call.id === 'string' ? call.id : `call_${index}`}${signature}`,
-    function: { name: String(call.name), arguments: JSON.stringify(call.args ?? {}) },
+    function: { name: text(call.name, ''), arguments: JSON.stringify(call.args ?? {}) },
   };
 }
 
@@ -282,7 +284,7 @@ function usageOf(usage: unknown): OpenAIUsage {
 
 /** No candidate: the prompt was blocked (`promptFeedback.blockReason`), or the answer is empty. */
 function blockedOrEmpty(native: Record<string, unknown>, target: TranslationTarget) {
-  const reason = (native['promptFeedback'] as { blockReason?: string } | undefined)?.blockReason;
+  const reason = text((native['promptFeedback'] as { blockReason?: unknown } | undefined)?.blockReason, '');
   if (reason)
     return fromRule(RULES.llm.content_filtered, {
       domain: 'LLM',
@@ -313,16 +315,16 @@ function geminiStream(target: TranslationTarget): StreamTranslator {
     if (event['error'] !== undefined) return [errorChunk(event['error'])];
     const out: Chunk[] = [];
     if (!writer) {
-      writer = new ChunkWriter(String(event['responseId'] ?? 'gemini'), String(event['modelVersion'] ?? target.model));
+      writer = new ChunkWriter(text(event['responseId'], 'gemini'), text(event['modelVersion'], target.model));
       out.push(writer.role());
     }
     const candidate = firstCandidate(event);
-    const blocked = (event['promptFeedback'] as { blockReason?: string } | undefined)?.blockReason;
+    const blocked = text((event['promptFeedback'] as { blockReason?: unknown } | undefined)?.blockReason, '');
     if (!candidate && blocked)
       return [...out, errorChunk({ code: 'content_filter', message: `Gemini blocked the prompt (${blocked}).` })];
     const parts = partsOf(candidate);
-    const text = textParts(parts);
-    if (text !== '') out.push(writer.content(text));
+    const answer = textParts(parts);
+    if (answer !== '') out.push(writer.content(answer));
     const calls: ToolCallDelta[] = parts
       .filter((part) => part.functionCall)
       .map((part) => ({ index: tools, ...toolCall(part, tools++), type: 'function' }));

@@ -107,7 +107,12 @@ export function contentParts(
   return content.map((part: { type?: unknown; text?: unknown; image_url?: { url?: unknown } }, index) => {
     if (part?.type === 'text' && typeof part.text === 'string') return { type: 'text', text: part.text };
     if (part?.type === 'image_url' && typeof part.image_url?.url === 'string') return imagePart(part.image_url.url);
-    throw unsupported(target, kind, `${path}[${index}]`, `a content part of type '${String(part?.type)}'`);
+    throw unsupported(
+      target,
+      kind,
+      `${path}[${index}]`,
+      `a content part of type '${text(part?.type, typeof part?.type)}'`,
+    );
   });
 }
 
@@ -166,7 +171,7 @@ export function functionTools(
   if (!Array.isArray(tools)) throw unsupported(target, kind, 'tools', "'tools' that is not a list");
   return tools.map((tool: { type?: unknown; function?: FunctionTool }, index) => {
     if (tool?.type !== 'function' || typeof tool.function?.name !== 'string')
-      throw unsupported(target, kind, `tools[${index}]`, `a tool of type '${String(tool?.type)}'`);
+      throw unsupported(target, kind, `tools[${index}]`, `a tool of type '${text(tool?.type, typeof tool?.type)}'`);
     return tool.function;
   });
 }
@@ -211,6 +216,14 @@ export function toolNamesById(messages: OpenAIMessage[]): Map<string, string> {
         names.set(call.id, call.function.name);
   }
   return names;
+}
+
+/**
+ * A string someone else sent, or `fallback`. Never `String(value)`: parsed JSON can carry an own
+ * `toString` that is not a function, and String() of it throws.
+ */
+export function text(value: unknown, fallback: string): string {
+  return typeof value === 'string' ? value : fallback;
 }
 
 /** A number the upstream reported, or 0 (a missing or garbled count never becomes NaN or text). */

@@ -17,30 +17,34 @@ function settles(work: () => unknown): void {
   }
 }
 
+// Parsed JSON can carry an own `toString` that is not a function: String() of it throws.
+const hostile = fc.constant(JSON.parse('{"toString":false,"valueOf":null}') as unknown);
+const anything = () => fc.oneof({ weight: 5, arbitrary: fc.anything() }, { weight: 1, arbitrary: hostile });
+
 // What a client can send: the fields the gateway's schema lets through (messages with a string
 // role), with anything at all inside them.
 const message = fc.record(
   {
     role: fc.oneof(fc.constantFrom('system', 'developer', 'user', 'assistant', 'tool'), fc.string()),
-    content: fc.anything(),
-    tool_calls: fc.anything(),
-    tool_call_id: fc.anything(),
-    name: fc.anything(),
+    content: anything(),
+    tool_calls: anything(),
+    tool_call_id: anything(),
+    name: anything(),
   },
   { requiredKeys: ['role'] },
 );
 const body = fc.record(
   {
     messages: fc.array(message, { minLength: 1, maxLength: 6 }),
-    tools: fc.anything(),
-    tool_choice: fc.anything(),
-    max_tokens: fc.anything(),
-    stop: fc.anything(),
-    temperature: fc.anything(),
-    response_format: fc.anything(),
-    user: fc.anything(),
-    n: fc.anything(),
-    parallel_tool_calls: fc.anything(),
+    tools: anything(),
+    tool_choice: anything(),
+    max_tokens: anything(),
+    stop: anything(),
+    temperature: anything(),
+    response_format: anything(),
+    user: anything(),
+    n: anything(),
+    parallel_tool_calls: anything(),
   },
   { requiredKeys: ['messages'] },
 );
@@ -48,24 +52,24 @@ const body = fc.record(
 // What an upstream can answer: JSON objects, often in roughly the right shape with anything inside.
 const answers = fc.oneof(
   fc.object(),
-  fc.record({ content: fc.anything(), stop_reason: fc.anything(), usage: fc.anything(), id: fc.anything() }),
+  fc.record({ content: anything(), stop_reason: anything(), usage: anything(), id: anything() }),
   fc.record({
     candidates: fc.oneof(
-      fc.anything(),
-      fc.array(fc.record({ content: fc.record({ parts: fc.array(fc.anything()) }), finishReason: fc.anything() })),
+      anything(),
+      fc.array(fc.record({ content: fc.record({ parts: fc.array(anything()) }), finishReason: anything() })),
     ),
-    usageMetadata: fc.anything(),
-    promptFeedback: fc.anything(),
+    usageMetadata: anything(),
+    promptFeedback: anything(),
   }),
 );
 const streamEvent = answers.chain((answer) =>
   fc
     .record({
       type: fc.constantFrom('message_start', 'content_block_start', 'content_block_delta', 'message_delta', 'error'),
-      index: fc.anything(),
-      delta: fc.anything(),
-      content_block: fc.anything(),
-      message: fc.anything(),
+      index: anything(),
+      delta: anything(),
+      content_block: anything(),
+      message: anything(),
     })
     .map((event) => JSON.stringify({ ...answer, ...event })),
 );
