@@ -77,6 +77,13 @@ before(async () => {
           { provider: 'claude', model: 'claude-sonnet-4-5' },
         ],
       },
+      'resume-on-claude': {
+        targets: [
+          { provider: 'compat', model: 'gpt-4o-mini' },
+          { provider: 'claude', model: 'claude-sonnet-4-5', capabilities: { prefill: true } },
+        ],
+        stream: { resume: 'continue' },
+      },
       'tools-nowhere': { targets: [{ provider: 'plain', model: 'no-tools', capabilities: { tools: false } }] },
     },
     journal: { memory: true, content: 'redacted' },
@@ -390,5 +397,19 @@ describe('native upstreams behind the OpenAI-compatible gateway', () => {
     assert.equal(nowhere.status, 400);
     assert.equal((nowhere.error as { param?: string }).param, 'tools');
     assert.equal(openai.stats().received, 1);
+  });
+
+  test('a stream cut after the first byte continues on Anthropic from the partial answer (prefill), seamlessly', async () => {
+    reset();
+    openai.script('cut_stream');
+    const { text, finish } = await collect(
+      await client.chat.completions.create({ model: 'resume-on-claude', messages, stream: true }),
+    );
+    assert.equal(text, REPLY);
+    assert.equal(finish, 'stop');
+    const turns = lastBody(anthropic)['messages'] as Array<{ role: string; content: Array<{ text?: string }> }>;
+    const prefill = turns.at(-1)!;
+    assert.equal(prefill.role, 'assistant');
+    assert.ok(REPLY.startsWith(prefill.content[0]!.text!) && !/\s$/.test(prefill.content[0]!.text!));
   });
 });

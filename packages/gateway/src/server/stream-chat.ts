@@ -253,9 +253,17 @@ async function relay(
       dependency: target.key,
     });
   let finished = false;
-  const send = async (chunk: Chunk): Promise<void> => {
-    const failure = chunkError(target, chunk);
+  // A continuation does not repeat the whitespace the client already has: a prefill is sent without
+  // its trailing space (Anthropic requires it), so the continuation starts with one.
+  let joinAtSpace = continuation && /\s$/.test(out.content);
+  const send = async (received: Chunk): Promise<void> => {
+    const failure = chunkError(target, received);
     if (failure) throw failure;
+    let chunk = received;
+    if (joinAtSpace && chunk.content !== '') {
+      joinAtSpace = false;
+      chunk = withoutLeadingSpace(chunk);
+    }
     finished = chunk.finished || finished;
     out.content += chunk.content;
     if (chunk.usage) out.usage = chunk.usage;
@@ -287,6 +295,15 @@ async function relay(
   } finally {
     dog.stop();
   }
+}
+
+/** The chunk with its content's leading whitespace removed (re-serialised: this one chunk only). */
+function withoutLeadingSpace(chunk: Chunk): Chunk {
+  const content = chunk.content.trimStart();
+  if (content === chunk.content) return chunk;
+  const parsed = JSON.parse(chunk.data) as { choices: Array<{ delta: { content: string } }> };
+  parsed.choices[0]!.delta.content = content;
+  return { ...chunk, content, data: JSON.stringify(parsed) };
 }
 
 /** A chunk with usage and an empty `choices` list: what `stream_options.include_usage` adds at the end. */
