@@ -114,10 +114,11 @@ async function serve(flags: ServeFlags, rest: string[]): Promise<void> {
     await Promise.all(simulators.map((s) => s.close()));
     throw error;
   }
+  // Handlers first: a SIGHUP sent the moment the pid is printed must not meet the default action (exit).
+  handleSignals(gateway, file, simulators);
   console.log(
     `breakwater gateway listening on ${address} (pid ${process.pid}: kill -HUP ${process.pid} reloads the config)`,
   );
-  handleSignals(gateway, file, simulators);
   if (!file) printDemo(address);
 }
 
