@@ -81,6 +81,22 @@ test('pino options redact secrets in messages, fields, errors and stacks whateve
   assert.ok(!text.includes('abcdefghijkl'));
 });
 
+test('prometheus: every listed breaker exported at each scrape, closed ones as 0', async () => {
+  const breaker = circuitBreaker({ strategy: consecutiveFailures(1) });
+  const metrics = prometheusTelemetry({ breakers: () => ['quiet', 'broken'].map((key) => breaker.snapshot(key)) });
+  await pipeline(breaker)
+    .execute(
+      async () => {
+        throw upstream(503);
+      },
+      { key: 'broken' },
+    )
+    .catch(() => undefined);
+  const { body } = await metrics.metrics();
+  assert.match(body, /breakwater_breaker_state\{key="quiet"\} 0/);
+  assert.match(body, /breakwater_breaker_state\{key="broken"\} 2/);
+});
+
 test('prometheus: errors by category/code/dependency, attempts, retries, breaker state, durations', async () => {
   const metrics = prometheusTelemetry();
   const run = pipeline(

@@ -125,6 +125,14 @@ export const Errors = {
     description: 'The bulkhead is at its concurrency limit and its queue is full (or the queue wait timed out).',
     howToSolve: 'Retry later or raise the bulkhead limits.',
   }),
+  allAlternativesDisabled: defineError({
+    code: 'ALTERNATIVES_ALL_DISABLED',
+    category: 'overloaded',
+    origin: 'self',
+    status: 503,
+    description: 'Every branch of an `alternatives` policy is switched off (drained by an operator).',
+    howToSolve: 'Switch a branch back on, or retry after `Retry-After`.',
+  }),
   rateLimiterRejected: defineError({
     code: 'RATE_LIMITER_REJECTED',
     category: 'rate_limited',

@@ -329,3 +329,42 @@ test("hedging: a racer's failure that stops the call cancels the other; a fast f
 test('hedging: the delay must be positive', () => {
   assert.throws(() => alternatives([{ key: 'a' }, { key: 'b' }], { hedgeAfterMs: 0 }), /hedgeAfterMs/);
 });
+
+test('a branch switched off is left out of new calls (hedging too); a call already on it finishes', async () => {
+  const drained = new Set<string>();
+  const on = (key: string) => () => !drained.has(key);
+  const run = pipeline(
+    alternatives(
+      [
+        { key: 'a', enabled: on('a') },
+        { key: 'b', enabled: on('b') },
+        { key: 'c', enabled: on('c') },
+      ],
+      { hedgeAfterMs: 60_000 },
+    ),
+  );
+  const seen: string[] = [];
+  let release: (value: string) => void = () => {};
+  const slowOnA = run.execute((ctx) => {
+    seen.push(ctx.key);
+    return ctx.key === 'a' ? new Promise<string>((resolve) => (release = resolve)) : Promise.reject(failure(500));
+  });
+  await settle();
+  drained.add('a');
+  const trail = new CallTrail();
+  // With a drained, the walk (and a hedge) starts at b: b fails at once, c answers.
+  const next = await run.execute((ctx) => (ctx.key === 'c' ? 'from c' : Promise.reject(failure(500))), { trail });
+  assert.equal(next, 'from c');
+  assert.deepEqual(
+    trail.branches.map((b) => b.key),
+    ['b', 'c'],
+  );
+  release('from a');
+  assert.equal(await slowOnA, 'from a', 'the call already on the drained branch finished');
+  assert.deepEqual(seen, ['a']);
+  drained.add('b').add('c');
+  await assert.rejects(
+    run.execute(() => 'never'),
+    (error: BreakwaterError) => error.code === 'ALTERNATIVES_ALL_DISABLED' && error.status === 503,
+  );
+});

@@ -1,4 +1,5 @@
 import type { BreakwaterError } from '../errors/breakwater-error.js';
+import { Errors } from '../errors/codes.js';
 import type { Category } from '../errors/categories.js';
 import type { BranchRecord } from './call-trail.js';
 import { classifyFor } from './classify-for.js';
@@ -16,6 +17,11 @@ export interface Branch {
    * `context_length` only a branch with a larger context window.
    */
   accepts?: (error: BreakwaterError, previous: Branch) => boolean;
+  /**
+   * Asked at the start of each call: a branch switched off (an operator drained it) is left out of
+   * the call, hedging included; calls already on it finish. Default: always on.
+   */
+  enabled?: () => boolean;
 }
 
 export interface AlternativesOptions {
@@ -69,12 +75,15 @@ export class AlternativesPolicy implements Policy {
     this.moveOn = options.moveOn ?? ((error) => !NEVER_MOVE_ON.has(error.category));
     this.hedgeAfterMs = options.hedgeAfterMs;
     this.dispose = options.dispose ?? (() => {});
+    this.switchable = branches.some((branch) => branch.enabled !== undefined);
     if (this.hedgeAfterMs !== undefined && !(this.hedgeAfterMs > 0))
       throw new TypeError(`Expected \`hedgeAfterMs\` to be a positive number, got ${options.hedgeAfterMs}.`);
   }
 
   private readonly hedgeAfterMs: number | undefined;
   private readonly dispose: (value: unknown) => void;
+  /** Some branch can be switched off: only then is the list filtered per call. */
+  private readonly switchable: boolean;
 
   /** The branches' own policies: `instrument()` reaches their events through this. */
   get policies(): Policy[] {
@@ -82,15 +91,21 @@ export class AlternativesPolicy implements Policy {
   }
 
   async run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
+    const branches = this.switchable ? this.branches.filter((b) => b.enabled?.() !== false) : this.branches;
+    if (branches.length === 0)
+      throw Errors.allAlternativesDisabled({
+        message: `Every alternative of ${ctx.key} is switched off.`,
+        ...(ctx.correlationId !== undefined ? { correlationId: ctx.correlationId } : {}),
+      });
     let last: Failure | undefined;
     let start = 0;
-    if (this.hedgeAfterMs !== undefined && this.branches.length > 1) {
-      const raced = await this.race(ctx, next, this.hedgeAfterMs);
+    if (this.hedgeAfterMs !== undefined && branches.length > 1) {
+      const raced = await this.race(ctx, next, this.hedgeAfterMs, branches);
       if ('value' in raced) return raced.value;
       ({ last, tried: start } = raced);
     }
-    for (let index = start; index < this.branches.length; index++) {
-      const branch = this.branches[index]!;
+    for (let index = start; index < branches.length; index++) {
+      const branch = branches[index]!;
       const record: BranchRecord = { key: branch.key, attempts: 0, outcome: 'skipped' };
       ctx.trail?.branches.push(record);
       if (last && branch.accepts && !branch.accepts(last.error, last.branch)) continue;
@@ -134,15 +149,20 @@ export class AlternativesPolicy implements Policy {
    * first step of the walk. Returns the winner's value, or the last failure and how many branches
    * were tried, for the walk to go on from.
    */
-  private async race<T>(ctx: CallContext, next: Next<T>, afterMs: number): Promise<{ value: T } | Resume> {
-    const first = this.launch(ctx, next, this.branches[0]!);
+  private async race<T>(
+    ctx: CallContext,
+    next: Next<T>,
+    afterMs: number,
+    branches: readonly Branch[],
+  ): Promise<{ value: T } | Resume> {
+    const first = this.launch(ctx, next, branches[0]!);
     let timer: unknown;
     const slow = new Promise<undefined>((resolve) => (timer = ctx.clock.setTimer(() => resolve(undefined), afterMs)));
     const early = await Promise.race([first.outcome, slow]);
     ctx.clock.clearTimer(timer);
     if (early) return this.settleAlone(ctx, first, early);
 
-    const second = this.branches[1]!;
+    const second = branches[1]!;
     if (this.events.hasListeners('hedge'))
       this.events.emit('hedge', { key: first.branch.key, to: second.key, afterMs });
     ctx.freshPass();

@@ -9,6 +9,11 @@ export interface PrometheusOptions {
   prefix?: string;
   /** Call duration buckets (seconds). */
   buckets?: number[];
+  /**
+   * Every breaker to export, read at each scrape (e.g. `() => upstreams.snapshots()`): closed ones
+   * are exported as 0, so a dashboard shows every dependency, not only those that ever changed.
+   */
+  breakers?: () => Iterable<{ key: string; state: keyof typeof BREAKER_STATE }>;
 }
 
 const BREAKER_STATE = { closed: 0, half_open: 1, open: 2, isolated: 3 } as const;
@@ -54,11 +59,19 @@ export function prometheusTelemetry(
     labelNames: ['key'],
     registers: [registry],
   });
+  const listed = options.breakers;
   const breaker = new Gauge({
     name: `${p}breaker_state`,
     help: 'Circuit state per key: 0 closed, 1 half-open, 2 open, 3 isolated.',
     labelNames: ['key'],
     registers: [registry],
+    ...(listed
+      ? {
+          collect(this: Gauge) {
+            for (const { key, state } of listed()) this.set({ key: label(key) }, BREAKER_STATE[state]);
+          },
+        }
+      : {}),
   });
   const rejections = new Counter({
     name: `${p}rejections_total`,
