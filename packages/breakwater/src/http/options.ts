@@ -29,3 +29,8 @@ export function isNonJsonBody(
   const type = contentType.split(';', 1)[0]!.trim().toLowerCase();
   return type !== 'application/json' && !type.endsWith('+json');
 }
+
+/** True for an HTML form's body (`application/x-www-form-urlencoded`). */
+export function isFormBody(contentType: string | undefined): boolean {
+  return contentType?.split(';', 1)[0]!.trim().toLowerCase() === 'application/x-www-form-urlencoded';
+}

@@ -3,8 +3,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Errors, rateLimiter } from 'breakwater';
 import type { GatewayMetrics } from './gateway-metrics.js';
 
-/** Who may call a route: declared on the route itself (`config: { access }`), never read from the URL. */
-export type Access = 'public' | 'client' | 'admin';
+/**
+ * Who may call a route: declared on the route itself (`config: { access }`), never read from the
+ * URL. `console`: a console session (a cookie set by the console's login with the admin key).
+ */
+export type Access = 'public' | 'client' | 'admin' | 'console';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -19,6 +22,17 @@ export interface AccessOptions {
   adminKeySha256: string | undefined;
   throttle: { burst: number; perMinute: number };
   metrics: GatewayMetrics;
+  /** Whether the request carries a live console session (routes with `access: 'console'`). */
+  consoleSession: (request: FastifyRequest) => boolean;
+}
+
+/** Wrong credentials per source address: the console's login form charges the same bucket. */
+export interface AuthThrottle {
+  /** Refuses (429) an address that failed too often; call before checking a credential. */
+  check(ip: string): void;
+  failed(ip: string, access: Access): void;
+  /** Whether `key` is the admin key (constant time). */
+  isAdminKey(key: string): boolean;
 }
 
 /**
@@ -31,37 +45,49 @@ export interface AccessOptions {
  * failure: after `burst` failures an address gets 429 + Retry-After (its key is not even checked)
  * until the bucket refills.
  */
-export function installAccessControl(app: FastifyInstance, options: AccessOptions): void {
+export function installAccessControl(app: FastifyInstance, options: AccessOptions): AuthThrottle {
   const failures = rateLimiter({ perSecond: options.throttle.perMinute / 60, burst: options.throttle.burst });
   const adminDigest = options.adminKeySha256 ? Buffer.from(options.adminKeySha256, 'hex') : undefined;
+  const throttle: AuthThrottle = {
+    check(ip) {
+      const wait = failures.peek(ip);
+      if (wait <= 0) return;
+      options.metrics.rejected('auth_throttled');
+      throw Errors.rateLimited({
+        message: `Too many failed authentication attempts from ${ip}.`,
+        userMessage: 'Too many failed authentication attempts. Wait before trying again.',
+        retryAfterMs: wait,
+      });
+    },
+    failed(ip, access) {
+      failures.take(ip);
+      options.metrics.authFailed(access);
+    },
+    isAdminKey: (key) => adminDigest !== undefined && matches(key, [adminDigest]),
+  };
 
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config?.access ?? 'public';
     if (access === 'public') return;
-    const wait = failures.peek(request.ip);
-    if (wait > 0) {
-      options.metrics.rejected('auth_throttled');
-      throw Errors.rateLimited({
-        message: `Too many failed authentication attempts from ${request.ip}.`,
-        userMessage: 'Too many failed authentication attempts. Wait before trying again.',
-        retryAfterMs: wait,
-      });
-    }
+    throttle.check(request.ip);
     const ok =
       access === 'admin'
-        ? adminDigest !== undefined && matches(String(request.headers['x-admin-key'] ?? ''), [adminDigest])
-        : clientAllowed(request, options.clientKeys());
+        ? throttle.isAdminKey(String(request.headers['x-admin-key'] ?? ''))
+        : access === 'console'
+          ? options.consoleSession(request)
+          : clientAllowed(request, options.clientKeys());
     if (ok) return;
-    failures.take(request.ip);
-    options.metrics.authFailed(access);
-    throw Errors.unauthenticated({
-      userMessage:
-        access === 'admin'
-          ? 'Admin key required (x-admin-key).'
-          : 'Missing or invalid API key. Send `Authorization: Bearer <key>`.',
-    });
+    throttle.failed(request.ip, access);
+    throw Errors.unauthenticated({ userMessage: REFUSED[access] });
   });
+  return throttle;
 }
+
+const REFUSED: Record<Exclude<Access, 'public'>, string> = {
+  admin: 'Admin key required (x-admin-key).',
+  console: 'Log in to the console first (/console).',
+  client: 'Missing or invalid API key. Send `Authorization: Bearer <key>`.',
+};
 
 function clientAllowed(request: FastifyRequest, keys: Buffer[]): boolean {
   if (keys.length === 0) return true;

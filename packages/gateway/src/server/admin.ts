@@ -1,7 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { Errors, type Journal } from 'breakwater';
-import type { Upstreams } from './upstreams.js';
+import { Errors } from 'breakwater';
+import { applyAction, type ActionDeps, type Subject } from './operator-actions.js';
 
 const Query = z.strictObject({
   status: z.enum(['pending', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
@@ -12,7 +12,8 @@ const Query = z.strictObject({
 });
 
 /** The admin API: every route declares `access: 'admin'`, checked on the matched route (see access.ts). */
-export function registerAdmin(app: FastifyInstance, journal: Journal<unknown>, upstreams: Upstreams): void {
+export function registerAdmin(app: FastifyInstance, deps: ActionDeps): void {
+  const { journal, upstreams } = deps;
   const admin = { config: { access: 'admin' as const } };
   app.get('/admin/operations', admin, async (request) => ({ data: await journal.query(Query.parse(request.query)) }));
   app.get('/admin/operations/:id', admin, async (request) => {
@@ -21,16 +22,12 @@ export function registerAdmin(app: FastifyInstance, journal: Journal<unknown>, u
     return operation;
   });
   app.get('/admin/breakers', admin, async () => ({ data: upstreams.snapshots() }));
-  // reset: closed, counters cleared; isolate: open until reset (e.g. during a provider incident).
-  app.post('/admin/breakers/:key/:action', admin, async (request) => {
+  // Journaled with who did it: the admin key's holder, by address.
+  const act = (subject: Subject) => async (request: FastifyRequest) => {
     const { key, action } = request.params as { key: string; action: string };
-    if (action !== 'reset' && action !== 'isolate')
-      throw Errors.notFound({ userMessage: 'Breaker actions are reset and isolate.', details: { action } });
-    if (!upstreams.keys().includes(key))
-      throw Errors.notFound({ userMessage: `No upstream ${key}.`, details: { known: upstreams.keys() } });
-    const { breaker } = upstreams.get(key);
-    if (action === 'reset') breaker.reset(key);
-    else breaker.isolate(key);
-    return breaker.snapshot(key);
-  });
+    return applyAction(deps, { subject, key, action }, `admin-api (${request.ip})`);
+  };
+  app.post('/admin/breakers/:key/:action', admin, act('breaker'));
+  app.post('/admin/targets/:key/:action', admin, act('target'));
+  app.post('/admin/routes/:key/:action', admin, act('route'));
 }

@@ -1,6 +1,23 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { JournalHealth } from 'breakwater';
+import type { RequestOutcome } from './request-outcome.js';
 
-export type RejectionReason = 'admission' | 'all_targets_open' | 'all_targets_full' | 'auth_throttled' | 'draining';
+export type RejectionReason =
+  | 'admission'
+  | 'all_targets_open'
+  | 'all_targets_full'
+  | 'all_targets_drained'
+  | 'maintenance'
+  | 'auth_throttled'
+  | 'draining';
+
+/** What the gateway's gauges read at each scrape. */
+export interface GaugeSources {
+  inFlight: () => { running: number; queued: number };
+  /** Retries the shared retry budget allows right now. */
+  retryBudget: () => number;
+  journal: () => JournalHealth;
+}
 
 /** The gateway's own series, beside the library's policy metrics in the same registry. */
 export interface GatewayMetrics {
@@ -18,12 +35,11 @@ export interface GatewayMetrics {
     usage: { prompt_tokens?: number; completion_tokens?: number },
     cost?: number,
   ): void;
+  /** How a request ended: requests by route, target and outcome; time to first token. */
+  request(outcome: RequestOutcome): void;
 }
 
-export function gatewayMetrics(
-  registry: Registry,
-  inFlight: () => { running: number; queued: number },
-): GatewayMetrics {
+export function gatewayMetrics(registry: Registry, sources: GaugeSources): GatewayMetrics {
   const rejections = new Counter({
     name: 'breakwater_gateway_rejections_total',
     help: 'Requests refused before any upstream call, by reason (no journal row is written for them).',
@@ -66,12 +82,58 @@ export function gatewayMetrics(
     labelNames: ['state'],
     registers: [registry],
     collect() {
-      const { running, queued } = inFlight();
+      const { running, queued } = sources.inFlight();
       this.set({ state: 'running' }, running);
       this.set({ state: 'queued' }, queued);
     },
   });
+  const requests = new Counter({
+    name: 'breakwater_gateway_requests_total',
+    help: 'Requests by route, the target that answered (or failed last; "none" when none was tried), outcome (success, failure, cancelled) and error category.',
+    labelNames: ['route', 'target', 'outcome', 'category'],
+    registers: [registry],
+  });
+  const firstToken = new Histogram({
+    name: 'breakwater_gateway_time_to_first_token_seconds',
+    help: 'Streams: time from the request to the first byte sent to the client (retries and fallbacks included), by route and target.',
+    labelNames: ['route', 'target'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'breakwater_gateway_retry_budget_available',
+    help: 'Retries the shared retry budget allows right now (0: every retry is refused until it refills).',
+    registers: [registry],
+    collect() {
+      this.set(sources.retryBudget());
+    },
+  });
+  new Gauge({
+    name: 'breakwater_gateway_journal_up',
+    help: "1 while the journal store's latest answer was a success, 0 while it fails (requests are then served per journal.onUnavailable).",
+    registers: [registry],
+    collect() {
+      this.set(sources.journal().status === 'fail' ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: 'breakwater_gateway_journal_outbox',
+    help: 'Outcomes waiting for the journal store (state="deferred") and dropped because the outbox was full (state="dropped").',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const { deferred, dropped } = sources.journal();
+      this.set({ state: 'deferred' }, deferred);
+      this.set({ state: 'dropped' }, dropped);
+    },
+  });
   return {
+    request: (done) => {
+      const target = done.target ?? 'none';
+      requests.inc({ route: done.route, target, outcome: done.outcome, category: done.error?.category ?? '' });
+      if (done.timeToFirstTokenMs !== undefined)
+        firstToken.observe({ route: done.route, target }, done.timeToFirstTokenMs / 1000);
+    },
     rejected: (reason) => rejections.inc({ reason }),
     authFailed: (access) => authFailures.inc({ access }),
     malformedEvent: (target) => malformed.inc({ target }),

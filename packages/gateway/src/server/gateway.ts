@@ -9,6 +9,9 @@ import { prometheusTelemetry } from 'breakwater/prometheus';
 import { ConfigError } from '../config/load.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { createUpstreamAgent } from '../upstream/call-target.js';
+import { registerConsole } from '../console/console-routes.js';
+import { RecentStats } from '../console/recent-stats.js';
+import { ConsoleSessions } from '../console/sessions.js';
 import { installAccessControl } from './access.js';
 import { registerAdmin } from './admin.js';
 import { createAdmission } from './admission.js';
@@ -18,9 +21,11 @@ import { serverLimits } from './http-limits.js';
 import { openJournalStore } from './journal-store.js';
 import { openAIErrors } from './openai-errors.js';
 import { routeForNeeds } from './capabilities.js';
+import { genAITelemetry } from './genai-telemetry.js';
 import { proxyJson } from './proxy-json.js';
+import { notifyAll } from './request-outcome.js';
 import { gatewayHealth } from './readiness.js';
-import { drained, requestHandler } from './request-gate.js';
+import { drained, Maintenance, requestHandler } from './request-gate.js';
 import type { Route } from './route.js';
 import { buildState, unreloadable } from './routes-state.js';
 import { streamChat } from './stream-chat.js';
@@ -70,10 +75,15 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   // The provider keys and header values are known at start: they are removed from everything.
   const redactor = createRedactor({ literals: providerKeys.filter((value) => value.length >= 8) });
   const logger = options.logger ?? pino({ ...breakwaterPinoOptions(redactor), level: env['LOG_LEVEL'] ?? 'info' });
-  const metrics = prometheusTelemetry();
+  // Every upstream's breaker is exported at each scrape, closed ones as 0.
+  const metrics = prometheusTelemetry({ breakers: () => upstreams.snapshots() });
   const render = openAIErrors(redactor);
   const admission = createAdmission(config.server);
-  const counters = gatewayMetrics(metrics.registry, admission.stats);
+  const counters = gatewayMetrics(metrics.registry, {
+    inFlight: admission.stats,
+    retryBudget: () => state.budget.available,
+    journal: () => journal.health(),
+  });
   const journal = new Journal({
     store: options.journalStore ?? (await openJournalStore(config, logger)),
     redactor,
@@ -85,11 +95,15 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     },
   });
   const journalMode = config.journal.onUnavailable;
+  // What the console shows of the last minutes, and who is logged in to it.
+  const recent = new RecentStats();
+  const sessions = new ConsoleSessions();
   const policy = {
     onJournalUnavailable: journalMode,
     content: config.journal.content,
     prices: config.prices,
     metrics: counters,
+    finished: notifyAll([counters.request, genAITelemetry(metrics.registry), recent.record]),
   };
   const stopSweeper = journal.startSweeper(undefined, (error) =>
     logger.warn({ err: error, event: 'journal_sweep_failed' }, 'journal sweep failed'),
@@ -116,11 +130,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     void reply.header('connection', 'close');
     throw Errors.serviceDraining({ message: 'The gateway is shutting down.', retryAfterMs: 1_000 });
   });
-  installAccessControl(app, {
+  const throttle = installAccessControl(app, {
     clientKeys: () => state.clientKeys,
     adminKeySha256: config.admin?.keySha256,
     throttle: config.authThrottle,
     metrics: counters,
+    consoleSession: (request) => sessions.fromCookie(request.headers.cookie) !== undefined,
   });
   await app.register(breakwaterFastify, {
     render,
@@ -141,7 +156,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   });
 
   const client = { config: { access: 'client' as const } };
-  const handle = requestHandler(admission, counters, upstreams);
+  const maintenance = new Maintenance();
+  const handle = requestHandler(admission, counters, upstreams, maintenance);
 
   app.get('/v1/models', client, async () => ({
     object: 'list',
@@ -190,7 +206,24 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     );
   });
 
-  if (config.admin) registerAdmin(app, journal, upstreams);
+  const actionDeps = { journal, upstreams, maintenance, routes: () => state.routes.keys() };
+  if (config.admin) {
+    registerAdmin(app, actionDeps);
+    registerConsole(app, {
+      sessions,
+      throttle,
+      actions: actionDeps,
+      redactor,
+      snapshot: {
+        upstreams,
+        routes: () => state.routes.values(),
+        maintenance,
+        budget: () => state.budget,
+        journal,
+        stats: recent,
+      },
+    });
+  }
 
   return {
     app,

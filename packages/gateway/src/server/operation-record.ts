@@ -1,6 +1,7 @@
 import type { CallTrail } from 'breakwater';
 import type { GatewayConfig } from '../config/schema.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
+import type { RequestObserver } from './request-outcome.js';
 import { trailSummary } from './route.js';
 
 /** What the journal keeps of each request, and the usage it reports: one policy for both endpoints. */
@@ -9,6 +10,8 @@ export interface RecordPolicy {
   content: 'none' | 'redacted' | 'full';
   prices: GatewayConfig['prices'];
   metrics: GatewayMetrics;
+  /** Told once how each request ended (metrics, spans, the console). */
+  finished: RequestObserver;
 }
 
 export interface Usage {
@@ -46,7 +49,7 @@ export function failureRecord(policy: RecordPolicy, trail: CallTrail, partialCon
   };
 }
 
-function asUsage(value: unknown): Usage | undefined {
+export function asUsage(value: unknown): Usage | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const { prompt_tokens, completion_tokens, total_tokens } = value as Usage;
   const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);

@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CallTrail, runOperation, type Journal } from 'breakwater';
+import { CallTrail, classify, runOperation, type Journal } from 'breakwater';
 import { callJson, type JsonCall } from '../upstream/call-target.js';
-import { failureRecord, operationMetadata, successRecord, type RecordPolicy } from './operation-record.js';
+import { asUsage, failureRecord, operationMetadata, successRecord, type RecordPolicy } from './operation-record.js';
+import { requestOutcome } from './request-outcome.js';
 import { overheadMs, trailHeaders, type Route } from './route.js';
 
 /** A non-streaming call along a route, journaled as one operation of `kind`. */
@@ -14,6 +15,7 @@ export async function proxyJson(
 ): Promise<FastifyReply> {
   const { route, kind, body, signal } = call;
   const trail = new CallTrail();
+  const fields = { operation: call.call, stream: false };
   try {
     let result: Record<string, unknown> = {};
     await runOperation(
@@ -37,6 +39,8 @@ export async function proxyJson(
         const overhead = overheadMs(trail, reply.elapsedTime);
         policy.metrics.overhead(overhead);
         void reply.headers(trailHeaders(trail, overhead)).send(result);
+        const usage = asUsage(result['usage']);
+        policy.finished(requestOutcome(route, trail, { ...fields, elapsedMs: reply.elapsedTime, usage }));
         return successRecord(policy, route.alias, trail, result['usage']);
       },
       {
@@ -50,6 +54,7 @@ export async function proxyJson(
   } catch (error) {
     // Sent already: what failed after the answer (the journal) is the journal's to record, not the client's.
     if (reply.sent) return reply;
+    policy.finished(requestOutcome(route, trail, { ...fields, elapsedMs: reply.elapsedTime, error: classify(error) }));
     // A failure too says which target failed last and how often it was tried.
     void reply.headers(trailHeaders(trail));
     throw error;

@@ -1,25 +1,65 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Errors, type BreakwaterError } from 'breakwater';
 import type { Admission } from './admission.js';
-import type { GatewayMetrics } from './gateway-metrics.js';
+import type { GatewayMetrics, RejectionReason } from './gateway-metrics.js';
 import type { Route } from './route.js';
-import type { Upstreams } from './upstreams.js';
+import type { OperatorMark, Upstreams } from './upstreams.js';
+
+/** How long a client is told to wait when a route is in maintenance or every target is drained. */
+const MAINTENANCE_RETRY_AFTER_MS = 30_000;
+
+const REJECTION_REASON: Record<string, RejectionReason> = {
+  [Errors.circuitOpen.code]: 'all_targets_open',
+  [Errors.bulkheadFull.code]: 'all_targets_full',
+  [Errors.allAlternativesDisabled.code]: 'all_targets_drained',
+};
+
+/** Routes an operator put in maintenance: new requests get 503 + Retry-After, those in flight finish. */
+export class Maintenance {
+  private readonly routes = new Map<string, OperatorMark>();
+
+  begin(alias: string, by: string): void {
+    this.routes.set(alias, { by, at: Date.now() });
+  }
+
+  end(alias: string): void {
+    this.routes.delete(alias);
+  }
+
+  of(alias: string): OperatorMark | undefined {
+    return this.routes.get(alias);
+  }
+}
 
 /**
- * Every request to an upstream goes through here: fail fast (no journal row) when every target's
+ * Every request to an upstream goes through here: a route in maintenance is refused, fail fast (no journal row) when every target's
  * breaker is open, then the gateway's admission bulkhead, then the work under the request's signal
  * (client gone → cancelled; the route's total time → timeout).
  */
-export function requestHandler(admission: Admission, counters: GatewayMetrics, upstreams: Upstreams) {
+export function requestHandler(
+  admission: Admission,
+  counters: GatewayMetrics,
+  upstreams: Upstreams,
+  maintenance: Maintenance,
+) {
   return async (
     request: FastifyRequest,
     reply: FastifyReply,
     route: Route,
     work: (signal: AbortSignal) => Promise<unknown>,
   ): Promise<unknown> => {
+    if (maintenance.of(route.alias)) {
+      counters.rejected('maintenance');
+      throw Errors.serviceDraining({
+        message: `The model ${route.alias} is in maintenance.`,
+        userMessage: `The model '${route.alias}' is in maintenance; retry later.`,
+        retryAfterMs: MAINTENANCE_RETRY_AFTER_MS,
+        details: { route: route.alias },
+      });
+    }
     const refused = refusedBeforeWork(route, upstreams);
     if (refused) {
-      counters.rejected(refused.code === Errors.circuitOpen.code ? 'all_targets_open' : 'all_targets_full');
+      counters.rejected(REJECTION_REASON[refused.code] ?? 'all_targets_full');
       throw refused;
     }
     const { signal, done } = requestSignal(reply);
@@ -55,7 +95,12 @@ export async function drained(admission: Admission, graceMs: number): Promise<vo
 function refusedBeforeWork(route: Route, upstreams: Upstreams): BreakwaterError | undefined {
   let retryAfterMs = Infinity;
   let open = 0;
+  let drained = 0;
   for (const target of route.targets) {
+    if (upstreams.drained(target.key)) {
+      drained++;
+      continue;
+    }
     const { breaker, bulkhead } = upstreams.get(target.key);
     const snapshot = breaker.snapshot(target.key);
     if (snapshot.state === 'open' || snapshot.state === 'isolated') {
@@ -66,7 +111,14 @@ function refusedBeforeWork(route: Route, upstreams: Upstreams): BreakwaterError 
     if (bulkhead.running < bulkhead.maxConcurrent || bulkhead.queued < bulkhead.maxQueue) return undefined;
   }
   const details = { route: route.alias };
-  if (open < route.targets.length)
+  if (drained === route.targets.length)
+    return Errors.allAlternativesDisabled({
+      message: `Every target of route ${route.alias} is drained by an operator.`,
+      userMessage: `Every upstream of the model '${route.alias}' is drained for maintenance; retry later.`,
+      retryAfterMs: MAINTENANCE_RETRY_AFTER_MS,
+      details,
+    });
+  if (open + drained < route.targets.length)
     return Errors.bulkheadFull({
       message: `Every upstream of route ${route.alias} is at its limit.`,
       retryAfterMs: 1_000,

@@ -70,6 +70,8 @@ export function buildRoute(
           timeout(attemptMs),
         ),
         accepts: (error, previous) => fitsAfter(error, byKey.get(previous.key)!, target),
+        // A drained upstream gets no new requests from any route; calls already on it finish.
+        enabled: () => upstreams.drained(target.key) === undefined,
       };
     });
   const hedging = config.hedgeAfterMs === undefined ? {} : { hedgeAfterMs: config.hedgeAfterMs };
@@ -100,7 +102,7 @@ function resumePipelines(targets: ResolvedTarget[], streamBranches: Branch[]): M
     const later = streamBranches
       .slice(index + 1)
       .filter((_, offset) => targets[index + 1 + offset]!.capabilities.prefill)
-      .map(({ key, policy }) => ({ key, ...(policy ? { policy } : {}) }));
+      .map(({ key, policy, enabled }) => ({ key, ...(policy ? { policy } : {}), ...(enabled ? { enabled } : {}) }));
     if (later.length > 0) resumers.set(target.key, pipeline(alternatives(later, { moveOn: () => true })));
   });
   return resumers;

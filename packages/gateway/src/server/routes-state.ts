@@ -37,7 +37,12 @@ export function buildState(
     [r, ...r.variants.values()].flatMap((v) => (v ? [v.pipeline] : [])),
   );
   const disconnectTelemetry = instrument({ policies: [...new Set(pipelines)] }, ...telemetry);
-  return { routes, clientKeys: config.clients.map((c) => Buffer.from(c.keySha256, 'hex')), disconnectTelemetry };
+  return {
+    routes,
+    budget,
+    clientKeys: config.clients.map((c) => Buffer.from(c.keySha256, 'hex')),
+    disconnectTelemetry,
+  };
 }
 
 /** Settings a reload cannot change in a running process. */

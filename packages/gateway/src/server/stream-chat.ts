@@ -24,7 +24,8 @@ import {
 import type { Chunk } from '../upstream/stream-reader.js';
 import { writeToClient, type ClientBounds } from './client-writer.js';
 import type { OpenAIErrorRenderer } from './openai-errors.js';
-import { failureRecord, operationMetadata, successRecord, type RecordPolicy } from './operation-record.js';
+import { asUsage, failureRecord, operationMetadata, successRecord, type RecordPolicy } from './operation-record.js';
+import { requestOutcome } from './request-outcome.js';
 import { overheadMs, trailHeaders, type Route } from './route.js';
 
 interface StreamArgs {
@@ -67,6 +68,8 @@ export async function streamChat(args: StreamArgs): Promise<void> {
     ? args.body
     : { ...args.body, stream_options: { ...(args.body['stream_options'] as object), include_usage: true } };
   const trail = new CallTrail();
+  const fields = { operation: 'chat' as const, stream: true };
+  let firstByteMs: number | undefined;
   const opened: { current?: OpenedStream } = {};
   const onAbort = (): void => opened.current?.abort();
   signal.addEventListener('abort', onAbort, { once: true });
@@ -106,6 +109,7 @@ export async function streamChat(args: StreamArgs): Promise<void> {
           ...trailHeaders(trail, overhead),
         });
         policy.metrics.overhead(overhead);
+        firstByteMs = reply.elapsedTime;
         const relayed: Relayed = { content: '', usage: null, malformed: 0 };
         let target = route.byKey.get(trail.answeredBy!)!;
         let continuation = false;
@@ -147,6 +151,14 @@ export async function streamChat(args: StreamArgs): Promise<void> {
           }
         }
         reply.raw.end('data: [DONE]\n\n');
+        policy.finished(
+          requestOutcome(route, trail, {
+            ...fields,
+            elapsedMs: reply.elapsedTime,
+            usage: asUsage(relayed.usage),
+            timeToFirstTokenMs: firstByteMs,
+          }),
+        );
         return {
           ...successRecord(policy, route.alias, trail, relayed.usage),
           streamedChars: relayed.content.length,
@@ -162,6 +174,9 @@ export async function streamChat(args: StreamArgs): Promise<void> {
     );
   } catch (thrown) {
     const error = signal.aborted && signal.reason instanceof BreakwaterError ? signal.reason : classify(thrown);
+    policy.finished(
+      requestOutcome(route, trail, { ...fields, elapsedMs: reply.elapsedTime, error, timeToFirstTokenMs: firstByteMs }),
+    );
     if (!reply.raw.headersSent) {
       // Nothing was streamed yet: an ordinary error response (the route already retried and fell back).
       void reply.headers(trailHeaders(trail));

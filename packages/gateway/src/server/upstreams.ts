@@ -15,6 +15,12 @@ export interface UpstreamPolicies {
   bulkhead: BulkheadPolicy;
 }
 
+/** An operator's action on something that stays in place until undone: who, and when (ms). */
+export interface OperatorMark {
+  by: string;
+  at: number;
+}
+
 /** Where an upstream is and how to probe it (from its provider's settings). */
 export interface UpstreamEndpoint {
   key: string;
@@ -42,6 +48,8 @@ interface Entry {
  */
 export class Upstreams {
   private entries = new Map<string, Entry>();
+  /** Upstreams an operator drained: who and when. Kept across reloads, like the breakers. */
+  private readonly drainedBy = new Map<string, OperatorMark>();
 
   /** Resolves every upstream the config names; those it no longer names are dropped. */
   update(config: GatewayConfig, env: Record<string, string | undefined>): void {
@@ -84,6 +92,21 @@ export class Upstreams {
     const entry = this.entries.get(key);
     if (!entry) throw new Error(`No upstream ${key}: update() with a config that names it first.`);
     return entry;
+  }
+
+  /** Takes an upstream out of new requests (every route moves past it); calls in flight finish. */
+  drain(key: string, by: string): void {
+    this.entry(key);
+    this.drainedBy.set(key, { by, at: Date.now() });
+  }
+
+  undrain(key: string): void {
+    this.drainedBy.delete(key);
+  }
+
+  /** Who drained the upstream and when; undefined while it serves. */
+  drained(key: string): OperatorMark | undefined {
+    return this.drainedBy.get(key);
   }
 
   keys(): string[] {

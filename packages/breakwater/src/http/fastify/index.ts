@@ -6,13 +6,20 @@ import { Errors } from '../../errors/codes.js';
 import { HEALTH_CONTENT_TYPE } from '../../observe/health.js';
 import { requestScopeFrom, runWithCorrelation } from '../../correlation/correlation.js';
 import { errorResponse } from '../error-response.js';
-import { CORRELATION_HEADER, isNonJsonBody, type HttpIntegrationOptions } from '../options.js';
+import { CORRELATION_HEADER, isFormBody, isNonJsonBody, type HttpIntegrationOptions } from '../options.js';
 import { allowedMethods } from '../route-methods.js';
 import { DEFAULT_MAX_JSON_DEPTH, jsonNestingExceeds } from '../json-depth.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     correlationId: string;
+  }
+  interface FastifyContextConfig {
+    /**
+     * This route also takes an HTML form body (`application/x-www-form-urlencoded`), e.g. a login
+     * form; decided on the matched route, like everything else. Give it its own parser.
+     */
+    acceptsForm?: boolean;
   }
 }
 
@@ -35,7 +42,8 @@ export async function breakwaterFastify(app: FastifyInstance, options: HttpInteg
     // fastify parses text/plain by default; an endpoint of ours takes JSON or nothing.
     if (
       options.jsonOnly !== false &&
-      isNonJsonBody(request.method, request.headers['content-type'], request.headers['content-length'])
+      isNonJsonBody(request.method, request.headers['content-type'], request.headers['content-length']) &&
+      !(request.routeOptions.config?.acceptsForm === true && isFormBody(request.headers['content-type']))
     ) {
       void send(reply, request, Errors.unsupportedMediaType());
       return;
