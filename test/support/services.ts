@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 
 /**
@@ -29,6 +30,19 @@ export async function needService(name: 'redis' | 'postgres'): Promise<string | 
   if (process.env.BREAKWATER_REQUIRE_SERVICES === '1') {
     throw new Error(`${message}, and BREAKWATER_REQUIRE_SERVICES=1 forbids skipping.`);
   }
+  console.error(`\n!!! ${message} !!!\n`);
+  return message;
+}
+
+/** Debian's Chromium, installed by .ci/run (`apt-get install -y chromium`). */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** A skip reason when there is no Chromium to drive, false when there is (a failure in CI). */
+export function needChromium(): string | false {
+  if (existsSync(CHROMIUM_PATH)) return false;
+  const message = `no Chromium at ${CHROMIUM_PATH}: the browser suite is SKIPPED`;
+  if (process.env.BREAKWATER_REQUIRE_SERVICES === '1')
+    throw new Error(`${message}, and BREAKWATER_REQUIRE_SERVICES=1 forbids skipping.`);
   console.error(`\n!!! ${message} !!!\n`);
   return message;
 }

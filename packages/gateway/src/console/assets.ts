@@ -50,7 +50,12 @@ export const APP_JS = `
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { if (k === 'text') node.textContent = attrs[k]; else node.setAttribute(k, attrs[k]); });
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === 'text') node.textContent = attrs[k];
+      // Through the CSSOM: the CSP forbids style attributes.
+      else if (k === 'css') Object.assign(node.style, attrs[k]);
+      else node.setAttribute(k, attrs[k]);
+    });
     (children || []).forEach(function (c) { if (c) node.appendChild(c); });
     return node;
   }
@@ -116,7 +121,7 @@ export const APP_JS = `
     var b = state.retryBudget, box = document.getElementById('budget');
     var pct = Math.min(100, b.available);
     box.replaceChildren(el('div', { text: b.available + ' retries available now' }),
-      el('div', { class: 'meter' }, [el('div', { style: 'width:' + pct + '%' })]),
+      el('div', { class: 'meter' }, [el('div', { css: { width: pct + '%' } })]),
       el('div', { text: b.exhausted + ' retries refused by the budget since start' }));
   }
   function renderErrors(state) {
@@ -135,10 +140,10 @@ export const APP_JS = `
         chart.appendChild(svg('rect', { x: i * w + 2, y: y, width: w - 4, height: hh, fill: COLORS[code.split('/')[0]] || '#555', 'data-code': code }));
       });
     });
-    var legend = document.getElementById('legend'); legend.replaceChildren(el('span', {}, [el('i', { style: 'background:#e6e9f0' }), document.createTextNode('requests')]));
+    var legend = document.getElementById('legend'); legend.replaceChildren(el('span', {}, [el('i', { css: { background: '#e6e9f0' } }), document.createTextNode('requests')]));
     codes.forEach(function (code) {
       var count = series.errors[code].reduce(function (a, b) { return a + b; }, 0);
-      legend.appendChild(el('span', { 'data-code': code }, [el('i', { style: 'background:' + (COLORS[code.split('/')[0]] || '#555') }), document.createTextNode(code + ' (' + count + ')')]));
+      legend.appendChild(el('span', { 'data-code': code }, [el('i', { css: { background: COLORS[code.split('/')[0]] || '#555' } }), document.createTextNode(code + ' (' + count + ')')]));
     });
   }
   function renderFailed(operations) {

@@ -23,7 +23,8 @@ const PAGE_HEADERS = {
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // same-origin, not no-referrer: with no-referrer a form's POST carries `Origin: null`.
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
 };
 const STREAM_INTERVAL_MS = 1_000;

@@ -27,7 +27,7 @@ export function loginPage(error?: string): string {
   <h1>breakwater console</h1>
   <form method="post" action="/console/login">
     <label>Your name <small>(recorded with each action you take)</small>
-      <input name="name" autocomplete="username" required maxlength="40" pattern="[A-Za-z0-9 ._@-]{1,40}"></label>
+      <input name="name" autocomplete="username" required maxlength="40" pattern="[A-Za-z0-9 ._@\\-]{1,40}"></label>
     <label>Admin key
       <input name="key" type="password" autocomplete="current-password" required></label>
     ${error ? `<p class="error" role="alert">${escape(error)}</p>` : ''}
