@@ -109,12 +109,12 @@ describe('the operator console in Chromium', { skip }, () => {
 
   test('an upstream turns open on the page while its provider fails, without a reload; reset closes it', async () => {
     const page = await loggedIn();
-    await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
+    await page.evaluate(() => ((globalThis as unknown as { sameDocument: boolean }).sameDocument = true));
     await page.screenshot({ path: join(ARTIFACTS, 'console-healthy.png'), fullPage: true });
     flaky.setDown(true);
     for (let i = 0; i < 3; i++) await (await chat('flaky-route')).text();
     await row(page, 'flaky:m').and(page.locator('[data-state="open"]')).waitFor({ timeout: 5_000 });
-    assert.equal(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument), true);
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { sameDocument?: boolean }).sameDocument), true);
     await page.locator('#legend [data-code^="overloaded/"]').first().waitFor({ timeout: 5_000 });
     await page.locator('#failed tbody tr').first().waitFor();
     assert.match((await page.textContent('#failed tbody')) ?? '', /flaky:m #1: failed/);

@@ -13,7 +13,7 @@ import { asUserError, intFlag, UserError } from './user-error.js';
 const HELP = `breakwater — an OpenAI-compatible gateway that classifies, retries, breaks, falls back and journals
 
 Usage:
-  breakwater serve [--config FILE] [--port N] [--demo]
+  breakwater serve [--config FILE] [--port N] [--host ADDRESS] [--demo]
       Serve the gateway. Without --config it looks for breakwater.yaml; with no config and no
       OPENAI_API_KEY (or with --demo) it runs the demo: a built-in simulated upstream that fails
       in realistic ways. SIGHUP reloads the config file; SIGTERM and SIGINT drain, then exit.
@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     options: {
       config: { type: 'string' },
       port: { type: 'string' },
+      host: { type: 'string' },
       demo: { type: 'boolean' },
       seed: { type: 'string' },
       rate: { type: 'string', multiple: true },
@@ -75,6 +76,8 @@ async function main(): Promise<void> {
 interface ServeFlags {
   config?: string;
   port?: string;
+  /** The address to listen on (e.g. 0.0.0.0 in a container); default the config's server.host. */
+  host?: string;
   demo?: boolean;
 }
 
@@ -103,6 +106,7 @@ async function serve(flags: ServeFlags, rest: string[]): Promise<void> {
     }
     const config = file ? loadConfig(file) : demoConfig(simulators[0]!.url, simulators[1]!.url, port);
     if (flags.port !== undefined || process.env['PORT'] !== undefined) config.server.port = port;
+    if (flags.host !== undefined) config.server.host = flags.host;
     gateway = await createGateway(config);
     try {
       address = await gateway.app.listen({ port: config.server.port, host: config.server.host });

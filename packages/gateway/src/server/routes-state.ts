@@ -33,9 +33,10 @@ export function buildState(
   }
   // One wiring for every policy of every route: an upstream's breaker shared by three routes
   // reports each transition once.
-  const pipelines = [...routes.values()].flatMap((r) =>
-    [r, ...r.variants.values()].flatMap((v) => (v ? [v.pipeline] : [])),
-  );
+  // Streams and resumes too: their retries, fallbacks and budget refusals count like any other.
+  const pipelines = [...routes.values()]
+    .flatMap((r) => [r, ...r.variants.values()])
+    .flatMap((v) => (v ? [v.pipeline, v.streamPipeline, ...v.resumeAfter.values()] : []));
   const disconnectTelemetry = instrument({ policies: [...new Set(pipelines)] }, ...telemetry);
   return {
     routes,
