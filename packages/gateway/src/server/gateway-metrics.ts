@@ -127,12 +127,26 @@ export function gatewayMetrics(registry: Registry, sources: GaugeSources): Gatew
       this.set({ state: 'dropped' }, dropped);
     },
   });
+  // Labelled children resolved once per label set: no label hashing on each request.
+  const requestSeries = new Map<string, { inc(): void }>();
+  const firstTokenSeries = new Map<string, { observe(value: number): void }>();
   return {
     request: (done) => {
       const target = done.target ?? 'none';
-      requests.inc({ route: done.route, target, outcome: done.outcome, category: done.error?.category ?? '' });
-      if (done.timeToFirstTokenMs !== undefined)
-        firstToken.observe({ route: done.route, target }, done.timeToFirstTokenMs / 1000);
+      const category = done.error?.category ?? '';
+      const key = `${done.route}\u0000${target}\u0000${done.outcome}\u0000${category}`;
+      let counter = requestSeries.get(key);
+      if (!counter)
+        requestSeries.set(
+          key,
+          (counter = requests.labels({ route: done.route, target, outcome: done.outcome, category })),
+        );
+      counter.inc();
+      if (done.timeToFirstTokenMs === undefined) return;
+      const series = `${done.route}\u0000${target}`;
+      let histogram = firstTokenSeries.get(series);
+      if (!histogram) firstTokenSeries.set(series, (histogram = firstToken.labels({ route: done.route, target })));
+      histogram.observe(done.timeToFirstTokenMs / 1000);
     },
     rejected: (reason) => rejections.inc({ reason }),
     authFailed: (access) => authFailures.inc({ access }),

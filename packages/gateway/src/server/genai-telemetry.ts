@@ -54,23 +54,42 @@ export function genAITelemetry(registry: Registry): RequestObserver {
     registers: [registry],
   });
   const tracer = trace.getTracer('breakwater-gateway');
+  // The labelled series of each (route, provider, model), resolved once: no label hashing per request.
+  const children = new Map<string, ReturnType<typeof seriesFor>>();
+  const seriesFor = (labels: Record<string, string>) => ({
+    input: tokens.labels({ ...labels, gen_ai_token_type: 'input' }),
+    output: tokens.labels({ ...labels, gen_ai_token_type: 'output' }),
+    ok: duration.labels({ ...labels, error_type: '' }),
+    firstToken: firstToken.labels(labels),
+    perToken: perToken.labels(labels),
+  });
   return (done) => {
     const labels = attributes(done);
-    duration.observe({ ...labels, error_type: done.error?.code ?? '' }, done.durationMs / 1000);
+    const key = `${done.operation}\u0000${done.route}\u0000${done.target ?? ''}\u0000${done.kind ?? ''}`;
+    let series = children.get(key);
+    if (!series) children.set(key, (series = seriesFor(labels)));
+    if (done.error) duration.observe({ ...labels, error_type: done.error.code }, done.durationMs / 1000);
+    else series.ok.observe(done.durationMs / 1000);
     const input = done.usage?.prompt_tokens;
     const output = done.usage?.completion_tokens;
-    if (input !== undefined) tokens.observe({ ...labels, gen_ai_token_type: 'input' }, input);
-    if (output !== undefined) tokens.observe({ ...labels, gen_ai_token_type: 'output' }, output);
+    if (input !== undefined) series.input.observe(input);
+    if (output !== undefined) series.output.observe(output);
     if (done.timeToFirstTokenMs !== undefined && done.outcome === 'success') {
-      firstToken.observe(labels, done.timeToFirstTokenMs / 1000);
+      series.firstToken.observe(done.timeToFirstTokenMs / 1000);
       if (output !== undefined && output > 1)
-        perToken.observe(labels, (done.durationMs - done.timeToFirstTokenMs) / 1000 / (output - 1));
+        series.perToken.observe((done.durationMs - done.timeToFirstTokenMs) / 1000 / (output - 1));
     }
     span(tracer, done, labels);
   };
 }
 
+/** One span per request; its attributes are built only when an SDK records it. */
 function span(tracer: ReturnType<typeof trace.getTracer>, done: RequestOutcome, labels: Record<string, string>): void {
+  const started = tracer.startSpan(`${done.operation} ${done.route}`, {
+    kind: SpanKind.CLIENT,
+    startTime: done.startedAt,
+  });
+  if (!started.isRecording()) return void started.end();
   const attributes: Record<string, string | number | boolean> = {
     'gen_ai.operation.name': labels['gen_ai_operation_name']!,
     'gen_ai.request.model': done.route,
@@ -85,11 +104,7 @@ function span(tracer: ReturnType<typeof trace.getTracer>, done: RequestOutcome, 
     attributes['gen_ai.usage.output_tokens'] = done.usage.completion_tokens;
   if (done.error) attributes['error.type'] = done.error.code;
   if (done.trail.fellBackFrom.length > 0) attributes['breakwater.fallback_from'] = done.trail.fellBackFrom.join(',');
-  const started = tracer.startSpan(`${done.operation} ${done.route}`, {
-    kind: SpanKind.CLIENT,
-    startTime: done.startedAt,
-    attributes,
-  });
+  started.setAttributes(attributes);
   if (done.error) started.setStatus({ code: SpanStatusCode.ERROR, message: done.error.code });
   started.end(done.startedAt + done.durationMs);
 }
