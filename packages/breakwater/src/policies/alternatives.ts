@@ -91,7 +91,11 @@ export class AlternativesPolicy implements Policy {
   }
 
   async run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
-    const branches = this.switchable ? this.branches.filter((b) => b.enabled?.() !== false) : this.branches;
+    // Filtered (a new array) only while some branch is switched off: the usual call allocates nothing.
+    const branches =
+      this.switchable && this.branches.some((b) => b.enabled?.() === false)
+        ? this.branches.filter((b) => b.enabled?.() !== false)
+        : this.branches;
     if (branches.length === 0)
       throw Errors.allAlternativesDisabled({
         message: `Every alternative of ${ctx.key} is switched off.`,
