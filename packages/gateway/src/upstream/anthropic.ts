@@ -11,8 +11,10 @@ import {
   textOf,
   count,
   objectsIn,
+  splitSystem,
   toolCallsOf,
   toolChoiceOf,
+  Turns,
   unsupported,
   type ContentPart,
   type OpenAIMessage,
@@ -96,19 +98,13 @@ export const anthropicProtocol: ChatProtocol = {
       .filter((block) => block.type === 'tool_use')
       .map((block) => ({
         id: text(block['id'], ''),
-        type: 'function',
+        type: 'function' as const,
         function: { name: text(block['name'], ''), arguments: JSON.stringify(block['input'] ?? {}) },
       }));
-    const message = {
-      role: 'assistant',
-      content: answer === '' && toolCalls.length > 0 ? null : answer,
-      refusal: null,
-      ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
-    };
     return completion(
       text(native['id'], 'msg'),
       text(native['model'], target.model),
-      message,
+      { text: answer, toolCalls },
       FINISH[text(native['stop_reason'], '')] ?? 'stop',
       usageOf(native['usage']),
     );
@@ -139,26 +135,15 @@ function translateMessages(
   messages: OpenAIMessage[],
   target: TranslationTarget,
 ): { system: string; messages: AnthropicMessage[] } {
-  const system: string[] = [];
-  const out: AnthropicMessage[] = [];
-  const push = (role: AnthropicMessage['role'], blocks: Block[]): void => {
-    if (blocks.length === 0) return;
-    const last = out.at(-1);
-    if (last?.role === role) last.content.push(...blocks);
-    else out.push({ role, content: blocks });
-  };
-  messages.forEach((message, index) => {
-    const path = `messages[${index}]`;
-    if (message.name != null && message.role !== 'tool') throw unsupported(target, KIND, `${path}.name`);
+  const { system, conversation } = splitSystem(messages, target, KIND);
+  const turns = new Turns<AnthropicMessage['role'], Block>();
+  for (const { message, path } of conversation) {
     switch (message.role) {
-      case 'system':
-      case 'developer':
-        system.push(textOf(message.content, `${path}.content`, target, KIND));
-        return;
       case 'user':
-        return push('user', contentParts(message.content, `${path}.content`, target, KIND).map(block));
+        turns.push('user', contentParts(message.content, `${path}.content`, target, KIND).map(block));
+        break;
       case 'assistant':
-        return push('assistant', [
+        turns.push('assistant', [
           ...contentParts(message.content, `${path}.content`, target, KIND).map(block),
           ...toolCallsOf(message, path, target, KIND).map((call) => ({
             type: 'tool_use',
@@ -167,20 +152,23 @@ function translateMessages(
             input: call.input,
           })),
         ]);
+        break;
       case 'tool':
-        return push('user', [
+        turns.push('user', [
           {
             type: 'tool_result',
             tool_use_id: text(message.tool_call_id, ''),
             content: textOf(message.content, `${path}.content`, target, KIND),
           },
         ]);
+        break;
       default:
         throw unsupported(target, KIND, `${path}.role`, `the role '${message.role}'`);
     }
-  });
+  }
+  const out = turns.list.map(({ role, items }) => ({ role, content: items }));
   trimPrefill(out);
-  return { system: system.join('\n\n'), messages: out };
+  return { system, messages: out };
 }
 
 /** Anthropic refuses a final assistant message (a prefill) that ends with whitespace. */

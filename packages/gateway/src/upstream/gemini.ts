@@ -20,8 +20,10 @@ import {
   textOf,
   count,
   objectsIn,
+  splitSystem,
   toolCallsOf,
   toolChoiceOf,
+  Turns,
   toolNamesById,
   unsupported,
   type OpenAIMessage,
@@ -99,17 +101,11 @@ export const geminiProtocol: ChatProtocol = {
     const answer = textParts(parts);
     const toolCalls = parts
       .filter((part) => part.functionCall)
-      .map((part, index) => ({ ...toolCall(part, index), type: 'function' }));
-    const message = {
-      role: 'assistant',
-      content: answer === '' && toolCalls.length > 0 ? null : answer,
-      refusal: null,
-      ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
-    };
+      .map((part, index) => ({ ...toolCall(part, index), type: 'function' as const }));
     return completion(
       text(native['responseId'], 'gemini'),
       text(native['modelVersion'], target.model),
-      message,
+      { text: answer, toolCalls },
       toolCalls.length > 0 ? 'tool_calls' : (FINISH[text(candidate.finishReason, 'STOP')] ?? 'stop'),
       usageOf(native['usageMetadata']),
     );
@@ -175,25 +171,13 @@ function translateMessages(
   target: TranslationTarget,
 ): { system: string; contents: Content[] } {
   const names = toolNamesById(messages);
-  const system: string[] = [];
-  const contents: Content[] = [];
-  const push = (role: Content['role'], parts: Part[]): void => {
-    if (parts.length === 0) return;
-    const last = contents.at(-1);
-    if (last?.role === role) last.parts.push(...parts);
-    else contents.push({ role, parts });
-  };
-  messages.forEach((message, index) => {
-    const path = `messages[${index}]`;
-    if (message.name != null && message.role !== 'tool') throw unsupported(target, KIND, `${path}.name`);
+  const { system, conversation } = splitSystem(messages, target, KIND);
+  const turns = new Turns<Content['role'], Part>();
+  for (const { message, path } of conversation) {
     switch (message.role) {
-      case 'system':
-      case 'developer':
-        system.push(textOf(message.content, `${path}.content`, target, KIND));
-        return;
       case 'user':
       case 'assistant':
-        return push(message.role === 'user' ? 'user' : 'model', [
+        turns.push(message.role === 'user' ? 'user' : 'model', [
           ...contentParts(message.content, `${path}.content`, target, KIND).map((part, i) => {
             if (part.type === 'text') return { text: part.text };
             if ('url' in part)
@@ -209,6 +193,7 @@ function translateMessages(
             functionCallPart(call.id, call.function.name, call.input),
           ),
         ]);
+        break;
       case 'tool': {
         const name = names.get(text(message.tool_call_id, ''));
         if (name === undefined)
@@ -218,20 +203,15 @@ function translateMessages(
             `${path}.tool_call_id`,
             'a tool result whose tool call is not in the conversation',
           );
-        return push('user', [
-          {
-            functionResponse: {
-              name,
-              response: toolResponse(textOf(message.content, `${path}.content`, target, KIND)),
-            },
-          },
-        ]);
+        const response = toolResponse(textOf(message.content, `${path}.content`, target, KIND));
+        turns.push('user', [{ functionResponse: { name, response } }]);
+        break;
       }
       default:
         throw unsupported(target, KIND, `${path}.role`, `the role '${message.role}'`);
     }
-  });
-  return { system: system.join('\n\n'), contents };
+  }
+  return { system, contents: turns.list.map(({ role, items }) => ({ role, parts: items })) };
 }
 
 /** A function call replayed to Gemini, with the thought signature its id carries. */

@@ -85,14 +85,29 @@ export function errorChunk(error: unknown): Chunk {
   return { data: '', content: '', finished: false, meaningful: false, usage: null, error };
 }
 
-/** A non-streaming answer in OpenAI's `chat.completion` shape. */
+/** A tool call in an OpenAI answer. */
+export interface AnswerToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/** A non-streaming answer in OpenAI's `chat.completion` shape: its text, its tool calls, why it ended. */
 export function completion(
   id: string,
   model: string,
-  message: Record<string, unknown>,
+  answer: { text: string; toolCalls: AnswerToolCall[] },
   finishReason: string,
   usage: OpenAIUsage,
 ): Record<string, unknown> {
+  const { text, toolCalls } = answer;
+  const message = {
+    role: 'assistant',
+    // OpenAI's own shape: no text beside tool calls is null, not ''.
+    content: text === '' && toolCalls.length > 0 ? null : text,
+    refusal: null,
+    ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+  };
   return {
     id,
     object: 'chat.completion',

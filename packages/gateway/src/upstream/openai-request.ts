@@ -237,3 +237,37 @@ export function objectsIn(list: unknown): Array<Record<string, unknown>> {
     ? list.filter((item): item is Record<string, unknown> => item !== null && typeof item === 'object')
     : [];
 }
+
+/** A conversation's turns, consecutive turns of one role merged (Anthropic and Gemini alternate roles). */
+export class Turns<Role extends string, Item> {
+  readonly list: Array<{ role: Role; items: Item[] }> = [];
+
+  push(role: Role, items: Item[]): void {
+    if (items.length === 0) return;
+    const last = this.list.at(-1);
+    if (last?.role === role) last.items.push(...items);
+    else this.list.push({ role, items });
+  }
+}
+
+/**
+ * System and developer messages joined into one system prompt (the field both Anthropic and Gemini
+ * have), and the rest of the conversation with each message's path for errors. A `name` is
+ * refused where no protocol has one (a tool message's name is known from its call).
+ */
+export function splitSystem(
+  messages: OpenAIMessage[],
+  target: TranslationTarget,
+  kind: ProviderKind,
+): { system: string; conversation: Array<{ message: OpenAIMessage; path: string }> } {
+  const system: string[] = [];
+  const conversation: Array<{ message: OpenAIMessage; path: string }> = [];
+  messages.forEach((message, index) => {
+    const path = `messages[${index}]`;
+    if (message.name != null && message.role !== 'tool') throw unsupported(target, kind, `${path}.name`);
+    if (message.role === 'system' || message.role === 'developer')
+      system.push(textOf(message.content, `${path}.content`, target, kind));
+    else conversation.push({ message, path });
+  });
+  return { system: system.join('\n\n'), conversation };
+}
