@@ -108,6 +108,7 @@ describe('the console over HTTP', () => {
     assert.equal((await act(session, isolate)).status, 403, 'no token');
     assert.equal((await act(session, isolate, { 'x-csrf-token': 'x'.repeat(43) })).status, 403, 'wrong token');
     assert.equal((await act(session, isolate, { 'x-csrf-token': csrf, origin: 'http://evil.example' })).status, 403);
+    assert.equal((await act(session, isolate, { 'x-csrf-token': csrf, origin: 'null' })).status, 403);
     assert.equal((await act(session, isolate, { 'x-csrf-token': csrf, 'sec-fetch-site': 'same-site' })).status, 403);
     const form = await fetch(`${base}/console/api/actions`, {
       method: 'POST',

@@ -82,7 +82,8 @@ export function registerConsole(app: FastifyInstance, options: ConsoleOptions): 
           .send(loginPage(form.success ? 'Wrong admin key.' : 'Give a name (letters, digits, . _ @ -) and the key.'));
       }
       const created = sessions.create(`${form.data.name} (${request.ip})`);
-      const secure = request.protocol === 'https' ? '; Secure' : '';
+      // Secure over HTTPS, also when a proxy terminates it (a client that lies here only locks itself out).
+      const secure = request.protocol === 'https' || request.headers['x-forwarded-proto'] === 'https' ? '; Secure' : '';
       return reply
         .code(303)
         .header('set-cookie', `${COOKIE}=${created.id}; Path=/console; HttpOnly; SameSite=Strict${secure}`)
@@ -174,7 +175,16 @@ function refuseCrossOrigin(request: FastifyRequest): void {
       message: `Cross-site request (${String(site)}).`,
       userMessage: 'Refused: cross-site request.',
     });
+  // The host only: behind a proxy that terminates TLS the gateway sees http while the page is https.
   const origin = request.headers.origin;
-  if (origin !== undefined && origin !== `${request.protocol}://${request.headers.host ?? ''}`)
+  if (origin !== undefined && hostOf(origin) !== request.headers.host)
     throw Errors.forbidden({ message: 'Cross-origin request.', userMessage: 'Refused: cross-origin request.' });
+}
+
+function hostOf(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined; // `null` and garbage match no host
+  }
 }
