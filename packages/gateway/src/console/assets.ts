@@ -30,6 +30,8 @@ header button { background: #2d3446; color: #fff; border-color: #46506a; }
 .arrow { color: #98a0b5; }
 .meter { height: .7rem; background: #e6e9f0; border-radius: 4px; overflow: hidden; } .meter > div { height: 100%; background: #3b6fd9; }
 .timeline { font-size: .85rem; color: #46506a; } .timeline li.failed { color: #b33; } .timeline li.succeeded { color: #2f7a4a; }
+#errors { width: 100%; height: 160px; display: block; }
+.empty { color: #98a0b5; font-style: italic; }
 #legend span { margin-right: 1rem; font-size: .85rem; } #legend i { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; border-radius: 2px; }
 .login { max-width: 22rem; margin: 10vh auto; background: #fff; padding: 1.5rem; border-radius: 8px; box-shadow: 0 1px 3px #0002; }
 .login label { display: block; margin-bottom: .8rem; } .login input { display: block; width: 100%; padding: .4rem; margin-top: .2rem; box-sizing: border-box; }
@@ -148,6 +150,7 @@ export const APP_JS = `
   }
   function renderFailed(operations) {
     var body = document.querySelector('#failed tbody'); body.replaceChildren();
+    if (operations.length === 0) body.appendChild(el('tr', {}, [el('td', { colspan: '5', class: 'empty', text: searching === null ? 'No failed operations.' : 'No operation with this correlation id.' })]));
     operations.forEach(function (op) {
       var timeline = el('ol', { class: 'timeline' });
       (op.timeline || []).forEach(function (a) {
