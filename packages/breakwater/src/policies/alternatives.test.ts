@@ -368,3 +368,23 @@ test('a branch switched off is left out of new calls (hedging too); a call alrea
     (error: BreakwaterError) => error.code === 'ALTERNATIVES_ALL_DISABLED' && error.status === 503,
   );
 });
+
+test('property: with any set of branches switched off, a failing walk visits exactly the others, in order', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.boolean(), { minLength: 1, maxLength: 6 }), async (on) => {
+      const keys = on.map((_, i) => `b${i}`);
+      const run = pipeline(alternatives(keys.map((key, i) => ({ key, enabled: () => on[i]! }))));
+      const seen: string[] = [];
+      const outcome = await run
+        .execute((ctx) => {
+          seen.push(ctx.key);
+          throw failure(503);
+        })
+        .catch((error: BreakwaterError) => error.code);
+      const expected = keys.filter((_, i) => on[i]);
+      assert.deepEqual(seen, expected);
+      if (expected.length === 0) assert.equal(outcome, 'ALTERNATIVES_ALL_DISABLED');
+    }),
+    { numRuns: 200 },
+  );
+});
