@@ -162,6 +162,14 @@ const ROWS: Row[] = [
     details: { limitTokens: 200000, requestedTokens: 210000 },
   },
   {
+    rule: RULES.provider.bedrock_context_length,
+    status: 400,
+    headers: { 'x-amzn-errortype': 'ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/' },
+    body: { message: 'Input is too long for requested model.' },
+    code: 'LLM_CONTEXT_LENGTH_EXCEEDED',
+    topLevel: true,
+  },
+  {
     rule: RULES.provider.gemini_api_key_invalid,
     status: 400,
     body: {

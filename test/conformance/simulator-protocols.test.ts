@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  ConverseStreamCommand,
+  ServiceUnavailableException,
+  ThrottlingException,
+  ValidationException,
+} from '@aws-sdk/client-bedrock-runtime';
 import { ApiError, GoogleGenAI } from '@google/genai';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { classify } from 'breakwater';
 import { startSimulator, type Simulator } from '../../packages/gateway/src/simulator/simulator.js';
 
@@ -10,6 +19,7 @@ import { startSimulator, type Simulator } from '../../packages/gateway/src/simul
 let sim: Simulator;
 let anthropic: Anthropic;
 let gemini: GoogleGenAI;
+let bedrock: BedrockRuntimeClient;
 const REPLY = 'Breakwater classifies every failure once and decides by category.';
 const weather = {
   name: 'get_weather',
@@ -24,6 +34,14 @@ before(async () => {
   gemini = new GoogleGenAI({
     apiKey: 'AIzaSimulatorFidelityKey0123',
     httpOptions: { baseUrl: root, apiVersion: 'v1beta', retryOptions: { attempts: 1 }, timeout: 5_000 },
+  });
+  bedrock = new BedrockRuntimeClient({
+    region: 'us-east-1',
+    endpoint: root,
+    credentials: { accessKeyId: 'AKIASIMULATORFIDELITY', secretAccessKey: 'simulator-fidelity-secret' },
+    maxAttempts: 1,
+    // HTTP/1.1: the simulator is a plain node:http server (the SDK's default handler speaks HTTP/2).
+    requestHandler: new NodeHttpHandler(),
   });
 });
 after(() => sim.close());
@@ -178,5 +196,69 @@ describe('the simulator speaks Gemini, as @google/genai reads it', () => {
     assert.ok(text.length > 0);
     assert.ok(error instanceof ApiError, String(error));
     assert.equal(error.status, 503);
+  });
+});
+
+describe('the simulator speaks Bedrock Converse, as @aws-sdk/client-bedrock-runtime reads it', () => {
+  const modelId = 'anthropic.claude-3-5-sonnet-20240620-v1:0';
+  const messages = [{ role: 'user' as const, content: [{ text: 'hi' }] }];
+  test('Converse: the message, stop reason and usage', async () => {
+    sim.clearScript();
+    const answer = await bedrock.send(new ConverseCommand({ modelId, messages }));
+    assert.deepEqual(answer.output?.message?.content, [{ text: REPLY }]);
+    assert.equal(answer.stopReason, 'end_turn');
+    assert.equal(answer.usage?.inputTokens, 12);
+  });
+
+  test('ConverseStream: the SDK decodes the binary event stream (checksums and all) into the answer', async () => {
+    const { stream } = await bedrock.send(new ConverseStreamCommand({ modelId, messages }));
+    let text = '';
+    let stop;
+    let usage;
+    for await (const event of stream!) {
+      text += event.contentBlockDelta?.delta?.text ?? '';
+      stop = event.messageStop?.stopReason ?? stop;
+      usage = event.metadata?.usage ?? usage;
+    }
+    assert.equal(text, REPLY);
+    assert.equal(stop, 'end_turn');
+    assert.ok(usage?.outputTokens);
+  });
+
+  test('tool use, streamed and not', async () => {
+    const toolConfig = { tools: [{ toolSpec: { name: 'get_weather', inputSchema: { json: weather.input_schema } } }] };
+    const answer = await bedrock.send(new ConverseCommand({ modelId, messages, toolConfig }));
+    assert.equal(answer.stopReason, 'tool_use');
+    assert.deepEqual(answer.output?.message?.content?.[0]?.toolUse?.input, { city: 'sim' });
+    const { stream } = await bedrock.send(new ConverseStreamCommand({ modelId, messages, toolConfig }));
+    let input = '';
+    let name;
+    for await (const event of stream!) {
+      name = event.contentBlockStart?.start?.toolUse?.name ?? name;
+      input += event.contentBlockDelta?.delta?.toolUse?.input ?? '';
+    }
+    assert.equal(name, 'get_weather');
+    assert.deepEqual(JSON.parse(input), { city: 'sim' });
+  });
+
+  test("errors: the SDK raises Bedrock's exception classes from the simulator's answers, in and out of streams", async () => {
+    const cases: Array<[Parameters<Simulator['script']>[0], abstract new (...args: never[]) => Error]> = [
+      ['rate_limit', ThrottlingException],
+      ['unavailable', ServiceUnavailableException],
+      ['context_length', ValidationException],
+    ];
+    for (const [fault, ErrorClass] of cases) {
+      sim.script(fault);
+      const error = await rejection(bedrock.send(new ConverseCommand({ modelId, messages })));
+      assert.ok(error instanceof ErrorClass, `${fault}: ${String(error)}`);
+    }
+    sim.script('stream_error');
+    const { stream } = await bedrock.send(new ConverseStreamCommand({ modelId, messages }));
+    const error = await rejection(
+      (async () => {
+        for await (const _event of stream!);
+      })(),
+    );
+    assert.ok(error instanceof ServiceUnavailableException, String(error));
   });
 });

@@ -26,16 +26,21 @@ before(async () => {
       sim: { baseUrl: simulator.url },
       claude: { kind: 'anthropic', baseUrl: simulator.url },
       gemini: { kind: 'gemini', baseUrl: simulator.url.replace(/\/v1$/, '/v1beta') },
+      bedrock: { kind: 'bedrock', baseUrl: simulator.url.replace(/\/v1$/, '') },
     },
     routes: {
       m: { targets: [{ provider: 'sim', model: 'x' }], attemptTimeoutMs: 1_000 },
       a: { targets: [{ provider: 'claude', model: 'x' }], attemptTimeoutMs: 1_000 },
       g: { targets: [{ provider: 'gemini', model: 'x' }], attemptTimeoutMs: 1_000 },
+      b: { targets: [{ provider: 'bedrock', model: 'x' }], attemptTimeoutMs: 1_000 },
     },
     journal: { memory: true },
     retryBudget: { ratio: 1, minPerSecond: 1000 },
   });
-  gateway = await createGateway(config, { env: {}, logger: pino({ level: 'silent' }) });
+  gateway = await createGateway(config, {
+    env: { AWS_ACCESS_KEY_ID: 'AKIAFUZZ', AWS_SECRET_ACCESS_KEY: 'fuzz-secret' },
+    logger: pino({ level: 'silent' }),
+  });
   base = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
 });
 after(async () => {
@@ -56,7 +61,7 @@ const chatBody = fc.oneof(
   fc
     .record(
       {
-        model: fc.oneof(fc.constantFrom('m', 'a', 'g'), fc.string()),
+        model: fc.oneof(fc.constantFrom('m', 'a', 'g', 'b'), fc.string()),
         tools: fc.anything(),
         max_tokens: fc.anything(),
         messages: fc.oneof(fc.array(message, { maxLength: 3 }), fc.anything()),

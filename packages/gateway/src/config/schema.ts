@@ -102,6 +102,15 @@ export const ProviderSchema = z.strictObject({
     .record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'must be an HTTP header name'), z.string().max(4_096))
     .default({}),
   /**
+   * Bedrock: the AWS region to sign for (default: read from a bedrock-runtime.<region>.amazonaws.com
+   * baseUrl). Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, or
+   * `apiKeyEnv` names a Bedrock API key (sent as a bearer token).
+   */
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')
+    .optional(),
+  /**
    * `max_tokens` sent when a client sets none, for APIs that require one (Anthropic). OpenAI-
    * compatible and Gemini upstreams get the client's value or none.
    */

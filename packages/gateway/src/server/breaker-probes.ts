@@ -16,7 +16,8 @@ export function startBreakerProbes(upstreams: Upstreams, dispatcher: Dispatcher,
   const tick = (): void => {
     const now = Date.now();
     for (const endpoint of upstreams.endpoints()) {
-      if (endpoint.probe === false || inFlight.has(endpoint.key)) continue;
+      // A protocol without a cheap GET (Bedrock's runtime API) recovers through half-open client calls.
+      if (endpoint.probe === false || !PROTOCOLS[endpoint.kind].probePath || inFlight.has(endpoint.key)) continue;
       if (now - (lastProbe.get(endpoint.key) ?? 0) < endpoint.probe.intervalMs) continue;
       const { breaker } = upstreams.get(endpoint.key);
       if (breaker.snapshot(endpoint.key).state !== 'half_open') continue;
@@ -34,7 +35,7 @@ export function startBreakerProbes(upstreams: Upstreams, dispatcher: Dispatcher,
 }
 
 async function probe(endpoint: UpstreamEndpoint, dispatcher: Dispatcher): Promise<void> {
-  const url = `${endpoint.baseUrl}/models`;
+  const url = `${endpoint.baseUrl}${PROTOCOLS[endpoint.kind].probePath}`;
   let response;
   try {
     response = await request(url, {

@@ -29,7 +29,7 @@ import { drained, Maintenance, requestHandler } from './request-gate.js';
 import type { Route } from './route.js';
 import { buildState, unreloadable } from './routes-state.js';
 import { streamChat } from './stream-chat.js';
-import { Upstreams } from './upstreams.js';
+import { awsCredentials, Upstreams } from './upstreams.js';
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -68,10 +68,16 @@ const EmbeddingsRequest = z.looseObject({
 export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const env = options.env ?? process.env;
   refuseMissingKeys(config, env);
-  const providerKeys = Object.values(config.providers).flatMap((p) => [
-    ...(p.apiKeyEnv && env[p.apiKeyEnv] ? [env[p.apiKeyEnv]!] : []),
-    ...Object.values(p.headers),
-  ]);
+  const providerKeys = [
+    ...Object.values(config.providers).flatMap((p) => [
+      ...(p.apiKeyEnv && env[p.apiKeyEnv] ? [env[p.apiKeyEnv]!] : []),
+      ...Object.values(p.headers),
+    ]),
+    // Bedrock signs with the AWS credentials: the secret and the session token never leave either.
+    ...(Object.values(config.providers).some((p) => p.kind === 'bedrock')
+      ? [env['AWS_SECRET_ACCESS_KEY'], env['AWS_SESSION_TOKEN']].filter((v): v is string => !!v)
+      : []),
+  ];
   // The provider keys and header values are known at start: they are removed from everything.
   const redactor = createRedactor({ literals: providerKeys.filter((value) => value.length >= 8) });
   const logger = options.logger ?? pino({ ...breakwaterPinoOptions(redactor), level: env['LOG_LEVEL'] ?? 'info' });
@@ -260,11 +266,18 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
 /** A provider that names a key variable that is not set never starts silently unauthenticated. */
 function refuseMissingKeys(config: GatewayConfig, env: Record<string, string | undefined>): void {
   const missing = Object.entries(config.providers)
-    .filter(([, p]) => p.apiKeyEnv !== undefined && !env[p.apiKeyEnv] && !p.apiKeyOptional)
-    .map(
-      ([name, p]) =>
-        `providers.${name}.apiKeyEnv: ${p.apiKeyEnv} is not set in the environment; set it, or mark the provider apiKeyOptional: true`,
-    );
+    .filter(([, p]) => !p.apiKeyOptional)
+    .flatMap(([name, p]) => {
+      if (p.apiKeyEnv !== undefined && !env[p.apiKeyEnv])
+        return [
+          `providers.${name}.apiKeyEnv: ${p.apiKeyEnv} is not set in the environment; set it, or mark the provider apiKeyOptional: true`,
+        ];
+      if (p.kind === 'bedrock' && p.apiKeyEnv === undefined && !awsCredentials(env))
+        return [
+          `providers.${name}: Bedrock signs with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, which are not set; set them, name a Bedrock API key with apiKeyEnv, or mark the provider apiKeyOptional: true`,
+        ];
+      return [];
+    });
   if (missing.length > 0) throw new ConfigError('(environment)', missing);
 }
 

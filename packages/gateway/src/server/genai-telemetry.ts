@@ -4,7 +4,12 @@ import type { ProviderKind } from '../upstream/protocol.js';
 import type { RequestObserver, RequestOutcome } from './request-outcome.js';
 
 /** `gen_ai.provider.name` for each protocol (OpenTelemetry GenAI semantic conventions). */
-const PROVIDER_NAME: Record<ProviderKind, string> = { openai: 'openai', anthropic: 'anthropic', gemini: 'gcp.gemini' };
+const PROVIDER_NAME: Record<ProviderKind, string> = {
+  openai: 'openai',
+  anthropic: 'anthropic',
+  gemini: 'gcp.gemini',
+  bedrock: 'aws.bedrock',
+};
 
 function attributes(done: RequestOutcome): Record<string, string> {
   const model = done.target?.slice(done.target.indexOf(':') + 1);

@@ -24,8 +24,19 @@ export function buildState(
     const targets: ResolvedTarget[] = route.targets.map((t) => {
       // Resolved once per upstream by update() above: the same URL, key and headers as its probes.
       const key = upstreamKey(t.provider, t.model);
-      const { kind, defaultMaxTokens, baseUrl, apiKey, headers } = upstreams.endpoint(key);
-      return { ...t, key, protocol: PROTOCOLS[kind], defaultMaxTokens, baseUrl, apiKey, headers, dispatcher };
+      const { kind, defaultMaxTokens, baseUrl, apiKey, headers, aws, region } = upstreams.endpoint(key);
+      return {
+        ...t,
+        key,
+        protocol: PROTOCOLS[kind],
+        defaultMaxTokens,
+        baseUrl,
+        apiKey,
+        headers,
+        ...(aws ? { aws } : {}),
+        ...(region ? { region } : {}),
+        dispatcher,
+      };
     });
     const built = buildRoute(alias, route, targets, upstreams, budget);
     built.variants = capabilityVariants(built, (fit) => buildRoute(alias, route, fit, upstreams, budget));

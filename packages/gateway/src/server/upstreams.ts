@@ -24,6 +24,9 @@ export interface OperatorMark {
 /** Where an upstream is and how to probe it (from its provider's settings). */
 export interface UpstreamEndpoint {
   key: string;
+  /** Bedrock: SigV4 credentials and region. */
+  aws?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  region?: string;
   kind: ProviderConfig['kind'];
   defaultMaxTokens: number;
   baseUrl: string;
@@ -59,6 +62,7 @@ export class Upstreams {
         const key = upstreamKey(target.provider, target.model);
         if (next.has(key)) continue;
         const provider = config.providers[target.provider]!;
+        const aws = provider.kind === 'bedrock' && !provider.apiKeyEnv ? awsCredentials(env) : undefined;
         const endpoint = {
           key,
           kind: provider.kind,
@@ -66,7 +70,12 @@ export class Upstreams {
           baseUrl: provider.baseUrl,
           apiKey: provider.apiKeyEnv ? env[provider.apiKeyEnv] : undefined,
           headers: provider.headers,
-          keyMissing: provider.apiKeyEnv !== undefined && !env[provider.apiKeyEnv],
+          ...(aws ? { aws } : {}),
+          ...(provider.region ? { region: provider.region } : {}),
+          keyMissing:
+            provider.apiKeyEnv !== undefined
+              ? !env[provider.apiKeyEnv]
+              : provider.kind === 'bedrock' && aws === undefined,
           probe: provider.breaker.probe,
         };
         next.set(key, { ...this.entryFor(key, provider), endpoint });
@@ -140,6 +149,15 @@ export class Upstreams {
       },
     };
   }
+}
+
+/** The standard AWS credential variables; undefined unless both the key id and the secret are set. */
+export function awsCredentials(env: Record<string, string | undefined>): UpstreamEndpoint['aws'] {
+  const accessKeyId = env['AWS_ACCESS_KEY_ID'];
+  const secretAccessKey = env['AWS_SECRET_ACCESS_KEY'];
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  const sessionToken = env['AWS_SESSION_TOKEN'];
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
 }
 
 export function upstreamKey(provider: string, model: string): string {

@@ -13,7 +13,7 @@ export function delay(ms: number): Promise<void> {
  * it. Writes with backpressure until the client goes away; bounded at 1 GiB so a client without a
  * cap does not run forever.
  */
-export async function endless(res: ServerResponse, piece = 'x'.repeat(16_384)): Promise<void> {
+export async function endless(res: ServerResponse, piece: string | Buffer = 'x'.repeat(16_384)): Promise<void> {
   if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/json' }).write('{"id":"');
   for (let sent = 0; sent < 1 << 30 && !res.destroyed; sent += piece.length) {
     if (!res.write(piece)) await drainOrClose(res);

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { seededRandom } from 'breakwater/testing';
 import { anthropicError, answerAnthropic } from './anthropic.js';
+import { answerBedrock, bedrockError } from './bedrock.js';
 import { answerGemini, geminiError } from './gemini.js';
 import { delay, endless, json } from './http.js';
 import { ERROR_BODIES, FAULTS, isFault, PERSONAS, type Fault, type Persona, type PersonaAnswer } from './faults.js';
@@ -49,6 +50,9 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
+/** Bedrock's Converse paths: the model and the method. */
+const BEDROCK_PATH = /^\/model\/([^/]+)\/(converse|converse-stream)$/;
+
 /** Gemini's generateContent paths: the model and the method. */
 const GEMINI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
 
@@ -57,7 +61,8 @@ const DEFAULT_REPLY = 'Breakwater classifies every failure once and decides by c
 /**
  * A simulated upstream that speaks three protocols at once — OpenAI's (`/v1/chat/completions`,
  * `/v1/embeddings`), Anthropic's Messages API (`/v1/messages`) and Gemini's generateContent
- * (`/v1beta/models/{model}:generateContent`) — each fault in the protocol's own words. Faults are seeded and scriptable: status codes with Retry-After,
+ * (`/v1beta/models/{model}:generateContent`) and Bedrock's Converse (`/model/{id}/converse`, AWS event
+ * stream) — each fault in the protocol's own words. Faults are seeded and scriptable: status codes with Retry-After,
  * quota 429, 529, resets, hangs, slow headers, slow body, cut streams, malformed JSON, empty
  * choices, errors inside a stream, and counters of what it received. A fault can also be forced
  * per request with the `x-simulate-fault` header.
@@ -131,8 +136,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     fault: Fault,
   ): Promise<void> => {
     const gemini = GEMINI_PATH.exec(path);
-    const model = gemini
-      ? decodeURIComponent(gemini[1]!)
+    const bedrock = BEDROCK_PATH.exec(path);
+    const inPath = gemini ?? bedrock;
+    const model = inPath
+      ? decodeURIComponent(inPath[1]!)
       : typeof body['model'] === 'string'
         ? body['model']
         : 'sim-model';
@@ -142,8 +149,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         data: [{ id: model, object: 'model', created: 1, owned_by: 'simulator' }],
       });
     }
-    if (gemini || path === '/v1/messages') {
-      const native = gemini ? geminiError(fault, retryAfterMs) : anthropicError(fault, retryAfterMs);
+    if (gemini || bedrock || path === '/v1/messages') {
+      const native = gemini
+        ? geminiError(fault, retryAfterMs)
+        : bedrock
+          ? bedrockError(fault)
+          : anthropicError(fault, retryAfterMs);
       if (native) return json(res, native.status, native.body, native.headers);
       if (fault === 'reset') return void req.socket.destroy();
       if (fault === 'hang') return;
@@ -159,6 +170,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         slowMs: options.slowMs ?? 1_500,
         chunksBeforeFault: options.chunksBeforeFault ?? 3,
       };
+      if (bedrock) return answerBedrock(ctx, fault, bedrock[2] === 'converse-stream');
       return gemini ? answerGemini(ctx, fault, gemini[2] === 'streamGenerateContent') : answerAnthropic(ctx, fault);
     }
     const personaAnswer = options.persona

@@ -51,6 +51,7 @@ const FINISH: Readonly<Record<string, string>> = {
  */
 export const anthropicProtocol: ChatProtocol = {
   kind: KIND,
+  probePath: '/models',
   embeddings: false,
   headers: (apiKey) => ({ 'anthropic-version': VERSION, ...(apiKey ? { 'x-api-key': apiKey } : {}) }),
   chatRequest(body, target, stream) {

@@ -11,6 +11,9 @@ export interface ResolvedTarget extends TargetConfig {
   protocol: ChatProtocol;
   /** `max_tokens` sent when the client sets none, where the protocol requires one. */
   defaultMaxTokens: number;
+  /** AWS credentials and region for a signed protocol (Bedrock). */
+  aws?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  region?: string;
   baseUrl: string;
   apiKey: string | undefined;
   /** The provider's static headers (values redacted everywhere, like keys). */
@@ -50,12 +53,16 @@ async function send(
   correlationId: string | undefined,
 ) {
   const url = `${target.baseUrl}${native.path}`;
+  const body = JSON.stringify(native.body);
   let response;
   try {
+    const headers = headersFor(target, correlationId);
     response = await request(url, {
       method: 'POST',
-      headers: headersFor(target, correlationId),
-      body: JSON.stringify(native.body),
+      headers: target.protocol.sign
+        ? await target.protocol.sign({ url, headers, body }, target.aws, target.region)
+        : headers,
+      body,
       signal,
       dispatcher: target.dispatcher,
     });
@@ -148,6 +155,7 @@ export async function openStream(
     target.key,
     options.onMalformed,
     target.protocol.streamTranslator(target),
+    target.protocol.framing,
   );
   const abort = (): void => void response.body.destroy();
   const head: Chunk[] = [];

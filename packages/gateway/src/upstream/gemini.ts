@@ -64,6 +64,7 @@ const FINISH: Readonly<Record<string, string>> = {
  */
 export const geminiProtocol: ChatProtocol = {
   kind: KIND,
+  probePath: '/models',
   embeddings: false,
   headers: (apiKey): Record<string, string> => (apiKey ? { 'x-goog-api-key': apiKey } : {}),
   chatRequest(body, target, stream) {

@@ -2,8 +2,8 @@ import { fromRule, type BreakwaterError } from 'breakwater';
 import { RULES } from 'breakwater/rules';
 import type { Chunk } from './stream-reader.js';
 
-/** How the gateway talks to an upstream: OpenAI's chat API, Anthropic Messages, Gemini generateContent. */
-export const PROVIDER_KINDS = ['openai', 'anthropic', 'gemini'] as const;
+/** How the gateway talks to an upstream: OpenAI's chat API, Anthropic Messages, Gemini generateContent, Bedrock Converse. */
+export const PROVIDER_KINDS = ['openai', 'anthropic', 'gemini', 'bedrock'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
 /** A request in the upstream's own protocol. */
@@ -44,6 +44,16 @@ export interface ChatProtocol {
   streamTranslator(target: TranslationTarget): StreamTranslator;
   /** Whether `/v1/embeddings` can be served (only OpenAI-compatible upstreams). */
   readonly embeddings: boolean;
+  /** How a stream is framed: server-sent events (default) or AWS's binary event stream. */
+  readonly framing?: 'sse' | 'aws-eventstream';
+  /** The path of a cheap GET that tells whether the upstream is up (background breaker probes); none: no probe. */
+  readonly probePath?: string;
+  /** Signs a request (AWS SigV4): the headers to send instead of `headers`. */
+  sign?(
+    request: { url: string; headers: Record<string, string>; body: string },
+    credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined,
+    region: string | undefined,
+  ): Promise<Record<string, string>>;
 }
 
 /** A 200 without what was asked for in it (no choices, no content, no candidates). */

@@ -1,6 +1,7 @@
 import { fromRule, type BreakwaterError } from 'breakwater';
 import { RULES } from 'breakwater/rules';
 import type { StreamTranslator } from './protocol.js';
+import { awsEventStream } from './aws-eventstream.js';
 import { sseEvents } from './sse.js';
 
 /** One chunk of an OpenAI-compatible stream: its raw data (forwarded as is) and what it says. */
@@ -39,8 +40,9 @@ export class StreamReader {
       const chunk = parseChunk(data);
       return chunk ? [chunk] : undefined;
     },
+    framing: 'sse' | 'aws-eventstream' = 'sse',
   ) {
-    this.events = sseEvents(body);
+    this.events = framing === 'sse' ? sseEvents(body) : awsEventStream(body);
   }
 
   async next(): Promise<StreamItem> {

@@ -6,7 +6,7 @@ import { PROTOCOLS } from './protocols.js';
 import type { ChatProtocol } from './protocol.js';
 
 const target = { key: 'p:m', model: 'm', defaultMaxTokens: 1024 };
-const NATIVE: ChatProtocol[] = [PROTOCOLS.anthropic, PROTOCOLS.gemini];
+const NATIVE: ChatProtocol[] = [PROTOCOLS.anthropic, PROTOCOLS.gemini, PROTOCOLS.bedrock];
 
 /** Runs `work`; a throw must be a BreakwaterError (a 400 or a classified upstream failure), never a TypeError. */
 function settles(work: () => unknown): void {
@@ -66,6 +66,11 @@ const streamEvent = answers.chain((answer) =>
   fc
     .record({
       type: fc.constantFrom('message_start', 'content_block_start', 'content_block_delta', 'message_delta', 'error'),
+      // Bedrock's events are keyed by their type.
+      contentBlockStart: anything(),
+      contentBlockDelta: anything(),
+      messageStop: anything(),
+      metadata: anything(),
       index: anything(),
       delta: anything(),
       content_block: anything(),
@@ -272,6 +277,65 @@ describe('Gemini generateContent translation', () => {
     assert.throws(
       () => gemini.chatResponse({ promptFeedback: { blockReason: 'SAFETY' } }, target),
       (error: BreakwaterError) => error.category === 'content_filtered',
+    );
+  });
+});
+
+describe('Bedrock Converse translation', () => {
+  test('system, turns, tool calls and results, images, inference settings, tool choice', () => {
+    const native = PROTOCOLS.bedrock.chatRequest(
+      {
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'Look' },
+              { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBO' } },
+            ],
+          },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ id: 't1', type: 'function', function: { name: 'w', arguments: '{"a":1}' } }],
+          },
+          { role: 'tool', tool_call_id: 't1', content: 'sunny' },
+        ],
+        max_tokens: 9,
+        temperature: 0.5,
+        stop: ['X'],
+        tools: [{ type: 'function', function: { name: 'w', description: 'weather' } }],
+        tool_choice: 'required',
+      },
+      { key: 'aws:m:1', model: 'm:1', defaultMaxTokens: 1 },
+      true,
+    );
+    assert.equal(native.path, '/model/m%3A1/converse-stream');
+    assert.deepEqual(native.body, {
+      messages: [
+        { role: 'user', content: [{ text: 'Look' }, { image: { format: 'png', source: { bytes: 'iVBO' } } }] },
+        { role: 'assistant', content: [{ toolUse: { toolUseId: 't1', name: 'w', input: { a: 1 } } }] },
+        { role: 'user', content: [{ toolResult: { toolUseId: 't1', content: [{ text: 'sunny' }] } }] },
+      ],
+      system: [{ text: 'Be brief.' }],
+      inferenceConfig: { maxTokens: 9, temperature: 0.5, stopSequences: ['X'] },
+      toolConfig: {
+        tools: [
+          {
+            toolSpec: { name: 'w', description: 'weather', inputSchema: { json: { type: 'object', properties: {} } } },
+          },
+        ],
+        toolChoice: { any: {} },
+      },
+    });
+    assert.throws(
+      () =>
+        PROTOCOLS.bedrock.chatRequest(
+          { messages: [{ role: 'user', content: 'x' }], tool_choice: 'none', tools: [] },
+          target,
+          false,
+        ),
+      (error: BreakwaterError) => error.code === 'GATEWAY_FIELD_UNSUPPORTED',
     );
   });
 });

@@ -85,6 +85,13 @@ const TYPE_STATUS: Readonly<Record<string, number>> = {
   INTERNAL: 500,
   UNAVAILABLE: 503,
   DEADLINE_EXCEEDED: 504,
+  // AWS exceptions inside a Bedrock event stream (camelCase there, PascalCase in x-amzn-errortype).
+  throttlingException: 429,
+  serviceUnavailableException: 503,
+  internalServerException: 500,
+  modelStreamErrorException: 502,
+  modelTimeoutException: 504,
+  validationException: 400,
 };
 
 export function isStainlessError(names: string[]): boolean {

@@ -50,6 +50,13 @@ export const PROVIDER_RULES = defineRules('provider', 'OpenAI-compatible servers
     retryable: false,
     delay: NO_DELAY,
   },
+  bedrock_context_length: {
+    signal:
+      'Amazon Bedrock 400 ValidationException "Input is too long for requested model" (no token counts; Bedrock Converse API errors)',
+    category: 'context_length',
+    retryable: false,
+    delay: NO_DELAY,
+  },
   gemini_api_key_invalid: {
     signal:
       'Gemini 400 INVALID_ARGUMENT whose ErrorInfo reason is API_KEY_INVALID ("API key not valid"): the credentials, not the request (Gemini troubleshooting docs)',
@@ -154,6 +161,10 @@ const MATCHERS: readonly Matcher[] = [
     const m = /prompt is too long: (\d+) tokens > (\d+) maximum/.exec(message);
     return m ? { rule: PROVIDER_RULES.anthropic_context_length, details: tokens(m[2], m[1]) } : undefined;
   },
+  (_error, message, status) =>
+    (status === 400 || status === undefined) && /^Input is too long for requested model/.test(message)
+      ? { rule: PROVIDER_RULES.bedrock_context_length }
+      : undefined,
   (error) => {
     const details = read(error, 'details');
     return Array.isArray(details) && details.some((d) => readString(d, 'reason') === 'API_KEY_INVALID')
