@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import fc from 'fast-check';
 import { BreakwaterError } from 'breakwater';
-import { awsEventStream, encodeEventStreamMessage } from './aws-eventstream.js';
+import { awsEventStream, encodeEventStreamMessage, frameOf } from './aws-eventstream.js';
 
 // The AWS SDK's own codec, to check our framing against an implementation that is not ours.
 const codec = new EventStreamCodec(
@@ -80,33 +80,12 @@ test('garbage never hangs or throws anything but a classified malformed-stream e
     ended: true,
     partialEvent: true,
   });
-  // Checksums right, headers wrong: a header length that runs past the headers.
+  // Checksums right (the framing is checked against the AWS SDK above), headers wrong: a name
+  // length that runs past the headers.
   const headers = Buffer.from([40, ...Buffer.from(':event-type')]);
-  const forged = encodeRaw(headers, Buffer.from('{}'));
+  const forged = frameOf(headers, Buffer.from('{}'));
   await assert.rejects(decodeAll([forged]), (error: BreakwaterError) => error.rule === 'proxy.malformed_stream');
   const corrupt = Buffer.from(frame);
   corrupt[corrupt.length - 6]! ^= 0xff;
   await assert.rejects(decodeAll([corrupt]), (error: BreakwaterError) => error.rule === 'proxy.malformed_stream');
 });
-
-/** A frame with arbitrary header bytes and valid checksums (the SDK's codec as the checksum source). */
-function encodeRaw(headers: Buffer, body: Buffer): Buffer {
-  const total = 12 + headers.length + body.length + 4;
-  const prelude = Buffer.alloc(12);
-  prelude.writeUInt32BE(total, 0);
-  prelude.writeUInt32BE(headers.length, 4);
-  prelude.writeUInt32BE(crc32(prelude.subarray(0, 8)), 8);
-  const head = Buffer.concat([prelude, headers, body]);
-  const tail = Buffer.alloc(4);
-  tail.writeUInt32BE(crc32(head), 0);
-  return Buffer.concat([head, tail]);
-}
-
-function crc32(bytes: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}

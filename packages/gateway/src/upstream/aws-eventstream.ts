@@ -39,7 +39,11 @@ export function encodeEventStreamMessage(headers: Record<string, string>, payloa
       return Buffer.concat([head, text]);
     }),
   );
-  const body = Buffer.from(payload);
+  return frameOf(encodedHeaders, Buffer.from(payload));
+}
+
+/** Frames encoded header bytes and a payload: the prelude, both checksums. */
+export function frameOf(encodedHeaders: Buffer, body: Buffer): Buffer {
   const total = 12 + encodedHeaders.length + body.length + 4;
   const prelude = Buffer.alloc(12);
   prelude.writeUInt32BE(total, 0);
