@@ -32,7 +32,8 @@ test('reload swaps routes without dropping the request in flight', async () => {
   try {
     simulator.script('slow_headers');
     const inFlight = ask(base, 'old');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // In flight for sure: the upstream has it (a fixed sleep raced the request under load).
+    while (simulator.stats().received === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     const warnings = gateway.reload(parseConfig({ ...configFor(simulator.url, 'new'), server: { port: 1 } }));
     assert.deepEqual(warnings, ['server: listener, limits and timeouts change only on restart']);
     assert.equal((await inFlight).status, 200, 'the request in flight finished on its old route');
