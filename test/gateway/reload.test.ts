@@ -9,6 +9,7 @@ import pino from 'pino';
 import { parseConfig } from '../../packages/gateway/src/config/load.js';
 import { createGateway } from '../../packages/gateway/src/server/gateway.js';
 import { startSimulator } from '../../packages/gateway/src/simulator/simulator.js';
+import { waitFor } from '../support/wait-for.js';
 
 const configFor = (url: string, alias: string) => ({
   providers: { sim: { baseUrl: url } },
@@ -33,7 +34,7 @@ test('reload swaps routes without dropping the request in flight', async () => {
     simulator.script('slow_headers');
     const inFlight = ask(base, 'old');
     // In flight for sure: the upstream has it (a fixed sleep raced the request under load).
-    while (simulator.stats().received === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitFor(() => simulator.stats().received > 0, 'the request to reach the upstream');
     const warnings = gateway.reload(parseConfig({ ...configFor(simulator.url, 'new'), server: { port: 1 } }));
     assert.deepEqual(warnings, ['server: listener, limits and timeouts change only on restart']);
     assert.equal((await inFlight).status, 200, 'the request in flight finished on its old route');
