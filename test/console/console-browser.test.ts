@@ -11,6 +11,7 @@ import { parseConfig } from '../../packages/gateway/src/config/load.js';
 import { createGateway, type Gateway } from '../../packages/gateway/src/server/gateway.js';
 import { startSimulator, type Simulator } from '../../packages/gateway/src/simulator/simulator.js';
 import { CHROMIUM_PATH, needChromium } from '../support/services.js';
+import { waitFor } from '../support/wait-for.js';
 
 // The operator console in a real headless Chromium: log in, watch an outage happen live, act on
 // it, and the attacks a console must withstand. Screenshots land in test-artifacts/.
@@ -176,7 +177,7 @@ describe('the operator console in Chromium', { skip }, () => {
     });
     await forged.goto(`http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`);
     await forged.waitForURL(/console\/api\/actions/, { timeout: 5_000 }).catch(() => undefined);
-    await new Promise((done) => setTimeout(done, 300));
+    await waitFor(() => answers.length >= 2, 'the forged fetch and form to be answered');
     assert.ok(answers.length >= 1 && answers.every((status) => status === 403 || status === 415), String(answers));
     const snapshot = await page.evaluate(async () => (await fetch('/console/api/snapshot')).json());
     const steadyState = (snapshot as { upstreams: Array<{ key: string; state: string }> }).upstreams.find(
