@@ -31,11 +31,11 @@ export function operationMetadata(policy: RecordPolicy, body: Record<string, unk
 
 /**
  * A success: the attempt trail, and the usage and cost of the attempt that answered (failed
- * attempts are in the trail, never billed as completions). Counted in the token and cost metrics.
+ * attempts are in the trail, never billed as completions), as `asUsage` read it. Counted in the
+ * token and cost metrics.
  */
-export function successRecord(policy: RecordPolicy, route: string, trail: CallTrail, usage: unknown) {
+export function successRecord(policy: RecordPolicy, route: string, trail: CallTrail, tokens: Usage | undefined) {
   const target = trail.answeredBy;
-  const tokens = asUsage(usage);
   const cost = tokens && target ? costOf(policy.prices, target, tokens) : undefined;
   if (tokens && target) policy.metrics.usage(route, target, tokens, cost);
   return { ...trailSummary(trail), usage: tokens ?? null, ...(cost !== undefined ? { cost } : {}) };

@@ -41,7 +41,7 @@ export async function proxyJson(
         void reply.headers(trailHeaders(trail, overhead)).send(result);
         const usage = asUsage(result['usage']);
         policy.finished(requestOutcome(route, trail, { ...fields, elapsedMs: reply.elapsedTime, usage }));
-        return successRecord(policy, route.alias, trail, result['usage']);
+        return successRecord(policy, route.alias, trail, usage);
       },
       {
         correlationId: request.correlationId,

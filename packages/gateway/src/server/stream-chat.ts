@@ -151,16 +151,17 @@ export async function streamChat(args: StreamArgs): Promise<void> {
           }
         }
         reply.raw.end('data: [DONE]\n\n');
+        const usage = asUsage(relayed.usage);
         policy.finished(
           requestOutcome(route, trail, {
             ...fields,
             elapsedMs: reply.elapsedTime,
-            usage: asUsage(relayed.usage),
+            usage,
             timeToFirstTokenMs: firstByteMs,
           }),
         );
         return {
-          ...successRecord(policy, route.alias, trail, relayed.usage),
+          ...successRecord(policy, route.alias, trail, usage),
           streamedChars: relayed.content.length,
           malformedEvents: relayed.malformed,
         };
