@@ -62,6 +62,7 @@ export function genAITelemetry(registry: Registry): RequestObserver {
   // The labelled series of each (route, provider, model), resolved once: no label hashing per request.
   const children = new Map<string, ReturnType<typeof seriesFor>>();
   const seriesFor = (labels: Record<string, string>) => ({
+    labels,
     input: tokens.labels({ ...labels, gen_ai_token_type: 'input' }),
     output: tokens.labels({ ...labels, gen_ai_token_type: 'output' }),
     ok: duration.labels({ ...labels, error_type: '' }),
@@ -69,10 +70,10 @@ export function genAITelemetry(registry: Registry): RequestObserver {
     perToken: perToken.labels(labels),
   });
   return (done) => {
-    const labels = attributes(done);
     const key = `${done.operation}\u0000${done.route}\u0000${done.target ?? ''}\u0000${done.kind ?? ''}`;
     let series = children.get(key);
-    if (!series) children.set(key, (series = seriesFor(labels)));
+    if (!series) children.set(key, (series = seriesFor(attributes(done))));
+    const { labels } = series;
     if (done.error) duration.observe({ ...labels, error_type: done.error.code }, done.durationMs / 1000);
     else series.ok.observe(done.durationMs / 1000);
     const input = done.usage?.prompt_tokens;
