@@ -51,6 +51,20 @@ export function registerConsole(app: FastifyInstance, options: ConsoleOptions): 
   const session = (request: FastifyRequest): ConsoleSession | undefined => sessions.fromCookie(request.headers.cookie);
   const consoleAccess = { config: { access: 'console' as const } };
   const streams = new Set<FastifyReply>();
+  // One snapshot (a journal query, a redaction pass) serves every open stream within a tick.
+  let shared: { at: number; text: Promise<string> } | undefined;
+  const sharedSnapshot = (): Promise<string> => {
+    const now = Date.now();
+    if (!shared || now - shared.at >= STREAM_INTERVAL_MS / 2) {
+      const text = consoleSnapshot(options.snapshot).then((state) => options.redactor.string(JSON.stringify(state)));
+      shared = { at: now, text };
+      // A failed snapshot is not reused: the next push asks again.
+      text.catch(() => {
+        if (shared?.text === text) shared = undefined;
+      });
+    }
+    return shared.text;
+  };
 
   app.get('/console/app.css', async (_request, reply) =>
     reply.headers({ 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache' }).send(APP_CSS),
@@ -130,7 +144,7 @@ export function registerConsole(app: FastifyInstance, options: ConsoleOptions): 
       // The stream lives only as long as the session: a logout or an expiry ends it.
       if (!sessions.fromCookie(cookie) || reply.raw.destroyed) return void stop();
       if (reply.raw.writableLength > 1_048_576) return void stop(); // a reader that stopped reading
-      const text = options.redactor.string(JSON.stringify(await consoleSnapshot(options.snapshot)));
+      const text = await sharedSnapshot();
       reply.raw.write(`event: state\ndata: ${text}\n\n`);
     };
     const timer = setInterval(() => void push().catch(() => stop()), STREAM_INTERVAL_MS);
