@@ -59,6 +59,7 @@ export const anthropicProtocol: ChatProtocol = {
     const { system, messages } = translateMessages(messagesOf(body), target);
     const tools = functionTools(body, target, KIND);
     const toolChoice = anthropicToolChoice(body, target);
+    const stop = stopSequences(body);
     const user = body['user'];
     if (user !== undefined && user !== null && typeof user !== 'string')
       throw unsupported(target, KIND, 'user', "a 'user' that is not a string");
@@ -71,7 +72,7 @@ export const anthropicProtocol: ChatProtocol = {
         messages,
         ...(system ? { system } : {}),
         ...numbers(body),
-        ...(stopSequences(body) ? { stop_sequences: stopSequences(body) } : {}),
+        ...(stop ? { stop_sequences: stop } : {}),
         ...(tools.length > 0
           ? {
               tools: tools.map((tool) => ({
