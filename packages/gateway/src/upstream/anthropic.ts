@@ -20,7 +20,7 @@ import {
   type OpenAIMessage,
 } from './openai-request.js';
 import { emptyResult, type ChatProtocol, type StreamTranslator, type TranslationTarget } from './protocol.js';
-import type { Chunk } from './stream-reader.js';
+import { parseEventObject, type Chunk } from './stream-reader.js';
 
 type Block = Record<string, unknown> & { type: string };
 interface AnthropicMessage {
@@ -219,13 +219,8 @@ function anthropicStream(target: TranslationTarget): StreamTranslator {
   // Content block index → the tool call's index among this answer's tool calls.
   const toolIndex = new Map<number, number>();
   return (data) => {
-    let event: StreamEvent;
-    try {
-      event = JSON.parse(data) as StreamEvent;
-    } catch {
-      return undefined;
-    }
-    if (event === null || typeof event !== 'object') return undefined;
+    const event = parseEventObject<StreamEvent>(data);
+    if (!event) return undefined;
     switch (event.type) {
       case 'message_start':
         writer = new ChunkWriter(text(event.message?.id, 'msg'), text(event.message?.model, target.model));

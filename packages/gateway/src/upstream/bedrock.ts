@@ -21,7 +21,7 @@ import {
   type OpenAIMessage,
 } from './openai-request.js';
 import { emptyResult, type ChatProtocol, type StreamTranslator, type TranslationTarget } from './protocol.js';
-import type { Chunk } from './stream-reader.js';
+import { parseEventObject, type Chunk } from './stream-reader.js';
 
 type Block = Record<string, unknown>;
 const KIND = 'bedrock';
@@ -195,13 +195,8 @@ function bedrockStream(target: TranslationTarget): StreamTranslator {
   const writer = new ChunkWriter('bedrock', target.model);
   const toolIndex = new Map<number, number>();
   return (data) => {
-    let event: Record<string, Record<string, unknown> | undefined>;
-    try {
-      event = JSON.parse(data) as typeof event;
-    } catch {
-      return undefined;
-    }
-    if (event === null || typeof event !== 'object') return undefined;
+    const event = parseEventObject<Record<string, Record<string, unknown> | undefined>>(data);
+    if (!event) return undefined;
     if (event['error']) return [errorChunk(event['error'])];
     if (event['messageStart']) return [writer.role()];
     const start = event['contentBlockStart'];

@@ -29,7 +29,7 @@ import {
   type OpenAIMessage,
 } from './openai-request.js';
 import { emptyResult, type ChatProtocol, type StreamTranslator, type TranslationTarget } from './protocol.js';
-import type { Chunk } from './stream-reader.js';
+import { parseEventObject, type Chunk } from './stream-reader.js';
 
 type Part = Record<string, unknown>;
 interface Content {
@@ -286,13 +286,8 @@ function geminiStream(target: TranslationTarget): StreamTranslator {
   let writer: ChunkWriter | undefined;
   let tools = 0;
   return (data) => {
-    let event: Record<string, unknown>;
-    try {
-      event = JSON.parse(data) as Record<string, unknown>;
-    } catch {
-      return undefined;
-    }
-    if (event === null || typeof event !== 'object') return undefined;
+    const event = parseEventObject(data);
+    if (!event) return undefined;
     if (event['error'] !== undefined) return [errorChunk(event['error'])];
     const out: Chunk[] = [];
     if (!writer) {

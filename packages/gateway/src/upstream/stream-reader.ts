@@ -73,22 +73,31 @@ export class StreamReader {
   }
 }
 
+/**
+ * A stream event's data as a JSON object; undefined when it is not one (the reader skips and
+ * counts it as malformed). Every protocol's translator starts here.
+ */
+export function parseEventObject<T extends object = Record<string, unknown>>(data: string): T | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  return parsed !== null && typeof parsed === 'object' ? (parsed as T) : undefined;
+}
+
 /** One OpenAI-compatible chunk, forwarded as it came; undefined when it is not JSON. */
 export function parseChunk(data: string): Chunk | undefined {
-  let parsed: {
+  const parsed = parseEventObject<{
     choices?: Array<{
       delta?: { content?: string | null; tool_calls?: unknown; refusal?: string | null };
       finish_reason?: string | null;
     }>;
     usage?: unknown;
     error?: unknown;
-  };
-  try {
-    parsed = JSON.parse(data) as typeof parsed;
-  } catch {
-    return undefined;
-  }
-  if (parsed === null || typeof parsed !== 'object') return undefined;
+  }>(data);
+  if (!parsed) return undefined;
   const choice = parsed.choices?.[0];
   const content = typeof choice?.delta?.content === 'string' ? choice.delta.content : '';
   const finished = typeof choice?.finish_reason === 'string';
