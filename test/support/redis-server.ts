@@ -4,10 +4,11 @@ import { portOpen } from './services.js';
 
 /**
  * A private, throwaway redis-server for cases that would disturb the shared one (a replica,
- * a password, a busy script, maxmemory). Nothing is written to disk.
+ * a password, a busy script, maxmemory, an outage). Nothing is written to disk. `port` restarts one
+ * on the port a killed one had.
  */
-export async function startPrivateRedis(args: string[] = []): Promise<{ port: number; stop(): void }> {
-  const port = await freePort();
+export async function startPrivateRedis(args: string[] = [], port?: number): Promise<{ port: number; stop(): void }> {
+  port ??= await freePort();
   const child: ChildProcess = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', '/tmp', ...args],

@@ -69,6 +69,8 @@ export {
   type GiveUpReason,
 } from './policies/retry/retry-policy.js';
 export { retryBudget, RetryBudget, type RetryBudgetOptions } from './policies/retry/retry-budget.js';
+export type { StateStore, CircuitRecord, TokenRate, RetryCreditSettings } from './policies/state/state-store.js';
+export { localState, LocalStateStore, type LocalStateOptions } from './policies/state/local-state-store.js';
 export type { Backoff, Random, ExponentialOptions } from './policies/retry/backoff/backoff.js';
 export { fullJitter } from './policies/retry/backoff/full-jitter.js';
 export { equalJitter } from './policies/retry/backoff/equal-jitter.js';

@@ -3,6 +3,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { CallContext } from './context.js';
 import { Emitter } from './events.js';
 import type { Next, Policy } from './policy.js';
+import type { StateStore } from './state/state-store.js';
 
 export interface RateLimiterOptions {
   /** Sustained rate per key. */
@@ -13,6 +14,13 @@ export interface RateLimiterOptions {
   /** Bound on remembered keys (idle buckets are full, so forgetting them changes nothing). Default 10,000. */
   maxKeys?: number;
   clock?: Clock;
+  /**
+   * Shares the buckets through a store (e.g. `redisState()`): a limit of 100/s holds across every
+   * replica instead of 100/s each. Unreachable store: each process enforces the limit alone.
+   */
+  store?: StateStore;
+  /** The limiter's name in the store (buckets are `name:key`). Default 'rate'. */
+  name?: string;
 }
 
 export interface RateLimiterEvents extends Record<string, unknown> {
@@ -33,6 +41,9 @@ export class RateLimiterPolicy implements Policy {
   private readonly keyOf: (ctx: CallContext) => string;
   private readonly maxKeys: number;
   private readonly clock: Clock;
+  private readonly store: StateStore | undefined;
+  private readonly name: string;
+  private readonly rate: { perSecond: number; burst: number };
 
   constructor(options: RateLimiterOptions) {
     if (!(options.perSecond > 0))
@@ -43,12 +54,20 @@ export class RateLimiterPolicy implements Policy {
     this.keyOf = options.keyOf ?? ((ctx) => ctx.key);
     this.maxKeys = options.maxKeys ?? 10_000;
     this.clock = options.clock ?? systemClock;
+    this.store = options.store;
+    this.name = options.name ?? 'rate';
+    this.rate = { perSecond: options.perSecond, burst: this.burst };
   }
 
   run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
     const key = this.keyOf(ctx);
-    const wait = this.take(key);
+    const wait = this.store ? this.store.takeToken(`${this.name}:${key}`, this.rate) : this.take(key);
     if (wait === 0) return next(ctx);
+    if (typeof wait !== 'number') return wait.then((ms) => (ms === 0 ? next(ctx) : this.reject(ctx, key, ms)));
+    return this.reject(ctx, key, wait);
+  }
+
+  private reject(ctx: CallContext, key: string, wait: number): Promise<never> {
     if (this.events.hasListeners('rejected')) this.events.emit('rejected', { key, retryAfterMs: wait });
     return Promise.reject(
       Errors.rateLimiterRejected({

@@ -8,6 +8,7 @@ import type { Next, Policy } from '../policy.js';
 import { Circuit, type CircuitSettings, type CircuitState } from './circuit.js';
 import { consecutiveFailures } from './consecutive-failures.js';
 import type { BreakerStrategy } from './failure-counter.js';
+import type { CircuitRecord, StateStore } from '../state/state-store.js';
 
 export interface CircuitBreakerOptions {
   /** When to open. Default `consecutiveFailures(5)`; or `failureRate({...})`. */
@@ -27,6 +28,14 @@ export interface CircuitBreakerOptions {
   /** Which failures count. Default: dependency faults (timeout, network, overloaded, 5xx, invalid response). */
   isFault?: (error: BreakwaterError) => boolean;
   clock?: Clock;
+  /**
+   * Shares transitions through a store (e.g. `redisState()`): a circuit opened, closed, isolated or
+   * reset by one replica is followed by every replica watching the same `name`, and one replica at a
+   * time probes a half-open circuit. Failures are counted by each replica on its own calls.
+   */
+  store?: StateStore;
+  /** The breaker's name in the store: replicas with the same name share circuits. Default 'breaker'. */
+  name?: string;
 }
 
 export interface CircuitSnapshot {
@@ -57,6 +66,11 @@ export class CircuitBreakerPolicy implements Policy {
   private readonly clock: Clock;
   /** Use order for LRU eviction: a counter, because reading the clock costs more than the rest. */
   private sequence = 0;
+  private readonly store: StateStore | undefined;
+  private readonly space: string;
+  /** This breaker's identity in shared records: its own transitions are not adopted twice. */
+  private readonly id = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  private readonly unwatch: () => void;
 
   constructor(options: CircuitBreakerOptions = {}) {
     this.strategy = options.strategy ?? consecutiveFailures(5);
@@ -70,6 +84,9 @@ export class CircuitBreakerPolicy implements Policy {
     this.maxKeys = positive('maxKeys', options.maxKeys ?? 10_000);
     this.isFault = options.isFault ?? ((error) => error.isDependencyFault);
     this.clock = options.clock ?? systemClock;
+    this.store = options.store;
+    this.space = options.name ?? 'breaker';
+    this.unwatch = this.store?.watchCircuits(this.space, (key, record) => this.adopt(key, record)) ?? (() => {});
   }
 
   async run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
@@ -81,22 +98,13 @@ export class CircuitBreakerPolicy implements Policy {
     const before = circuit.state;
     const admission = circuit.admit(now);
     if (circuit.state !== before) this.changed(key, before, circuit.state);
-    if (admission === 'reject') {
-      const rejection = this.rejection(key, circuit, now, ctx);
-      ctx.trail?.record({
-        key,
-        attempt: ctx.attempt,
-        startedAt: Date.now(),
-        durationMs: 0,
-        outcome: 'rejected',
-        category: rejection.category,
-        code: rejection.code,
-        breaker: circuit.state,
-      });
-      throw rejection;
+    if (admission === 'reject') throw this.rejected(key, circuit, now, ctx);
+    const probe = admission === 'probe';
+    if (probe && this.store && !(await this.claimProbe(key))) {
+      circuit.released(true);
+      throw this.rejected(key, circuit, now, ctx);
     }
     if (ctx.trail) ctx.trail.pendingBreakerState = circuit.state;
-    const probe = admission === 'probe';
     try {
       const value = await next(ctx);
       if (circuit.succeeded(now, probe)) this.changed(key, 'half_open', 'closed');
@@ -114,6 +122,40 @@ export class CircuitBreakerPolicy implements Policy {
       }
       throw error;
     }
+  }
+
+  /** One replica probes a half-open circuit for the fleet; the others keep failing fast. */
+  private claimProbe(key: string): boolean | Promise<boolean> {
+    return this.store!.claimProbe(this.space, key, this.settings.breakMs);
+  }
+
+  private rejected(key: string, circuit: Circuit, now: number, ctx: CallContext): BreakwaterError {
+    const rejection = this.rejection(key, circuit, now, ctx);
+    ctx.trail?.record({
+      key,
+      attempt: ctx.attempt,
+      startedAt: Date.now(),
+      durationMs: 0,
+      outcome: 'rejected',
+      category: rejection.category,
+      code: rejection.code,
+      breaker: circuit.state,
+    });
+    return rejection;
+  }
+
+  /** A transition another replica published. */
+  private adopt(key: string, record: CircuitRecord): void {
+    if (record.by === this.id) return;
+    const circuit = this.circuit(key);
+    const from = circuit.state;
+    circuit.adopt(record, this.clock.now());
+    this.changed(key, from, circuit.state, false);
+  }
+
+  /** Stops following other replicas (a breaker replaced on reconfiguration). */
+  close(): void {
+    this.unwatch();
   }
 
   /** State of one key, for health checks. */
@@ -156,7 +198,8 @@ export class CircuitBreakerPolicy implements Policy {
 
   /** Closes the circuit and forgets its failures. */
   reset(key: string): void {
-    const circuit = this.circuits.get(key);
+    // With a store, the circuit may be open on other replicas even if this one never used it.
+    const circuit = this.store ? this.circuit(key) : this.circuits.get(key);
     if (!circuit) return;
     const from = circuit.state;
     circuit.state = 'closed';
@@ -211,7 +254,12 @@ export class CircuitBreakerPolicy implements Policy {
     });
   }
 
-  private changed(key: string, from: CircuitState, to: CircuitState): void {
+  /** Reports a transition; one decided here (not adopted) is published for the other replicas. */
+  private changed(key: string, from: CircuitState, to: CircuitState, publish = true): void {
+    if (publish && this.store && to !== 'half_open' && (from !== to || to === 'closed')) {
+      const circuit = this.circuits.get(key);
+      if (circuit) this.store.publishCircuit(this.space, key, circuit.record(this.clock.now(), this.id));
+    }
     if (from !== to && this.events.hasListeners('stateChange')) this.events.emit('stateChange', { key, from, to });
   }
 }

@@ -1,3 +1,4 @@
+import type { CircuitRecord } from '../state/state-store.js';
 import type { FailureCounter } from './failure-counter.js';
 
 export type CircuitState = 'closed' | 'open' | 'half_open' | 'isolated';
@@ -82,6 +83,29 @@ export class Circuit {
     const growth = 2 ** Math.min(this.consecutiveOpens - 1, 30);
     this.openUntil = now + Math.min(this.settings.maxBreakMs, this.settings.breakMs * growth);
     this.state = 'open';
+  }
+
+  /** Takes a transition decided by another process (its break measured as time left). */
+  adopt(record: CircuitRecord, now: number): void {
+    this.consecutiveOpens = record.consecutiveOpens;
+    if (record.state === 'open') {
+      this.state = 'open';
+      this.openUntil = now + record.remainingMs;
+      return;
+    }
+    this.state = record.state;
+    if (record.state === 'closed') this.counter.reset();
+  }
+
+  /** What other processes need to follow this circuit. */
+  record(now: number, by: string): CircuitRecord {
+    const state = this.state === 'half_open' ? 'open' : this.state;
+    return {
+      state,
+      remainingMs: state === 'open' ? Math.max(0, this.openUntil - now) : 0,
+      consecutiveOpens: this.consecutiveOpens,
+      by,
+    };
   }
 
   retryAfter(now: number): number {

@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from '../clock.js';
+import type { StateStore } from '../state/state-store.js';
 
 export interface RetryBudgetOptions {
   /** Retries may add at most this fraction of the calls. Default 0.1 (10%). */
@@ -8,6 +9,13 @@ export interface RetryBudgetOptions {
   /** Unspent credit from calls is capped, so a long healthy spell cannot fund a retry storm. Default 100. */
   maxBalance?: number;
   clock?: Clock;
+  /**
+   * Shares the budget through a store (e.g. `redisState()`): every replica's first attempts fund
+   * one budget and every replica's retries draw on it, so N replicas cannot retry N times as much.
+   */
+  store?: StateStore;
+  /** The budget's name in the store. Default 'retry'. */
+  name?: string;
 }
 
 /**
@@ -20,6 +28,8 @@ export class RetryBudget {
   readonly minPerSecond: number;
   readonly maxBalance: number;
   private readonly clock: Clock;
+  private readonly store: StateStore | undefined;
+  private readonly name: string;
   private balance = 0;
   private floor: number;
   private floorUpdatedAt: number;
@@ -36,17 +46,39 @@ export class RetryBudget {
     if (!(this.maxBalance >= 0))
       throw new TypeError(`Expected \`maxBalance\` to be non-negative, got ${this.maxBalance}.`);
     this.clock = options.clock ?? systemClock;
+    this.store = options.store;
+    this.name = options.name ?? 'retry';
     this.floor = this.minPerSecond;
     this.floorUpdatedAt = this.clock.now();
   }
 
   /** A first attempt: earns `ratio` of a retry. */
   recordCall(): void {
-    this.balance = Math.min(this.maxBalance, this.balance + this.ratio);
+    if (this.store) this.store.depositRetryCredit(this.name, this.ratio, this);
+    else this.deposit(this.ratio);
   }
 
-  /** Takes one retry token if there is one. */
-  tryRetry(): boolean {
+  /** Adds credit (capped at `maxBalance`). */
+  deposit(amount: number): void {
+    this.balance = Math.min(this.maxBalance, this.balance + amount);
+  }
+
+  /** Takes one retry token if there is one (asynchronously only with a remote store). */
+  tryRetry(): boolean | Promise<boolean> {
+    if (!this.store) return this.withdrawLocal();
+    const granted = this.store.withdrawRetry(this.name, this);
+    if (granted === true) return true;
+    if (granted === false) return this.exhausted();
+    return granted.then((ok) => ok || this.exhausted());
+  }
+
+  private exhausted(): false {
+    this.exhaustedCount++;
+    return false;
+  }
+
+  /** Takes one retry from this process's own balance, whatever the store. */
+  withdrawLocal(): boolean {
     if (this.balance >= 1) {
       this.balance -= 1;
       return true;
@@ -56,12 +88,12 @@ export class RetryBudget {
       this.floor -= 1;
       return true;
     }
-    this.exhaustedCount++;
-    return false;
+    return this.exhausted();
   }
 
-  /** Whole retries available right now. */
+  /** Whole retries available right now (with a remote store: as last known). */
   get available(): number {
+    if (this.store) return this.store.retryCreditAvailable(this.name, this);
     this.refillFloor();
     return Math.floor(this.balance) + Math.floor(this.floor);
   }

@@ -69,7 +69,8 @@ export class RetryPolicy implements Policy {
       } catch (thrown) {
         const error = classifyFor(thrown, ctx);
         const delay = this.delayBeforeRetry(ctx, error, attempt, previousDelay, startedAt);
-        if (delay === undefined) throw error;
+        if (delay === undefined || !(await this.budgetAllows(ctx, error, attempt))) throw error;
+        this.noteRetry(ctx, error, attempt, delay);
         previousDelay = delay;
         await sleep(ctx.clock, delay, ctx.rootSignal).catch(() => {
           throw classifyFor(ctx.rootSignal?.reason, ctx);
@@ -99,21 +100,27 @@ export class RetryPolicy implements Policy {
     const delay = Math.max(backoff, serverDelay);
     const elapsedLeft = this.maxElapsedMs === Infinity ? Infinity : this.maxElapsedMs - (ctx.clock.now() - startedAt);
     if (delay >= Math.min(ctx.timeLeft, elapsedLeft)) return giveUp('deadline');
-    if (this.budget && !this.budget.tryRetry()) {
-      if (this.events.hasListeners('budgetExhausted')) this.events.emit('budgetExhausted', { key: ctx.key, error });
-      return giveUp('budget');
-    }
-    ctx.trail?.noteRetry(delay, serverDelay >= backoff && serverDelay > 0 ? 'retry_after' : 'backoff');
-    if (this.events.hasListeners('retry')) {
-      this.events.emit('retry', {
-        key: ctx.key,
-        attempt,
-        delayMs: delay,
-        reason: serverDelay >= backoff && serverDelay > 0 ? 'retry_after' : 'backoff',
-        error,
-      });
-    }
     return delay;
+  }
+
+  /** Takes a retry from the budget (a remote budget may answer later); false: give up. */
+  private async budgetAllows(ctx: CallContext, error: BreakwaterError, attempt: number): Promise<boolean> {
+    if (!this.budget) return true;
+    const granted = this.budget.tryRetry();
+    if (granted === true || (granted !== false && (await granted))) return true;
+    if (this.events.hasListeners('budgetExhausted')) this.events.emit('budgetExhausted', { key: ctx.key, error });
+    if (this.events.hasListeners('giveUp'))
+      this.events.emit('giveUp', { key: ctx.key, attempts: attempt, reason: 'budget', error });
+    return false;
+  }
+
+  private noteRetry(ctx: CallContext, error: BreakwaterError, attempt: number, delay: number): void {
+    const serverDelay = error.retryAfterMs ?? 0;
+    // The delay is the larger of the backoff and the server's: the server's when it won.
+    const reason = serverDelay > 0 && delay === serverDelay ? 'retry_after' : 'backoff';
+    ctx.trail?.noteRetry(delay, reason);
+    if (this.events.hasListeners('retry'))
+      this.events.emit('retry', { key: ctx.key, attempt, delayMs: delay, reason, error });
   }
 }
 

@@ -1,0 +1,332 @@
+import type { Redis } from 'ioredis';
+import { systemClock, type Clock } from '../../clock.js';
+import { LocalStateStore } from '../local-state-store.js';
+import type { CircuitRecord, RetryCreditSettings, StateStore, TokenRate } from '../state-store.js';
+import { PUBLISH_CIRCUIT, RETRY_BUDGET, TAKE_TOKEN } from './scripts.js';
+import { StoreHealth, type StateStoreHealth } from './store-health.js';
+
+export interface RedisStateOptions {
+  /** The commands connection. Its owner closes it; the store opens one more, for subscriptions. */
+  redis: Redis;
+  /** Key and channel prefix. Default 'breakwater'. */
+  prefix?: string;
+  /**
+   * Longest wait for Redis on a decision (ms); past it the decision is taken from local state and
+   * counted as a fallback. Default 5.
+   */
+  timeoutMs?: number;
+  /** How often watched circuits are re-read, the bound on staleness if a message is lost (ms). Default 1,000. */
+  syncIntervalMs?: number;
+  /** Retry credit is sent in batches this often (ms). Default 100. */
+  flushIntervalMs?: number;
+  /** How long an idle space's circuits and budgets are kept (ms). Default one day. */
+  ttlMs?: number;
+  /** Called when a decision falls back to local state (for metrics and logs). */
+  onFallback?: (operation: string, error: Error) => void;
+  clock?: Clock;
+}
+
+interface Stored {
+  /** state */
+  s: CircuitRecord['state'];
+  /** until (wall-clock ms) */
+  u: number;
+  /** consecutive opens */
+  n: number;
+  by: string;
+}
+
+type Commands = Redis & {
+  bwTakeToken(key: string, perMs: string, burst: string): Promise<number>;
+  bwRetryBudget(key: string, ...args: string[]): Promise<[number, number]>;
+  bwPublishCircuit(hash: string, probe: string, ...args: string[]): Promise<number>;
+};
+
+/**
+ * Breaker transitions, token buckets and retry budgets shared by every replica through Redis.
+ * Breakers answer from local state (transitions arrive by pub/sub and a periodic re-read), so
+ * their hot path makes no round trip; a token or a retry costs one script call. Redis slow or down:
+ * the decision is taken locally within `timeoutMs`, health says `warn`, and shared state resumes
+ * when Redis is back. The resilience layer never becomes the outage.
+ */
+export class RedisStateStore implements StateStore {
+  readonly name = 'redis';
+  /** What the store decides alone while Redis is out of reach. */
+  readonly local: LocalStateStore;
+  private readonly redis: Commands;
+  private subscriber: Redis | undefined;
+  private readonly prefix: string;
+  private readonly timeoutMs: number;
+  private readonly ttlMs: number;
+  private readonly status: StoreHealth;
+  private readonly watchers = new Map<string, Set<(key: string, record: CircuitRecord) => void>>();
+  /** The last stored value seen per space and key: a re-read adopts only what changed. */
+  private readonly seen = new Map<string, Map<string, string>>();
+  /** Transitions decided while Redis was out of reach, published when it is back. */
+  private readonly unsent = new Map<string, { space: string; key: string; record: CircuitRecord }>();
+  private readonly pendingCredit = new Map<string, { amount: number; settings: RetryCreditSettings }>();
+  private readonly knownAvailable = new Map<string, number>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly onReady = (): void => this.resync();
+
+  constructor(options: RedisStateOptions) {
+    this.redis = options.redis as Commands;
+    this.prefix = options.prefix ?? 'breakwater';
+    this.timeoutMs = options.timeoutMs ?? 5;
+    this.ttlMs = options.ttlMs ?? 86_400_000;
+    this.local = new LocalStateStore({ clock: options.clock ?? systemClock });
+    this.status = new StoreHealth(options.onFallback);
+    this.redis.defineCommand('bwTakeToken', { numberOfKeys: 1, lua: TAKE_TOKEN });
+    this.redis.defineCommand('bwRetryBudget', { numberOfKeys: 1, lua: RETRY_BUDGET });
+    this.redis.defineCommand('bwPublishCircuit', { numberOfKeys: 2, lua: PUBLISH_CIRCUIT });
+    this.redis.on('error', this.status.noteError);
+    this.redis.on('ready', this.onReady);
+    this.every(options.syncIntervalMs ?? 1_000, () => this.syncAll());
+    this.every(options.flushIntervalMs ?? 100, () => this.flush());
+  }
+
+  takeToken(bucket: string, rate: TokenRate): number | Promise<number> {
+    return this.decide(
+      'takeToken',
+      () =>
+        this.redis.bwTakeToken(`${this.prefix}:bucket:{${bucket}}`, String(rate.perSecond / 1000), String(rate.burst)),
+      () => this.local.takeToken(bucket, rate),
+    );
+  }
+
+  depositRetryCredit(budget: string, amount: number, settings: RetryCreditSettings): void {
+    // Kept locally too: what this process earned is its budget while Redis is out of reach.
+    this.local.depositRetryCredit(budget, amount, settings);
+    const pending = this.pendingCredit.get(budget);
+    if (pending) pending.amount += amount;
+    else this.pendingCredit.set(budget, { amount, settings });
+  }
+
+  withdrawRetry(budget: string, settings: RetryCreditSettings): boolean | Promise<boolean> {
+    const credit = this.takePendingCredit(budget);
+    return this.decide(
+      'withdrawRetry',
+      async () => {
+        const [granted, available] = await this.budgetScript(budget, credit, settings, true);
+        this.knownAvailable.set(budget, available);
+        return granted === 1;
+      },
+      () => this.local.withdrawRetry(budget, settings),
+    );
+  }
+
+  retryCreditAvailable(budget: string, settings: RetryCreditSettings): number {
+    return this.status.reachable
+      ? (this.knownAvailable.get(budget) ?? this.local.retryCreditAvailable(budget, settings))
+      : this.local.retryCreditAvailable(budget, settings);
+  }
+
+  publishCircuit(space: string, key: string, record: CircuitRecord): void {
+    this.local.publishCircuit(space, key, record);
+    if (this.redis.status !== 'ready') {
+      this.unsent.set(`${space}\n${key}`, { space, key, record });
+      return;
+    }
+    this.sendCircuit(space, key, record).catch((error: unknown) => {
+      this.status.fellBack('publishCircuit', error);
+      this.unsent.set(`${space}\n${key}`, { space, key, record });
+    });
+  }
+
+  watchCircuits(space: string, onChange: (key: string, record: CircuitRecord) => void): () => void {
+    let set = this.watchers.get(space);
+    if (!set) {
+      this.watchers.set(space, (set = new Set()));
+      this.subscribe(space);
+    }
+    set.add(onChange);
+    const unwatchLocal = this.local.watchCircuits(space, onChange);
+    void this.sync(space);
+    return () => {
+      set.delete(onChange);
+      unwatchLocal();
+    };
+  }
+
+  claimProbe(space: string, key: string, ttlMs: number): boolean | Promise<boolean> {
+    return this.decide(
+      'claimProbe',
+      async () => (await this.redis.set(this.probeKey(space, key), '1', 'PX', Math.ceil(ttlMs), 'NX')) === 'OK',
+      () => this.local.claimProbe(),
+    );
+  }
+
+  /** `warn` while Redis is out of reach or a decision fell back in the last 10 s. */
+  health(): StateStoreHealth {
+    return this.status.report(this.redis.status === 'ready' && this.subscriber?.status !== 'end');
+  }
+
+  /** Stops the timers and closes the subscription connection (the commands connection is yours). */
+  async close(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.redis.off('ready', this.onReady);
+    this.redis.off('error', this.status.noteError);
+    await this.flush();
+    this.subscriber?.disconnect();
+  }
+
+  /** One bounded round trip; past `timeoutMs`, or with Redis out of reach, the local answer. */
+  private decide<T>(operation: string, remote: () => Promise<T>, local: () => T): T | Promise<T> {
+    if (this.redis.status !== 'ready') {
+      this.status.fellBack(operation, new Error(`Redis is ${this.redis.status}`));
+      return local();
+    }
+    return new Promise<T>((resolve) => {
+      let done = false;
+      const fallBack = (error: unknown): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.status.fellBack(operation, error);
+        resolve(local());
+      };
+      const timer = setTimeout(() => fallBack(new Error(`Redis took over ${this.timeoutMs} ms`)), this.timeoutMs);
+      remote().then((value) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.status.succeeded();
+        resolve(value);
+      }, fallBack);
+    });
+  }
+
+  private budgetScript(budget: string, credit: number, settings: RetryCreditSettings, withdraw: boolean) {
+    return this.redis.bwRetryBudget(
+      `${this.prefix}:budget:{${budget}}`,
+      String(credit),
+      String(settings.maxBalance),
+      String(settings.minPerSecond),
+      withdraw ? '1' : '0',
+      String(this.ttlMs),
+    );
+  }
+
+  private takePendingCredit(budget: string): number {
+    const pending = this.pendingCredit.get(budget);
+    this.pendingCredit.delete(budget);
+    return pending?.amount ?? 0;
+  }
+
+  /** Sends the retry credit batched so far (it goes every `flushIntervalMs` anyway). */
+  async flush(): Promise<void> {
+    if (this.redis.status !== 'ready') return;
+    const batch = [...this.pendingCredit];
+    this.pendingCredit.clear();
+    await Promise.all(
+      batch.map(([budget, { amount, settings }]) =>
+        this.budgetScript(budget, amount, settings, false).then(
+          ([, available]) => void this.knownAvailable.set(budget, available),
+          (error: unknown) => this.status.fellBack('depositRetryCredit', error),
+        ),
+      ),
+    );
+  }
+
+  private sendCircuit(space: string, key: string, record: CircuitRecord): Promise<number> {
+    const stored: Stored = {
+      s: record.state,
+      u: Date.now() + record.remainingMs,
+      n: record.consecutiveOpens,
+      by: record.by,
+    };
+    return this.redis.bwPublishCircuit(
+      this.circuitsKey(space),
+      this.probeKey(space, key),
+      key,
+      JSON.stringify(stored),
+      this.circuitsKey(space),
+      String(this.ttlMs),
+    );
+  }
+
+  private subscribe(space: string): void {
+    if (!this.subscriber) {
+      this.subscriber = this.redis.duplicate();
+      this.subscriber.on('error', this.status.noteError);
+      // A new subscription connection may have missed messages: re-read everything.
+      this.subscriber.on('ready', this.onReady);
+      this.subscriber.on('message', (channel: string, message: string) => this.received(channel, message));
+    }
+    this.subscriber.subscribe(this.circuitsKey(space)).catch(this.status.noteError);
+  }
+
+  private received(channel: string, message: string): void {
+    const space = [...this.watchers.keys()].find((s) => this.circuitsKey(s) === channel);
+    const split = message.indexOf('\n');
+    if (space === undefined || split < 0) return;
+    this.adopt(space, message.slice(0, split), message.slice(split + 1));
+  }
+
+  /** Delivers a stored record to this process's watchers, once per distinct value. */
+  private adopt(space: string, key: string, raw: string): void {
+    let seen = this.seen.get(space);
+    if (!seen) this.seen.set(space, (seen = new Map()));
+    if (seen.get(key) === raw) return;
+    seen.set(key, raw);
+    const record = parseRecord(raw);
+    if (!record) return;
+    for (const onChange of this.watchers.get(space) ?? []) onChange(key, record);
+  }
+
+  private async sync(space: string): Promise<void> {
+    if (this.redis.status !== 'ready') return;
+    try {
+      const all = await this.redis.hgetall(this.circuitsKey(space));
+      for (const [key, raw] of Object.entries(all)) this.adopt(space, key, raw);
+    } catch (error) {
+      this.status.noteError(error);
+    }
+  }
+
+  private syncAll(): void {
+    for (const space of this.watchers.keys()) void this.sync(space);
+  }
+
+  /** Redis is back: what was decided meanwhile goes out first, then everyone's state comes in. */
+  private resync(): void {
+    const unsent = [...this.unsent.values()];
+    this.unsent.clear();
+    void Promise.all(unsent.map((u) => this.sendCircuit(u.space, u.key, u.record).catch(this.status.noteError))).then(
+      () => this.syncAll(),
+    );
+  }
+
+  private every(ms: number, run: () => unknown): void {
+    const timer = setInterval(run, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private circuitsKey(space: string): string {
+    return `${this.prefix}:{${space}}:circuits`;
+  }
+
+  private probeKey(space: string, key: string): string {
+    return `${this.prefix}:{${space}}:probe:${key}`;
+  }
+}
+
+function parseRecord(raw: string): CircuitRecord | undefined {
+  try {
+    const stored = JSON.parse(raw) as Stored;
+    if (stored.s !== 'open' && stored.s !== 'closed' && stored.s !== 'isolated') return undefined;
+    return {
+      state: stored.s,
+      remainingMs: stored.s === 'open' ? Math.max(0, stored.u - Date.now()) : 0,
+      consecutiveOpens: Number(stored.n) || 0,
+      by: String(stored.by),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+export function redisState(options: RedisStateOptions): RedisStateStore {
+  return new RedisStateStore(options);
+}
