@@ -61,7 +61,7 @@ export class RateLimiterPolicy implements Policy {
 
   run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
     const key = this.keyOf(ctx);
-    const wait = this.store ? this.store.takeToken(`${this.name}:${key}`, this.rate) : this.take(key);
+    const wait = this.acquire(key);
     if (wait === 0) return next(ctx);
     if (typeof wait !== 'number') return wait.then((ms) => (ms === 0 ? next(ctx) : this.reject(ctx, key, ms)));
     return this.reject(ctx, key, wait);
@@ -79,7 +79,12 @@ export class RateLimiterPolicy implements Policy {
     );
   }
 
-  /** The ms until `key` has a token (0: it has one now), without taking it. */
+  /** Takes a token for `key` from the store when there is one, else locally: 0 or the ms to wait. */
+  acquire(key: string): number | Promise<number> {
+    return this.store ? this.store.takeToken(`${this.name}:${key}`, this.rate) : this.take(key);
+  }
+
+  /** The ms until `key` has a token (0: it has one now), without taking it (this process's buckets). */
   peek(key: string): number {
     const bucket = this.buckets.get(key);
     if (!bucket) return 0;
@@ -87,7 +92,7 @@ export class RateLimiterPolicy implements Policy {
     return tokens >= 1 ? 0 : Math.ceil((1 - tokens) / this.perMs);
   }
 
-  /** Takes a token: 0 when granted, else the ms until one is available. */
+  /** Takes a token from this process's bucket: 0 when granted, else the ms until one is available. */
   take(key: string): number {
     const now = this.clock.now();
     let bucket = this.buckets.get(key);

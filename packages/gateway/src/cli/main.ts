@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // breakwater — the gateway's command line: serve, simulate, ops, config.
+import cluster from 'node:cluster';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { demoConfig } from '../config/demo.js';
@@ -9,6 +10,7 @@ import { FAULTS, isFault, isPersona, PERSONAS, type Fault, type Persona } from '
 import { startSimulator, type Simulator } from '../simulator/simulator.js';
 import { ops } from './ops.js';
 import { asUserError, intFlag, UserError } from './user-error.js';
+import { DEMO_UPSTREAMS_ENV, servePrimary, workerCount, type ListeningMessage } from './workers.js';
 
 const HELP = `breakwater — an OpenAI-compatible gateway that classifies, retries, breaks, falls back and journals
 
@@ -17,6 +19,7 @@ Usage:
       Serve the gateway. Without --config it looks for breakwater.yaml; with no config and no
       OPENAI_API_KEY (or with --demo) it runs the demo: a built-in simulated upstream that fails
       in realistic ways. SIGHUP reloads the config file; SIGTERM and SIGINT drain, then exit.
+      With server.workers > 1 (or auto) a primary runs that many worker processes on the port.
 
   breakwater config check FILE     validate a configuration and print its resolved routes
   breakwater config schema         print the configuration's JSON Schema (for editors)
@@ -91,6 +94,7 @@ async function serve(flags: ServeFlags, rest: string[]): Promise<void> {
     throw new UserError(
       'OPENAI_API_KEY is set but there is no configuration: pass --config FILE (see breakwater.example.yaml), or --demo for the simulated upstream',
     );
+  if (cluster.isWorker) return serveWorker(flags, file, port);
   const simulators: Simulator[] = [];
   let gateway: Gateway;
   let address: string;
@@ -104,9 +108,21 @@ async function serve(flags: ServeFlags, rest: string[]): Promise<void> {
         await startSimulator({ seed: 8 }),
       );
     }
-    const config = file ? loadConfig(file) : demoConfig(simulators[0]!.url, simulators[1]!.url, port);
-    if (flags.port !== undefined || process.env['PORT'] !== undefined) config.server.port = port;
-    if (flags.host !== undefined) config.server.host = flags.host;
+    const config = serveConfig(
+      flags,
+      file,
+      port,
+      simulators.map((s) => s.url),
+    );
+    const workers = workerCount(config.server.workers);
+    if (workers > 1) {
+      ({ address } = await servePrimary({ config, workers, file, simulators }));
+      console.log(
+        `breakwater gateway listening on ${address} (${workers} workers; pid ${process.pid}: kill -HUP ${process.pid} reloads the config)`,
+      );
+      if (!file) printDemo(address);
+      return;
+    }
     gateway = await createGateway(config);
     try {
       address = await gateway.app.listen({ port: config.server.port, host: config.server.host });
@@ -126,6 +142,32 @@ async function serve(flags: ServeFlags, rest: string[]): Promise<void> {
   if (!file) printDemo(address);
 }
 
+/** The config file (or the demo's, around its simulated upstreams) with the command line's overrides. */
+function serveConfig(flags: ServeFlags, file: string | undefined, port: number, upstreams: string[]) {
+  const config = file ? loadConfig(file) : demoConfig(upstreams[0]!, upstreams[1]!, port);
+  if (flags.port !== undefined || process.env['PORT'] !== undefined) config.server.port = port;
+  if (flags.host !== undefined) config.server.host = flags.host;
+  return config;
+}
+
+/** One worker of `server.workers`: the same gateway, its port shared through the primary. */
+async function serveWorker(flags: ServeFlags, file: string | undefined, port: number): Promise<void> {
+  const upstreams = JSON.parse(process.env[DEMO_UPSTREAMS_ENV] ?? '[]') as string[];
+  let gateway: Gateway | undefined;
+  try {
+    const config = serveConfig(flags, file, port, upstreams);
+    gateway = await createGateway(config);
+    const address = await gateway.app.listen({ port: config.server.port, host: config.server.host });
+    handleSignals(gateway, file, []);
+    process.send!({ bw: 'listening', address } satisfies ListeningMessage);
+  } catch (error) {
+    await gateway?.close();
+    // The channel to the primary would keep this process alive: the primary sees it exit instead.
+    process.disconnect();
+    throw error;
+  }
+}
+
 /** SIGHUP reloads; SIGTERM/SIGINT drain and exit 0. Started by npm, it also stops if npm goes away. */
 function handleSignals(gateway: Gateway, file: string | undefined, simulators: Simulator[]): void {
   let stopping = false;
@@ -136,6 +178,8 @@ function handleSignals(gateway: Gateway, file: string | undefined, simulators: S
     await gateway.close();
     await Promise.all(simulators.map((s) => s.close()));
     process.exitCode = 0;
+    // A worker's channel to its primary is the last thing holding it.
+    if (cluster.isWorker) process.disconnect();
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -158,6 +158,11 @@ export const RouteSchema = z.strictObject({
    * read). Default: off.
    */
   hedgeAfterMs: z.number().int().positive().optional(),
+  /**
+   * Requests per second this route admits, from all clients together; more get 429 + Retry-After
+   * before any upstream call. With `state.redis` the limit holds across every replica. Default: none.
+   */
+  rateLimit: z.strictObject({ perSecond: z.number().positive(), burst: z.number().int().min(1).optional() }).optional(),
   /** Moved: a breaker belongs to the upstream (`providers.<name>.breaker`), not to a route. */
   breaker: z
     .never({ error: 'breakers belong to the upstream now: move this to providers.<provider>.breaker' })
@@ -211,6 +216,11 @@ export const ServerSchema = z.strictObject({
   maxUpstreamResponseBytes: z.number().int().min(1_024).default(33_554_432),
   /** On SIGTERM, how long requests in flight may take to finish (ms). */
   shutdownGraceMs: ms.default(10_000),
+  /**
+   * Processes serving the port (node:cluster): a number, or `auto` for one per core. Breakers, rate
+   * limits and the retry budget are shared through `state.redis` when set, else through the primary.
+   */
+  workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1),
 });
 
 /** Wrong client keys from one address: after `burst` failures, one more every `perMinute`th of a minute. */
@@ -229,6 +239,11 @@ const JOURNAL_POLICY = {
   /** Longest wait for one journal write (ms); a stalled store cannot hold a request longer. */
   writeTimeoutMs: ms.default(1_000),
   /**
+   * A running operation's lease (ms), renewed while it runs. When its process dies, the sweeper of
+   * any replica records the operation failed (OPERATION_ABANDONED) once the lease has expired.
+   */
+  leaseMs: ms.default(30_000),
+  /**
    * What an operation keeps of the conversation: `none` (default: metadata, usage, the attempt
    * trail, errors — no prompts, no answers), `redacted` (also the partial answer of a failed stream),
    * `full` (also the request's messages). Every stored string passes the redactor, whatever this says.
@@ -244,6 +259,26 @@ const JOURNAL_POLICY = {
     .default({ succeededMs: 86_400_000, failedMs: 14 * 86_400_000, cancelledMs: 14 * 86_400_000 }),
 };
 
+/** State shared with other replicas: breakers, route rate limits and the retry budget. */
+export const StateSchema = z.strictObject({
+  redis: z
+    .strictObject({
+      /** `redis://[user:password@]host:port[/db]` (or `rediss://`); the password is redacted everywhere. */
+      url: z
+        .string()
+        .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+        .optional(),
+      /** Or the name of the environment variable that holds the URL (keeps a password out of the file). */
+      urlEnv: z.string().min(1).optional(),
+      /** Key and channel prefix: replicas with the same prefix share state. */
+      prefix: z.string().min(1).default('breakwater'),
+      /** Longest wait for Redis on a decision (ms); past it the replica decides alone and health warns. */
+      timeoutMs: ms.default(5),
+    })
+    .refine((redis) => (redis.url === undefined) !== (redis.urlEnv === undefined), 'set exactly one of url and urlEnv')
+    .optional(),
+});
+
 export const ConfigSchema = z.strictObject({
   server: ServerSchema.default(ServerSchema.parse({})),
   providers: z.record(identifier, ProviderSchema),
@@ -256,6 +291,7 @@ export const ConfigSchema = z.strictObject({
   retryBudget: z
     .strictObject({ ratio: z.number().min(0).max(1).default(0.1), minPerSecond: z.number().min(0).default(3) })
     .default({ ratio: 0.1, minPerSecond: 3 }),
+  state: StateSchema.default({}),
   journal: z
     .union([
       z.strictObject({
@@ -268,7 +304,15 @@ export const ConfigSchema = z.strictObject({
         synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
         ...JOURNAL_POLICY,
       }),
-      z.strictObject({ postgres: z.string().min(1), ...JOURNAL_POLICY }),
+      z.strictObject({
+        postgres: z.string().min(1),
+        /** The table (created if missing): replicas that share it share one journal. */
+        table: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'use lower-case letters, digits and _ only')
+          .default('breakwater_operations'),
+        ...JOURNAL_POLICY,
+      }),
       z.strictObject({ memory: z.literal(true), ...JOURNAL_POLICY }),
     ])
     .default({
@@ -276,6 +320,7 @@ export const ConfigSchema = z.strictObject({
       synchronous: 'FULL',
       onUnavailable: 'degrade',
       writeTimeoutMs: 1_000,
+      leaseMs: 30_000,
       content: 'none',
       retention: { succeededMs: 86_400_000, failedMs: 14 * 86_400_000, cancelledMs: 14 * 86_400_000 },
     }),

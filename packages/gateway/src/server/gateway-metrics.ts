@@ -9,6 +9,7 @@ export type RejectionReason =
   | 'all_targets_drained'
   | 'maintenance'
   | 'auth_throttled'
+  | 'rate_limited'
   | 'draining';
 
 /** What the gateway's gauges read at each scrape. */
@@ -17,6 +18,8 @@ export interface GaugeSources {
   /** Retries the shared retry budget allows right now. */
   retryBudget: () => number;
   journal: () => JournalHealth;
+  /** The shared state store: undefined when state is per process. */
+  sharedState: () => { status: 'pass' | 'warn'; fallbacks: number } | undefined;
 }
 
 /** The gateway's own series, beside the library's policy metrics in the same registry. */
@@ -125,6 +128,27 @@ export function gatewayMetrics(registry: Registry, sources: GaugeSources): Gatew
       const { deferred, dropped } = sources.journal();
       this.set({ state: 'deferred' }, deferred);
       this.set({ state: 'dropped' }, dropped);
+    },
+  });
+  new Gauge({
+    name: 'breakwater_gateway_shared_state_up',
+    help: '1 while the shared state store (state.redis, or the primary with server.workers) answers decisions, 0 while this process decides alone (absent without a shared store).',
+    registers: [registry],
+    collect() {
+      const state = sources.sharedState();
+      if (state) this.set(state.status === 'pass' ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'breakwater_gateway_shared_state_fallbacks_total',
+    help: 'Decisions (a token, a retry, a probe claim) this process took from its own state because the shared store was slow or out of reach.',
+    registers: [registry],
+    collect() {
+      const state = sources.sharedState();
+      if (state) {
+        this.reset();
+        this.inc(state.fallbacks);
+      }
     },
   });
   // Labelled children resolved once per label set: no label hashing on each request.

@@ -22,6 +22,7 @@ import { openJournalStore } from './journal-store.js';
 import { openAIErrors } from './openai-errors.js';
 import { routeForNeeds } from './capabilities.js';
 import { genAITelemetry } from './genai-telemetry.js';
+import { openSharedState } from './shared-state.js';
 import { proxyJson } from './proxy-json.js';
 import { notifyAll } from './request-outcome.js';
 import { gatewayHealth } from './readiness.js';
@@ -78,22 +79,28 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       ? [env['AWS_SECRET_ACCESS_KEY'], env['AWS_SESSION_TOKEN']].filter((v): v is string => !!v)
       : []),
   ];
-  // The provider keys and header values are known at start: they are removed from everything.
-  const redactor = createRedactor({ literals: providerKeys.filter((value) => value.length >= 8) });
+  // The provider keys, header values and the Redis password are known at start: they are removed from everything.
+  const redactor = createRedactor({
+    literals: [...providerKeys, ...redisPassword(config, env)].filter((value) => value.length >= 8),
+  });
   const logger = options.logger ?? pino({ ...breakwaterPinoOptions(redactor), level: env['LOG_LEVEL'] ?? 'info' });
   // Every upstream's breaker is exported at each scrape, closed ones as 0.
   const metrics = prometheusTelemetry({ breakers: () => upstreams.snapshots() });
+  // Breakers, route limits and the retry budget: shared with the other replicas or workers, if any.
+  const shared = openSharedState(config, env, logger);
   const render = openAIErrors(redactor);
   const admission = createAdmission(config.server);
   const counters = gatewayMetrics(metrics.registry, {
     inFlight: admission.stats,
     retryBudget: () => state.budget.available,
     journal: () => journal.health(),
+    sharedState: () => shared.health(),
   });
   const journal = new Journal({
     store: options.journalStore ?? (await openJournalStore(config, logger)),
     redactor,
     writeTimeoutMs: config.journal.writeTimeoutMs,
+    leaseMs: config.journal.leaseMs,
     retention: {
       succeeded: config.journal.retention.succeededMs,
       failed: config.journal.retention.failedMs,
@@ -118,9 +125,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
 
   const telemetry = [pinoTelemetry(logger), metrics];
   // Breakers and limits per upstream: they outlive config reloads.
-  const upstreams = new Upstreams();
+  const upstreams = new Upstreams(shared.store);
   // Everything a config reload replaces; requests in flight keep the routes they started with.
-  let state = buildState(config, env, telemetry, agent, upstreams);
+  let state = buildState(config, env, telemetry, agent, upstreams, shared.store);
   const stopProbes = startBreakerProbes(upstreams, agent);
   let draining = false;
 
@@ -152,6 +159,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       journal,
       journalCritical: journalMode === 'fail-closed',
       admission,
+      sharedState: () => shared.health(),
     }),
     metrics: metrics.metrics,
     onError: (error: BreakwaterError, request: { method: string; path: string }) =>
@@ -240,7 +248,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     reload(next: GatewayConfig): string[] {
       const warnings = unreloadable(config, next);
       const previous = state;
-      state = buildState(next, env, telemetry, agent, upstreams);
+      state = buildState(next, env, telemetry, agent, upstreams, shared.store);
       previous.disconnectTelemetry();
       logger.info({ event: 'config_reloaded', routes: [...state.routes.keys()], warnings }, 'configuration reloaded');
       return warnings;
@@ -259,6 +267,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       await agent.destroy();
       await journal.flushOutbox().catch(() => 0);
       await journal.close();
+      upstreams.close();
+      await shared.close();
     },
   };
 }
@@ -279,6 +289,19 @@ function refuseMissingKeys(config: GatewayConfig, env: Record<string, string | u
       return [];
     });
   if (missing.length > 0) throw new ConfigError('(environment)', missing);
+}
+
+/** The password in `state.redis`'s URL, redacted like a provider key. */
+function redisPassword(config: GatewayConfig, env: Record<string, string | undefined>): string[] {
+  const redis = config.state.redis;
+  const url = redis?.url ?? (redis?.urlEnv ? env[redis.urlEnv] : undefined);
+  if (!url) return [];
+  try {
+    const password = decodeURIComponent(new URL(url).password);
+    return password ? [password, url] : [];
+  } catch {
+    return [];
+  }
 }
 
 function routeFor(routes: Map<string, Route>, model: string): Route {

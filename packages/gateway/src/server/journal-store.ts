@@ -31,6 +31,7 @@ export async function openJournalStore(config: GatewayConfig, logger: Logger): P
     connectionTimeoutMillis: Math.max(1_000, journal.writeTimeoutMs),
   });
   const store = new PostgresJournalStore(pool, {
+    table: journal.table,
     onPoolError: (error) =>
       logger.warn({ event: 'journal_connection_lost', err: error }, 'journal: a Postgres connection was lost'),
   });

@@ -10,6 +10,8 @@ export interface ReadinessSources {
   /** fail-closed: a failing journal makes the gateway unready (503); degrade: only `warn`. */
   journalCritical: boolean;
   admission: Admission;
+  /** The shared state store's health; undefined when nothing is shared. */
+  sharedState: () => { status: 'pass' | 'warn'; fallbacks: number; lastError?: string } | undefined;
 }
 
 const isOpen = (state: string): boolean => state === 'open' || state === 'isolated';
@@ -39,6 +41,19 @@ export function gatewayHealth(sources: ReadinessSources): Health {
       { name: `journal:${journal.store.name}`, critical: sources.journalCritical, check: () => journal.ping() },
     ],
     extra: [
+      () => {
+        // Never `fail`: without the shared store each replica decides alone and keeps serving.
+        const state = sources.sharedState();
+        if (!state) return { name: 'shared-state', status: 'pass', output: 'per process (nothing shared)' };
+        return {
+          name: 'shared-state',
+          status: state.status,
+          output:
+            state.status === 'pass'
+              ? `shared; ${state.fallbacks} local decisions so far`
+              : `deciding locally (${state.fallbacks} local decisions)${state.lastError ? `; last error: ${state.lastError}` : ''}`,
+        };
+      },
       () => {
         const { deferred, dropped, lastError } = journal.health();
         const waiting = deferred > 0 || dropped > 0;

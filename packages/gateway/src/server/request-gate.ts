@@ -57,6 +57,7 @@ export function requestHandler(
         details: { route: route.alias },
       });
     }
+    if (route.limiter) await rateLimited(route, counters);
     const refused = refusedBeforeWork(route, upstreams);
     if (refused) {
       counters.rejected(REJECTION_REASON[refused.code] ?? 'all_targets_full');
@@ -77,6 +78,20 @@ export function requestHandler(
       done();
     }
   };
+}
+
+/** The route's own limit, before any journal row or upstream call: 429 + Retry-After past it. */
+async function rateLimited(route: Route, counters: GatewayMetrics): Promise<void> {
+  const taken = route.limiter!.acquire(route.alias);
+  const waitMs = typeof taken === 'number' ? taken : await taken;
+  if (waitMs === 0) return;
+  counters.rejected('rate_limited');
+  throw Errors.rateLimiterRejected({
+    message: `Route ${route.alias} is at its rate limit.`,
+    userMessage: `The model '${route.alias}' is at its rate limit; retry after the time given.`,
+    retryAfterMs: waitMs,
+    details: { route: route.alias },
+  });
 }
 
 /** Resolves when no request is in flight, or when `graceMs` have passed. */

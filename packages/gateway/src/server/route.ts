@@ -8,6 +8,7 @@ import {
   type Branch,
   type CallTrail,
   type Pipeline,
+  type RateLimiterPolicy,
   type RetryBudget,
 } from 'breakwater';
 import type { RouteConfig } from '../config/schema.js';
@@ -41,6 +42,8 @@ export interface Route {
    * by what a request needs (see capabilities.ts); filled in by the routes' builder.
    */
   variants: Map<string, Route | undefined>;
+  /** The route's `rateLimit` (all clients together; shared across replicas with a store). */
+  limiter?: RateLimiterPolicy;
 }
 
 /** Builds a route as one sentence of library policies. */

@@ -1,4 +1,4 @@
-import { instrument, retryBudget, type TelemetrySink } from 'breakwater';
+import { instrument, rateLimiter, retryBudget, type StateStore, type TelemetrySink } from 'breakwater';
 import type { Agent } from 'undici';
 import type { GatewayConfig } from '../config/schema.js';
 import type { ResolvedTarget } from '../upstream/call-target.js';
@@ -16,9 +16,14 @@ export function buildState(
   telemetry: TelemetrySink[],
   dispatcher: Agent,
   upstreams: Upstreams,
+  store?: StateStore,
 ) {
   upstreams.update(config, env);
-  const budget = retryBudget({ ratio: config.retryBudget.ratio, minPerSecond: config.retryBudget.minPerSecond });
+  const budget = retryBudget({
+    ratio: config.retryBudget.ratio,
+    minPerSecond: config.retryBudget.minPerSecond,
+    ...(store ? { store, name: 'retry' } : {}),
+  });
   const routes = new Map<string, Route>();
   for (const [alias, route] of Object.entries(config.routes)) {
     const targets: ResolvedTarget[] = route.targets.map((t) => {
@@ -39,6 +44,12 @@ export function buildState(
       };
     });
     const built = buildRoute(alias, route, targets, upstreams, budget);
+    if (route.rateLimit)
+      built.limiter = rateLimiter({
+        perSecond: route.rateLimit.perSecond,
+        burst: route.rateLimit.burst ?? Math.max(1, Math.ceil(route.rateLimit.perSecond)),
+        ...(store ? { store, name: 'route' } : {}),
+      });
     built.variants = capabilityVariants(built, (fit) => buildRoute(alias, route, fit, upstreams, budget));
     routes.set(alias, built);
   }

@@ -6,6 +6,7 @@ import {
   type BulkheadPolicy,
   type CircuitBreakerPolicy,
   type CircuitSnapshot,
+  type StateStore,
 } from 'breakwater';
 import type { GatewayConfig, ProviderConfig } from '../config/schema.js';
 
@@ -54,6 +55,9 @@ export class Upstreams {
   /** Upstreams an operator drained: who and when. Kept across reloads, like the breakers. */
   private readonly drainedBy = new Map<string, OperatorMark>();
 
+  /** With a store, every replica's breaker for an upstream follows the others. */
+  constructor(private readonly store?: StateStore) {}
+
   /** Resolves every upstream the config names; those it no longer names are dropped. */
   update(config: GatewayConfig, env: Record<string, string | undefined>): void {
     const next = new Map<string, Entry>();
@@ -81,7 +85,14 @@ export class Upstreams {
         next.set(key, { ...this.entryFor(key, provider), endpoint });
       }
     }
+    for (const [key, entry] of this.entries)
+      if (next.get(key)?.policies !== entry.policies) entry.policies.breaker.close();
     this.entries = next;
+  }
+
+  /** Stops following other replicas' breakers. */
+  close(): void {
+    for (const entry of this.entries.values()) entry.policies.breaker.close();
   }
 
   endpoints(): UpstreamEndpoint[] {
@@ -140,6 +151,7 @@ export class Upstreams {
           breakMs: provider.breaker.breakMs,
           maxBreakMs: provider.breaker.maxBreakMs,
           maxProbes: provider.breaker.halfOpenProbes,
+          ...(this.store ? { store: this.store, name: 'upstreams' } : {}),
         }),
         bulkhead: bulkhead({
           maxConcurrent: provider.concurrency.max,

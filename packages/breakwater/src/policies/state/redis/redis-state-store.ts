@@ -3,7 +3,8 @@ import { systemClock, type Clock } from '../../clock.js';
 import { LocalStateStore } from '../local-state-store.js';
 import type { CircuitRecord, RetryCreditSettings, StateStore, TokenRate } from '../state-store.js';
 import { PUBLISH_CIRCUIT, RETRY_BUDGET, TAKE_TOKEN } from './scripts.js';
-import { StoreHealth, type StateStoreHealth } from './store-health.js';
+import { decide } from '../remote-decision.js';
+import { StoreHealth, type StateStoreHealth } from '../store-health.js';
 
 export interface RedisStateOptions {
   /** The commands connection. Its owner closes it; the store opens one more, for subscriptions. */
@@ -172,28 +173,8 @@ export class RedisStateStore implements StateStore {
 
   /** One bounded round trip; past `timeoutMs`, or with Redis out of reach, the local answer. */
   private decide<T>(operation: string, remote: () => Promise<T>, local: () => T): T | Promise<T> {
-    if (this.redis.status !== 'ready') {
-      this.status.fellBack(operation, new Error(`Redis is ${this.redis.status}`));
-      return local();
-    }
-    return new Promise<T>((resolve) => {
-      let done = false;
-      const fallBack = (error: unknown): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        this.status.fellBack(operation, error);
-        resolve(local());
-      };
-      const timer = setTimeout(() => fallBack(new Error(`Redis took over ${this.timeoutMs} ms`)), this.timeoutMs);
-      remote().then((value) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        this.status.succeeded();
-        resolve(value);
-      }, fallBack);
-    });
+    const unreachable = this.redis.status === 'ready' ? undefined : `Redis is ${this.redis.status}`;
+    return decide(this.status, this.timeoutMs, operation, unreachable, remote, local);
   }
 
   private budgetScript(budget: string, credit: number, settings: RetryCreditSettings, withdraw: boolean) {
@@ -247,7 +228,8 @@ export class RedisStateStore implements StateStore {
 
   private subscribe(space: string): void {
     if (!this.subscriber) {
-      this.subscriber = this.redis.duplicate();
+      // Its own queue: a SUBSCRIBE sent before the connection is up waits for it instead of failing.
+      this.subscriber = this.redis.duplicate({ enableOfflineQueue: true });
       this.subscriber.on('error', this.status.noteError);
       // A new subscription connection may have missed messages: re-read everything.
       this.subscriber.on('ready', this.onReady);

@@ -1,0 +1,168 @@
+import { systemClock, type Clock } from '../../clock.js';
+import { LocalStateStore } from '../local-state-store.js';
+import { decide } from '../remote-decision.js';
+import type { CircuitRecord, RetryCreditSettings, StateStore, TokenRate } from '../state-store.js';
+import { StoreHealth, type StateStoreHealth } from '../store-health.js';
+import { isCircuitBroadcast, isStateReply, type StateRequest } from './messages.js';
+
+export interface ClusterStateOptions {
+  /** Longest wait for the primary on a decision (ms); past it the worker decides alone. Default 10. */
+  timeoutMs?: number;
+  /** Retry credit is sent in batches this often (ms). Default 100. */
+  flushIntervalMs?: number;
+  onFallback?: (operation: string, error: Error) => void;
+  clock?: Clock;
+}
+
+type Ask = StateRequest extends infer R ? (R extends { id: number } ? Omit<R, 'bw' | 'id'> : never) : never;
+
+/**
+ * The store of a node:cluster worker: state shared with the other workers through the primary
+ * (`serveClusterState()`), over IPC. Same contract as the Redis store: breakers decide locally and
+ * hear transitions; tokens, retries and probe claims are asked, with a bounded wait and a local
+ * answer if the primary does not reply.
+ */
+export class ClusterStateStore implements StateStore {
+  readonly name = 'cluster';
+  readonly local: LocalStateStore;
+  private readonly timeoutMs: number;
+  private readonly status: StoreHealth;
+  private readonly pending = new Map<number, (value: unknown) => void>();
+  private readonly watchers = new Map<string, Set<(key: string, record: CircuitRecord) => void>>();
+  private readonly pendingCredit = new Map<string, { amount: number; settings: RetryCreditSettings }>();
+  private readonly knownAvailable = new Map<string, number>();
+  private nextId = 1;
+  private readonly timer: NodeJS.Timeout;
+  private readonly onMessage = (message: unknown): void => this.received(message);
+
+  constructor(options: ClusterStateOptions = {}) {
+    if (!process.send) throw new Error('clusterState() runs in a node:cluster worker (process.send is missing).');
+    this.timeoutMs = options.timeoutMs ?? 10;
+    this.local = new LocalStateStore({ clock: options.clock ?? systemClock });
+    this.status = new StoreHealth(options.onFallback);
+    process.on('message', this.onMessage);
+    this.timer = setInterval(() => this.flush(), options.flushIntervalMs ?? 100);
+    this.timer.unref();
+  }
+
+  takeToken(bucket: string, rate: TokenRate): number | Promise<number> {
+    return this.decide(
+      'takeToken',
+      { op: 'takeToken', bucket, rate },
+      (v) => Number(v),
+      () => this.local.takeToken(bucket, rate),
+    );
+  }
+
+  depositRetryCredit(budget: string, amount: number, settings: RetryCreditSettings): void {
+    this.local.depositRetryCredit(budget, amount, settings);
+    const pending = this.pendingCredit.get(budget);
+    if (pending) pending.amount += amount;
+    else this.pendingCredit.set(budget, { amount, settings });
+  }
+
+  withdrawRetry(budget: string, settings: RetryCreditSettings): boolean | Promise<boolean> {
+    const credit = this.pendingCredit.get(budget)?.amount ?? 0;
+    this.pendingCredit.delete(budget);
+    return this.decide(
+      'withdrawRetry',
+      { op: 'withdrawRetry', budget, settings, credit },
+      (value) => {
+        const [granted, available] = value as [boolean, number];
+        this.knownAvailable.set(budget, available);
+        return granted;
+      },
+      () => this.local.withdrawRetry(budget, settings),
+    );
+  }
+
+  retryCreditAvailable(budget: string, settings: RetryCreditSettings): number {
+    return this.status.reachable
+      ? (this.knownAvailable.get(budget) ?? this.local.retryCreditAvailable(budget, settings))
+      : this.local.retryCreditAvailable(budget, settings);
+  }
+
+  publishCircuit(space: string, key: string, record: CircuitRecord): void {
+    this.local.publishCircuit(space, key, record);
+    this.tell({ op: 'publishCircuit', space, key, record });
+  }
+
+  watchCircuits(space: string, onChange: (key: string, record: CircuitRecord) => void): () => void {
+    let set = this.watchers.get(space);
+    if (!set) this.watchers.set(space, (set = new Set()));
+    set.add(onChange);
+    const unwatchLocal = this.local.watchCircuits(space, onChange);
+    // A worker that starts late learns what the others decided.
+    void this.ask({ op: 'circuits', space }).then(
+      (known) => {
+        for (const [key, record] of known as Array<[string, CircuitRecord]>) onChange(key, record);
+      },
+      () => {},
+    );
+    return () => {
+      set.delete(onChange);
+      unwatchLocal();
+    };
+  }
+
+  claimProbe(space: string, key: string, ttlMs: number): boolean | Promise<boolean> {
+    return this.decide('claimProbe', { op: 'claimProbe', space, key, ttlMs }, Boolean, () => true);
+  }
+
+  health(): StateStoreHealth {
+    return this.status.report(process.connected);
+  }
+
+  /** Sends the retry credit batched so far. */
+  flush(): void {
+    for (const [budget, { amount, settings }] of this.pendingCredit)
+      this.ask({ op: 'depositRetryCredit', budget, settings, amount }).then(
+        (available) => void this.knownAvailable.set(budget, Number(available)),
+        () => {},
+      );
+    this.pendingCredit.clear();
+  }
+
+  close(): void {
+    this.flush();
+    clearInterval(this.timer);
+    process.off('message', this.onMessage);
+  }
+
+  private decide<T>(operation: string, ask: Ask, read: (value: unknown) => T, local: () => T): T | Promise<T> {
+    const unreachable = process.connected ? undefined : 'the primary is gone';
+    return decide(this.status, this.timeoutMs, operation, unreachable, () => this.ask(ask).then(read), local);
+  }
+
+  private ask(ask: Ask): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, resolve);
+      // Late answers are dropped with their entry: the wait is bounded by decide(), not here.
+      setTimeout(() => this.pending.delete(id), 1_000).unref();
+      process.send!({ bw: 'state', id, ...ask }, undefined, undefined, (error: Error | null) => {
+        if (!error) return;
+        this.pending.delete(id);
+        reject(error);
+      });
+    });
+  }
+
+  private tell(ask: Ask): void {
+    if (process.connected) process.send!({ bw: 'state', id: 0, ...ask }, undefined, undefined, () => {});
+  }
+
+  private received(message: unknown): void {
+    if (isStateReply(message)) {
+      const resolve = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      resolve?.(message.value);
+    } else if (isCircuitBroadcast(message)) {
+      for (const onChange of this.watchers.get(message.space) ?? []) onChange(message.key, message.record);
+    }
+  }
+}
+
+export function clusterState(options?: ClusterStateOptions): ClusterStateStore {
+  return new ClusterStateStore(options);
+}
