@@ -24,7 +24,7 @@ let down: Simulator;
 let ok: Simulator;
 let retried: Simulator;
 let hanging: Server;
-let replicas: GatewayProcess[] = [];
+const replicas: GatewayProcess[] = [];
 const extra: GatewayProcess[] = [];
 let db: pg.Pool;
 
