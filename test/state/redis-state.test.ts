@@ -73,6 +73,28 @@ describe('Redis-shared state', { skip }, () => {
     await waitFor(() => breakers.every((b) => b.snapshot('openai:gpt').state === 'closed'), 'reset to travel', 1_000);
   });
 
+  test('consecutive faults seen by different replicas count together; a success breaks the run', async () => {
+    const stores = replicas(3);
+    await ready(stores);
+    const breakers = stores.map((store) => circuitBreaker({ store, name: 'u', strategy: consecutiveFailures(3) }));
+    const call = (i: number, fn: () => Promise<unknown>) =>
+      pipeline(breakers[i]!)
+        .execute(fn, { key: 'k' })
+        .catch(() => {});
+    await call(0, failing);
+    await call(1, failing);
+    // A success on a replica that had seen a fault: the fleet's run starts again.
+    await call(1, async () => 'ok');
+    await call(2, failing);
+    await call(0, failing);
+    assert.ok(
+      breakers.every((b) => b.snapshot('k').state === 'closed'),
+      'two in a row are not three',
+    );
+    await call(1, failing);
+    await waitFor(() => breakers.every((b) => b.snapshot('k').state === 'open'), 'the third fault, on B, to open all');
+  });
+
   test('a replica that starts late learns the open circuits', async () => {
     const prefix = `bwtest-${randomBytes(4).toString('hex')}`;
     const [first] = replicas(1, { prefix });

@@ -48,6 +48,7 @@ test('defaults fill a minimal configuration', () => {
     synchronous: 'FULL',
     onUnavailable: 'degrade',
     writeTimeoutMs: 1_000,
+    leaseMs: 30_000,
     content: 'none',
     retention: { succeededMs: 86_400_000, failedMs: 14 * 86_400_000, cancelledMs: 14 * 86_400_000 },
   });
@@ -64,5 +65,30 @@ test('a journal write must fit inside every route budget', () => {
         routes: { tight: { targets: [{ provider: 'p', model: 'm' }], totalTimeoutMs: 500 } },
       }),
     /routes\.tight\.totalTimeoutMs: 500 ms leaves no room for a journal write/,
+  );
+});
+
+test('scale-out settings: shared state, workers and route limits are checked', () => {
+  const base = {
+    providers: { p: { baseUrl: 'http://127.0.0.1:1/v1' } },
+    routes: { r: { targets: [{ provider: 'p', model: 'm' }], rateLimit: { perSecond: 100 } } },
+  };
+  const config = parseConfig({ ...base, server: { workers: 'auto' }, state: { redis: { urlEnv: 'REDIS_URL' } } });
+  assert.equal(config.server.workers, 'auto');
+  assert.deepEqual(config.state.redis, { urlEnv: 'REDIS_URL', prefix: 'breakwater', timeoutMs: 5 });
+  assert.deepEqual(parseConfig(base).state, {}, 'nothing shared by default');
+  assert.equal(parseConfig(base).server.workers, 1);
+  assert.throws(
+    () => parseConfig({ ...base, state: { redis: { url: 'redis://a:6379', urlEnv: 'REDIS_URL' } } }),
+    /state\.redis: set exactly one of url and urlEnv/,
+  );
+  assert.throws(
+    () => parseConfig({ ...base, state: { redis: { url: 'http://a:6379' } } }),
+    /state\.redis\.url: must start with redis:\/\/ or rediss:\/\//,
+  );
+  assert.throws(() => parseConfig({ ...base, server: { workers: 0 } }), /server\.workers/);
+  assert.throws(
+    () => parseConfig({ ...base, routes: { r: { ...base.routes.r, rateLimit: { perSecond: 0 } } } }),
+    /routes\.r\.rateLimit\.perSecond/,
   );
 });

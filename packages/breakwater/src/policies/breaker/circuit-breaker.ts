@@ -31,11 +31,17 @@ export interface CircuitBreakerOptions {
   /**
    * Shares transitions through a store (e.g. `redisState()`): a circuit opened, closed, isolated or
    * reset by one replica is followed by every replica watching the same `name`, and one replica at a
-   * time probes a half-open circuit. Failures are counted by each replica on its own calls.
+   * time probes a half-open circuit. With `consecutiveFailures` the replicas' faults also count
+   * together (`fleetWindowMs`); other strategies count each replica's own calls.
    */
   store?: StateStore;
   /** The breaker's name in the store: replicas with the same name share circuits. Default 'breaker'. */
   name?: string;
+  /**
+   * With a store and `consecutiveFailures`: faults of all replicas count together, and a count is
+   * forgotten after this long without a fault (ms). Default 10,000.
+   */
+  fleetWindowMs?: number;
 }
 
 export interface CircuitSnapshot {
@@ -71,6 +77,9 @@ export class CircuitBreakerPolicy implements Policy {
   /** This breaker's identity in shared records: its own transitions are not adopted twice. */
   private readonly id = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   private readonly unwatch: () => void;
+  /** Faults across the fleet that open the circuit (a store and a strategy that supports it). */
+  private readonly fleetThreshold: number | undefined;
+  private readonly fleetWindowMs: number;
 
   constructor(options: CircuitBreakerOptions = {}) {
     this.strategy = options.strategy ?? consecutiveFailures(5);
@@ -86,6 +95,8 @@ export class CircuitBreakerPolicy implements Policy {
     this.clock = options.clock ?? systemClock;
     this.store = options.store;
     this.space = options.name ?? 'breaker';
+    this.fleetThreshold = this.store ? this.strategy.fleetThreshold : undefined;
+    this.fleetWindowMs = positive('fleetWindowMs', options.fleetWindowMs ?? 10_000);
     this.unwatch = this.store?.watchCircuits(this.space, (key, record) => this.adopt(key, record)) ?? (() => {});
   }
 
@@ -107,6 +118,7 @@ export class CircuitBreakerPolicy implements Policy {
     if (ctx.trail) ctx.trail.pendingBreakerState = circuit.state;
     try {
       const value = await next(ctx);
+      if (this.fleetThreshold !== undefined) this.forgetFleetFaults(key, circuit, probe);
       if (circuit.succeeded(now, probe)) this.changed(key, 'half_open', 'closed');
       return value;
     } catch (thrown) {
@@ -114,14 +126,35 @@ export class CircuitBreakerPolicy implements Policy {
       const from = circuit.state;
       if (this.isFault(error)) {
         if (circuit.failed(this.clock.now(), probe, error.category)) this.changed(key, from, 'open');
+        else if (this.fleetThreshold !== undefined && !probe) this.countFleetFault(key, circuit);
       } else if (error.category === 'cancelled' || error.category === 'circuit_open') {
         circuit.released(probe);
-      } else if (circuit.succeeded(this.clock.now(), probe)) {
+      } else {
         // The dependency answered (a 400, a 404): it is up, whatever the caller did wrong.
-        this.changed(key, 'half_open', 'closed');
+        if (this.fleetThreshold !== undefined) this.forgetFleetFaults(key, circuit, probe);
+        if (circuit.succeeded(this.clock.now(), probe)) this.changed(key, 'half_open', 'closed');
       }
       throw error;
     }
+  }
+
+  /** A fault on a closed circuit also counts for the fleet; enough of them open it everywhere. */
+  private countFleetFault(key: string, circuit: Circuit): void {
+    if (circuit.state !== 'closed') return;
+    const count = this.store!.countFailure(this.space, key, this.fleetWindowMs);
+    const decide = (faults: number): void => {
+      if (faults < this.fleetThreshold! || circuit.state !== 'closed') return;
+      circuit.open(this.clock.now());
+      this.changed(key, 'closed', 'open');
+    };
+    if (typeof count === 'number') decide(count);
+    else void count.then(decide);
+  }
+
+  /** A success after this replica saw faults: the fleet's run of faults is broken. */
+  private forgetFleetFaults(key: string, circuit: Circuit, probe: boolean): void {
+    if (!probe && circuit.state === 'closed' && circuit.counter.snapshot(0).failures > 0)
+      this.store!.clearFailures(this.space, key);
   }
 
   /** One replica probes a half-open circuit for the fleet; the others keep failing fast. */

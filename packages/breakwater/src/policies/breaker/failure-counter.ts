@@ -10,5 +10,8 @@ export interface FailureCounter {
   snapshot(now: number): { failures: number; calls: number };
 }
 
-/** Makes a fresh counter for each key. */
-export type BreakerStrategy = () => FailureCounter;
+/**
+ * Makes a fresh counter for each key. `fleetThreshold`: with a shared store, the circuit also
+ * opens when this many faults were reported by all replicas together (see CircuitBreakerOptions.store).
+ */
+export type BreakerStrategy = (() => FailureCounter) & { readonly fleetThreshold?: number };

@@ -58,6 +58,28 @@ test('breakers sharing a store follow each other: one opens, the other fails fas
   b.close();
 });
 
+test('faults of breakers sharing a store count together, and are forgotten after a quiet window', async () => {
+  const clock = new FakeClock();
+  const store = localState({ clock });
+  const [a, b] = [0, 1].map(() =>
+    circuitBreaker({ store, strategy: consecutiveFailures(2), fleetWindowMs: 1_000, clock }),
+  );
+  const fail = () => Promise.reject(Object.assign(new Error('down'), { status: 503 }));
+  await pipeline(a!, { clock })
+    .execute(fail, { key: 'k' })
+    .catch(() => {});
+  await clock.tick(1_000);
+  await pipeline(b!, { clock })
+    .execute(fail, { key: 'k' })
+    .catch(() => {});
+  assert.equal(a!.snapshot('k').state, 'closed', 'the first fault was forgotten');
+  await pipeline(a!, { clock })
+    .execute(fail, { key: 'k' })
+    .catch(() => {});
+  assert.equal(b!.snapshot('k').state, 'open');
+  assert.equal(a!.snapshot('k').state, 'open');
+});
+
 test('retry budgets sharing a store spend one balance', () => {
   const store = localState();
   const a = retryBudget({ store, ratio: 1, minPerSecond: 0 });

@@ -22,6 +22,8 @@ export class LocalStateStore implements StateStore {
   private readonly limiters = new Map<string, RateLimiterPolicy>();
   private readonly budgets = new Map<string, RetryBudget>();
   private readonly watchers = new Map<string, Set<(key: string, record: CircuitRecord) => void>>();
+  /** Faults per circuit across the breakers of this store, until a quiet `windowMs`. */
+  private readonly failures = new Map<string, { count: number; until: number }>();
 
   constructor(options: LocalStateOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -51,6 +53,7 @@ export class LocalStateStore implements StateStore {
   }
 
   publishCircuit(space: string, key: string, record: CircuitRecord): void {
+    this.clearFailures(space, key);
     for (const onChange of this.watchers.get(space) ?? []) onChange(key, record);
   }
 
@@ -59,6 +62,21 @@ export class LocalStateStore implements StateStore {
     if (!set) this.watchers.set(space, (set = new Set()));
     set.add(onChange);
     return () => set.delete(onChange);
+  }
+
+  countFailure(space: string, key: string, windowMs: number): number {
+    const id = `${space}\n${key}`;
+    const now = this.clock.now();
+    const known = this.failures.get(id);
+    const count = known && known.until > now ? known.count + 1 : 1;
+    this.failures.set(id, { count, until: now + windowMs });
+    if (this.failures.size > this.maxKeys)
+      for (const [other, entry] of this.failures) if (entry.until <= now) this.failures.delete(other);
+    return count;
+  }
+
+  clearFailures(space: string, key: string): void {
+    this.failures.delete(`${space}\n${key}`);
   }
 
   /** One process: its breakers already bound their own probes. */

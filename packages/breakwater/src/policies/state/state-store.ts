@@ -25,6 +25,13 @@ export interface StateStore {
   /** Calls `onChange` for transitions published by others; returns a function that stops. */
   watchCircuits(space: string, onChange: (key: string, record: CircuitRecord) => void): () => void;
   /**
+   * Counts a fault of circuit `key` seen by any process: returns the count across the fleet since
+   * the last reset, transition, or `windowMs` without a fault. 0 when the store cannot tell.
+   */
+  countFailure(space: string, key: string, windowMs: number): number | Promise<number>;
+  /** A success after faults: the fleet's count starts again. */
+  clearFailures(space: string, key: string): void;
+  /**
    * Claims the right to probe a half-open circuit for `ttlMs`: one process probes for the whole
    * fleet. The claim ends with the next published transition of the key, or at its TTL.
    */

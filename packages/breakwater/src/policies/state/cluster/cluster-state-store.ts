@@ -105,6 +105,14 @@ export class ClusterStateStore implements StateStore {
     };
   }
 
+  countFailure(space: string, key: string, windowMs: number): number | Promise<number> {
+    return this.decide('countFailure', { op: 'countFailure', space, key, windowMs }, Number, () => 0);
+  }
+
+  clearFailures(space: string, key: string): void {
+    this.tell({ op: 'clearFailures', space, key });
+  }
+
   claimProbe(space: string, key: string, ttlMs: number): boolean | Promise<boolean> {
     return this.decide('claimProbe', { op: 'claimProbe', space, key, ttlMs }, Boolean, () => true);
   }

@@ -7,6 +7,8 @@ export type StateRequest = { bw: 'state'; id: number } & (
   | { op: 'depositRetryCredit'; budget: string; settings: RetryCreditSettings; amount: number }
   | { op: 'publishCircuit'; space: string; key: string; record: CircuitRecord }
   | { op: 'claimProbe'; space: string; key: string; ttlMs: number }
+  | { op: 'countFailure'; space: string; key: string; windowMs: number }
+  | { op: 'clearFailures'; space: string; key: string }
   | { op: 'circuits'; space: string }
 );
 

@@ -34,8 +34,13 @@ export function serveClusterState(cluster: Cluster): () => void {
         claims.set(claim, Date.now() + request.ttlMs);
         return true;
       }
+      case 'countFailure':
+        return local.countFailure(request.space, request.key, request.windowMs);
+      case 'clearFailures':
+        return local.clearFailures(request.space, request.key);
       case 'publishCircuit':
         remember(request.space, request.key, request.record);
+        local.clearFailures(request.space, request.key);
         claims.delete(`${request.space}\n${request.key}`);
         broadcast({ bw: 'state-circuit', space: request.space, key: request.key, record: request.record });
         return true;

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '../../clock.js';
 import { LocalStateStore } from '../local-state-store.js';
 import type { CircuitRecord, RetryCreditSettings, StateStore, TokenRate } from '../state-store.js';
-import { PUBLISH_CIRCUIT, RETRY_BUDGET, TAKE_TOKEN } from './scripts.js';
+import { COUNT_FAILURE, PUBLISH_CIRCUIT, RETRY_BUDGET, TAKE_TOKEN } from './scripts.js';
 import { decide } from '../remote-decision.js';
 import { StoreHealth, type StateStoreHealth } from '../store-health.js';
 
@@ -40,7 +40,8 @@ interface Stored {
 type Commands = Redis & {
   bwTakeToken(key: string, perMs: string, burst: string): Promise<number>;
   bwRetryBudget(key: string, ...args: string[]): Promise<[number, number]>;
-  bwPublishCircuit(hash: string, probe: string, ...args: string[]): Promise<number>;
+  bwPublishCircuit(hash: string, probe: string, failures: string, ...args: string[]): Promise<number>;
+  bwCountFailure(key: string, windowMs: string): Promise<number>;
 };
 
 /**
@@ -79,7 +80,8 @@ export class RedisStateStore implements StateStore {
     this.status = new StoreHealth(options.onFallback);
     this.redis.defineCommand('bwTakeToken', { numberOfKeys: 1, lua: TAKE_TOKEN });
     this.redis.defineCommand('bwRetryBudget', { numberOfKeys: 1, lua: RETRY_BUDGET });
-    this.redis.defineCommand('bwPublishCircuit', { numberOfKeys: 2, lua: PUBLISH_CIRCUIT });
+    this.redis.defineCommand('bwPublishCircuit', { numberOfKeys: 3, lua: PUBLISH_CIRCUIT });
+    this.redis.defineCommand('bwCountFailure', { numberOfKeys: 1, lua: COUNT_FAILURE });
     this.redis.on('error', this.status.noteError);
     this.redis.on('ready', this.onReady);
     this.every(options.syncIntervalMs ?? 1_000, () => this.syncAll());
@@ -147,6 +149,19 @@ export class RedisStateStore implements StateStore {
       set.delete(onChange);
       unwatchLocal();
     };
+  }
+
+  countFailure(space: string, key: string, windowMs: number): number | Promise<number> {
+    // Out of reach: 0, and the breaker's own count decides.
+    return this.decide(
+      'countFailure',
+      () => this.redis.bwCountFailure(this.failuresKey(space, key), String(Math.ceil(windowMs))),
+      () => 0,
+    );
+  }
+
+  clearFailures(space: string, key: string): void {
+    if (this.redis.status === 'ready') this.redis.del(this.failuresKey(space, key)).catch(this.status.noteError);
   }
 
   claimProbe(space: string, key: string, ttlMs: number): boolean | Promise<boolean> {
@@ -219,6 +234,7 @@ export class RedisStateStore implements StateStore {
     return this.redis.bwPublishCircuit(
       this.circuitsKey(space),
       this.probeKey(space, key),
+      this.failuresKey(space, key),
       key,
       JSON.stringify(stored),
       this.circuitsKey(space),
@@ -287,6 +303,10 @@ export class RedisStateStore implements StateStore {
 
   private circuitsKey(space: string): string {
     return `${this.prefix}:{${space}}:circuits`;
+  }
+
+  private failuresKey(space: string, key: string): string {
+    return `${this.prefix}:{${space}}:failures:${key}`;
   }
 
   private probeKey(space: string, key: string): string {

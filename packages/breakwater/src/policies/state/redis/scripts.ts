@@ -43,14 +43,22 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return { granted, math.floor(balance) + math.floor(floor) }
 `;
 
+/** KEYS[1] a circuit's fault count. ARGV: window ms. Returns the count (it expires after a quiet window). */
+export const COUNT_FAILURE = `
+local count = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return count
+`;
+
 /**
- * KEYS[1] circuits hash, KEYS[2] the key's probe claim. ARGV: field, record, channel, TTL ms.
- * Stores the record, ends any probe claim (the probe's answer is this transition) and publishes.
+ * KEYS[1] circuits hash, KEYS[2] the key's probe claim, KEYS[3] its fault count. ARGV: field,
+ * record, channel, TTL ms. Stores the record, ends any probe claim (the probe's answer is this
+ * transition), starts the fault count again and publishes.
  */
 export const PUBLISH_CIRCUIT = `
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('PUBLISH', ARGV[3], ARGV[1] .. '\\n' .. ARGV[2])
 return 1
 `;
