@@ -6,12 +6,13 @@
 // directly, and errors (a run with errors is not a result); then a saturation run for throughput, and
 // a streaming run for CPU per streamed chunk. The last line is one JSON object.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { round, table } from './harness.js';
+import { cpuMicros, waitForHttp } from './processes.js';
 import { freePort } from '../test/support/free-port.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -20,26 +21,6 @@ const CONNECTIONS = 16;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const portkeyDir = join(ROOT, 'bench/portkey');
 const CLI = join(ROOT, 'packages/gateway/dist/cli/main.js');
-const TICK_US = 1e6 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
-
-/** CPU time (µs) the process has used so far. */
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_US; // utime, stime
-}
-
-async function waitForHttp(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`${url} never answered`);
-}
-
 function start(args: string[], cwd = ROOT): ChildProcess {
   return spawn(process.execPath, args, { cwd, stdio: 'ignore', env: { ...process.env, OPENAI_API_KEY: '' } });
 }

@@ -79,6 +79,9 @@ test('plain Node ESM imports the library and its subpaths', () => {
     import { classify, pipeline, retry, Errors } from 'breakwater';
     import { RULES } from 'breakwater/rules';
     import { FakeClock } from 'breakwater/testing';
+    import { redisState } from 'breakwater/redis';
+    import { serveClusterState } from 'breakwater/cluster';
+    if (typeof redisState !== 'function' || typeof serveClusterState !== 'function') throw new Error('shared-state subpaths');
     const error = classify(Object.assign(new Error('x'), { status: 429, headers: { 'retry-after': '2' } }));
     const value = await pipeline(retry({ maxAttempts: 2 })).execute(() => 42);
     console.log(JSON.stringify([error.code, error.retryAfterMs, value, typeof RULES.llm, typeof FakeClock, Errors.timeout.code]));
