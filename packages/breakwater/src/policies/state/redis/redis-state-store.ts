@@ -84,7 +84,8 @@ export class RedisStateStore implements StateStore {
     this.redis.defineCommand('bwCountFailure', { numberOfKeys: 1, lua: COUNT_FAILURE });
     this.redis.on('error', this.status.noteError);
     this.redis.on('ready', this.onReady);
-    this.every(options.syncIntervalMs ?? 1_000, () => this.syncAll());
+    // The staleness bound: every circuit re-read, and transitions that could not go out retried.
+    this.every(options.syncIntervalMs ?? 1_000, () => (this.unsent.size > 0 ? this.resync() : this.syncAll()));
     this.every(options.flushIntervalMs ?? 100, () => this.flush());
   }
 
@@ -288,11 +289,19 @@ export class RedisStateStore implements StateStore {
 
   /** Redis is back: what was decided meanwhile goes out first, then everyone's state comes in. */
   private resync(): void {
+    // The subscription connection may be back before the commands connection: wait for that one.
+    if (this.redis.status !== 'ready') return;
     const unsent = [...this.unsent.values()];
     this.unsent.clear();
-    void Promise.all(unsent.map((u) => this.sendCircuit(u.space, u.key, u.record).catch(this.status.noteError))).then(
-      () => this.syncAll(),
+    const sent = unsent.map((u) =>
+      this.sendCircuit(u.space, u.key, u.record).catch((error: unknown) => {
+        this.status.noteError(error);
+        // Not lost: the next reconnection tries again (unless a newer transition replaced it).
+        const id = `${u.space}\n${u.key}`;
+        if (!this.unsent.has(id)) this.unsent.set(id, u);
+      }),
     );
+    void Promise.all(sent).then(() => this.syncAll());
   }
 
   private every(ms: number, run: () => unknown): void {
