@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../../clock.js';
 import { LocalStateStore } from '../local-state-store.js';
 import { decide } from '../remote-decision.js';
+import { RetryCredit } from '../retry-credit.js';
 import type { CircuitRecord, RetryCreditSettings, StateStore, TokenRate } from '../state-store.js';
 import { StoreHealth, type StateStoreHealth } from '../store-health.js';
 import { isCircuitBroadcast, isStateReply, type StateRequest } from './messages.js';
@@ -29,8 +30,7 @@ export class ClusterStateStore implements StateStore {
   private readonly status: StoreHealth;
   private readonly pending = new Map<number, (value: unknown) => void>();
   private readonly watchers = new Map<string, Set<(key: string, record: CircuitRecord) => void>>();
-  private readonly pendingCredit = new Map<string, { amount: number; settings: RetryCreditSettings }>();
-  private readonly knownAvailable = new Map<string, number>();
+  private readonly credit: RetryCredit;
   private nextId = 1;
   private readonly timer: NodeJS.Timeout;
   private readonly onMessage = (message: unknown): void => this.received(message);
@@ -40,6 +40,7 @@ export class ClusterStateStore implements StateStore {
     this.timeoutMs = options.timeoutMs ?? 10;
     this.local = new LocalStateStore({ clock: options.clock ?? systemClock });
     this.status = new StoreHealth(options.onFallback);
+    this.credit = new RetryCredit(this.local, this.status);
     process.on('message', this.onMessage);
     this.timer = setInterval(() => this.flush(), options.flushIntervalMs ?? 100);
     this.timer.unref();
@@ -55,21 +56,17 @@ export class ClusterStateStore implements StateStore {
   }
 
   depositRetryCredit(budget: string, amount: number, settings: RetryCreditSettings): void {
-    this.local.depositRetryCredit(budget, amount, settings);
-    const pending = this.pendingCredit.get(budget);
-    if (pending) pending.amount += amount;
-    else this.pendingCredit.set(budget, { amount, settings });
+    this.credit.deposit(budget, amount, settings);
   }
 
   withdrawRetry(budget: string, settings: RetryCreditSettings): boolean | Promise<boolean> {
-    const credit = this.pendingCredit.get(budget)?.amount ?? 0;
-    this.pendingCredit.delete(budget);
+    const credit = this.credit.take(budget);
     return this.decide(
       'withdrawRetry',
       { op: 'withdrawRetry', budget, settings, credit },
       (value) => {
         const [granted, available] = value as [boolean, number];
-        this.knownAvailable.set(budget, available);
+        this.credit.learned(budget, available);
         return granted;
       },
       () => this.local.withdrawRetry(budget, settings),
@@ -77,9 +74,7 @@ export class ClusterStateStore implements StateStore {
   }
 
   retryCreditAvailable(budget: string, settings: RetryCreditSettings): number {
-    return this.status.reachable
-      ? (this.knownAvailable.get(budget) ?? this.local.retryCreditAvailable(budget, settings))
-      : this.local.retryCreditAvailable(budget, settings);
+    return this.credit.available(budget, settings);
   }
 
   publishCircuit(space: string, key: string, record: CircuitRecord): void {
@@ -123,12 +118,11 @@ export class ClusterStateStore implements StateStore {
 
   /** Sends the retry credit batched so far. */
   flush(): void {
-    for (const [budget, { amount, settings }] of this.pendingCredit)
+    for (const [budget, { amount, settings }] of this.credit.drain())
       this.ask({ op: 'depositRetryCredit', budget, settings, amount }).then(
-        (available) => void this.knownAvailable.set(budget, Number(available)),
+        (available) => void this.credit.learned(budget, Number(available)),
         () => {},
       );
-    this.pendingCredit.clear();
   }
 
   close(): void {

@@ -4,6 +4,7 @@ import { LocalStateStore } from '../local-state-store.js';
 import type { CircuitRecord, RetryCreditSettings, StateStore, TokenRate } from '../state-store.js';
 import { COUNT_FAILURE, PUBLISH_CIRCUIT, RETRY_BUDGET, TAKE_TOKEN } from './scripts.js';
 import { decide } from '../remote-decision.js';
+import { RetryCredit } from '../retry-credit.js';
 import { StoreHealth, type StateStoreHealth } from '../store-health.js';
 
 export interface RedisStateOptions {
@@ -66,8 +67,7 @@ export class RedisStateStore implements StateStore {
   private readonly seen = new Map<string, Map<string, string>>();
   /** Transitions decided while Redis was out of reach, published when it is back. */
   private readonly unsent = new Map<string, { space: string; key: string; record: CircuitRecord }>();
-  private readonly pendingCredit = new Map<string, { amount: number; settings: RetryCreditSettings }>();
-  private readonly knownAvailable = new Map<string, number>();
+  private readonly credit: RetryCredit;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly onReady = (): void => this.resync();
 
@@ -78,6 +78,7 @@ export class RedisStateStore implements StateStore {
     this.ttlMs = options.ttlMs ?? 86_400_000;
     this.local = new LocalStateStore({ clock: options.clock ?? systemClock });
     this.status = new StoreHealth(options.onFallback);
+    this.credit = new RetryCredit(this.local, this.status);
     this.redis.defineCommand('bwTakeToken', { numberOfKeys: 1, lua: TAKE_TOKEN });
     this.redis.defineCommand('bwRetryBudget', { numberOfKeys: 1, lua: RETRY_BUDGET });
     this.redis.defineCommand('bwPublishCircuit', { numberOfKeys: 3, lua: PUBLISH_CIRCUIT });
@@ -99,20 +100,16 @@ export class RedisStateStore implements StateStore {
   }
 
   depositRetryCredit(budget: string, amount: number, settings: RetryCreditSettings): void {
-    // Kept locally too: what this process earned is its budget while Redis is out of reach.
-    this.local.depositRetryCredit(budget, amount, settings);
-    const pending = this.pendingCredit.get(budget);
-    if (pending) pending.amount += amount;
-    else this.pendingCredit.set(budget, { amount, settings });
+    this.credit.deposit(budget, amount, settings);
   }
 
   withdrawRetry(budget: string, settings: RetryCreditSettings): boolean | Promise<boolean> {
-    const credit = this.takePendingCredit(budget);
+    const credit = this.credit.take(budget);
     return this.decide(
       'withdrawRetry',
       async () => {
         const [granted, available] = await this.budgetScript(budget, credit, settings, true);
-        this.knownAvailable.set(budget, available);
+        this.credit.learned(budget, available);
         return granted === 1;
       },
       () => this.local.withdrawRetry(budget, settings),
@@ -120,9 +117,7 @@ export class RedisStateStore implements StateStore {
   }
 
   retryCreditAvailable(budget: string, settings: RetryCreditSettings): number {
-    return this.status.reachable
-      ? (this.knownAvailable.get(budget) ?? this.local.retryCreditAvailable(budget, settings))
-      : this.local.retryCreditAvailable(budget, settings);
+    return this.credit.available(budget, settings);
   }
 
   publishCircuit(space: string, key: string, record: CircuitRecord): void {
@@ -204,21 +199,14 @@ export class RedisStateStore implements StateStore {
     );
   }
 
-  private takePendingCredit(budget: string): number {
-    const pending = this.pendingCredit.get(budget);
-    this.pendingCredit.delete(budget);
-    return pending?.amount ?? 0;
-  }
-
   /** Sends the retry credit batched so far (it goes every `flushIntervalMs` anyway). */
   async flush(): Promise<void> {
     if (this.redis.status !== 'ready') return;
-    const batch = [...this.pendingCredit];
-    this.pendingCredit.clear();
+    const batch = this.credit.drain();
     await Promise.all(
       batch.map(([budget, { amount, settings }]) =>
         this.budgetScript(budget, amount, settings, false).then(
-          ([, available]) => void this.knownAvailable.set(budget, available),
+          ([, available]) => this.credit.learned(budget, available),
           (error: unknown) => this.status.fellBack('depositRetryCredit', error),
         ),
       ),
