@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import {
   circuitBreaker,
   consecutiveFailures,
@@ -230,5 +231,62 @@ describe('Redis-shared state', { skip }, () => {
     assert.equal(wait, 0);
     assert.equal(store!.health().fallbacks, before + 1, 'answered from local state, not by Redis');
     assert.equal(store!.health().status, 'warn');
+  });
+});
+
+describe('Redis Cluster: every script keeps to one key-slot', { skip }, () => {
+  test('breakers, limits and budgets through an ioredis Cluster client, no CROSSSLOT, no fallback', async () => {
+    // One node serving all 16,384 slots: Redis still refuses a script whose keys span slots.
+    const conf = `/tmp/bw-cluster-${randomBytes(4).toString('hex')}.conf`;
+    const server = await startPrivateRedis([
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      conf,
+      '--cluster-announce-ip',
+      '127.0.0.1',
+    ]);
+    cleanups.push(
+      () => server.stop(),
+      () => rmSync(conf, { force: true }),
+    );
+    const admin = connect(`redis://127.0.0.1:${server.port}`);
+    await waitFor(() => admin.status === 'ready', 'admin connection');
+    await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+    for (let i = 0; !String(await admin.call('CLUSTER', 'INFO')).includes('cluster_state:ok'); i++) {
+      assert.ok(i < 200, 'the one-node cluster never came up');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const stores = [0, 1].map(() => {
+      const cluster = new Cluster([{ host: '127.0.0.1', port: server.port }], {
+        enableOfflineQueue: false,
+        redisOptions: { maxRetriesPerRequest: 0 },
+      });
+      cluster.on('error', () => {});
+      cleanups.push(() => cluster.disconnect());
+      const store = redisState({ redis: cluster, prefix: 'bwcluster', timeoutMs: 1_000 });
+      cleanups.push(() => store.close());
+      return { cluster, store };
+    });
+    await waitFor(() => stores.every((s) => s.cluster.status === 'ready'), 'cluster clients ready');
+    const breakers = stores.map(({ store }) =>
+      circuitBreaker({ store, name: 'u', strategy: consecutiveFailures(2), breakMs: 1_000 }),
+    );
+    await pipeline(breakers[0]!)
+      .execute(failing, { key: 'k' })
+      .catch(() => {});
+    await pipeline(breakers[1]!)
+      .execute(failing, { key: 'k' })
+      .catch(() => {});
+    await waitFor(() => breakers.every((b) => b.snapshot('k').state === 'open'), 'fleet count and pub/sub');
+    const limiter = rateLimiter({ store: stores[0]!.store, perSecond: 1, burst: 1 });
+    assert.equal(await pipeline(limiter).execute(() => 'ok', { key: 'x' }), 'ok');
+    const budget = retryBudget({ store: stores[1]!.store, ratio: 1, minPerSecond: 0 });
+    budget.recordCall();
+    await stores[1]!.store.flush();
+    assert.equal(await budget.tryRetry(), true);
+    assert.equal(await stores[0]!.store.claimProbe('u', 'k', 1_000), true);
+    assert.equal(await stores[1]!.store.claimProbe('u', 'k', 1_000), false);
+    for (const { store } of stores) assert.equal(store.health().fallbacks, 0, store.health().lastError);
   });
 });

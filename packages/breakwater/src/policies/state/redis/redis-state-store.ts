@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { systemClock, type Clock } from '../../clock.js';
 import { LocalStateStore } from '../local-state-store.js';
 import type { CircuitRecord, RetryCreditSettings, StateStore, TokenRate } from '../state-store.js';
@@ -8,8 +8,11 @@ import { RetryCredit } from '../retry-credit.js';
 import { StoreHealth, type StateStoreHealth } from '../store-health.js';
 
 export interface RedisStateOptions {
-  /** The commands connection. Its owner closes it; the store opens one more, for subscriptions. */
-  redis: Redis;
+  /**
+   * The commands connection (a `Redis`, or a `Cluster`: every script keeps to one key-slot). Its
+   * owner closes it; the store opens one more, for subscriptions.
+   */
+  redis: Redis | Cluster;
   /** Key and channel prefix. Default 'breakwater'. */
   prefix?: string;
   /**
@@ -38,7 +41,7 @@ interface Stored {
   by: string;
 }
 
-type Commands = Redis & {
+type Commands = (Redis | Cluster) & {
   bwTakeToken(key: string, perMs: string, burst: string): Promise<number>;
   bwRetryBudget(key: string, ...args: string[]): Promise<[number, number]>;
   bwPublishCircuit(hash: string, probe: string, failures: string, ...args: string[]): Promise<number>;
@@ -57,7 +60,7 @@ export class RedisStateStore implements StateStore {
   /** What the store decides alone while Redis is out of reach. */
   readonly local: LocalStateStore;
   private readonly redis: Commands;
-  private subscriber: Redis | undefined;
+  private subscriber: Redis | Cluster | undefined;
   private readonly prefix: string;
   private readonly timeoutMs: number;
   private readonly ttlMs: number;
@@ -234,7 +237,9 @@ export class RedisStateStore implements StateStore {
   private subscribe(space: string): void {
     if (!this.subscriber) {
       // Its own queue: a SUBSCRIBE sent before the connection is up waits for it instead of failing.
-      this.subscriber = this.redis.duplicate({ enableOfflineQueue: true });
+      this.subscriber = this.redis.isCluster
+        ? (this.redis as Cluster).duplicate(undefined, { enableOfflineQueue: true })
+        : (this.redis as Redis).duplicate({ enableOfflineQueue: true });
       this.subscriber.on('error', this.status.noteError);
       // A new subscription connection may have missed messages: re-read everything.
       this.subscriber.on('ready', this.onReady);
