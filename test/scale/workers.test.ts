@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { eventually } from '../support/wait-for.js';
 // server.workers: 2 without Redis: the workers share the port and, through their primary, the
 // breakers, the route limits and the retry budget.
 const dir = mkdtempSync(join(tmpdir(), 'bw-workers-'));
+const ADMIN_KEY = 'admin-key-for-the-workers-test';
 const file = join(dir, 'workers.yaml');
 let ok: Simulator;
 let down: Simulator;
@@ -20,28 +22,37 @@ let gateway: GatewayProcess;
 const config = (alias: string) => `
 server: { port: 0, workers: 2 }
 journal: { memory: true }
+admin: { keySha256: ${createHash('sha256').update(ADMIN_KEY).digest('hex')} }
 providers:
   ok: { baseUrl: "${ok.url}" }
   down: { baseUrl: "${down.url}", breaker: { failures: 2, breakMs: 60000, probe: false } }
 routes:
-  ${alias}: { targets: [{ provider: ok, model: a }], rateLimit: { perSecond: 1, burst: 5 } }
+  ${alias}: { targets: [{ provider: ok, model: a }], rateLimit: { perSecond: 0.1, burst: 5 } }
   broken: { targets: [{ provider: down, model: a }], retry: { maxAttempts: 1 } }
 `;
 
 /** One request on a fresh connection: the primary hands connections to the workers in turn. */
-function fresh(path: string, body?: unknown): Promise<{ status: number; body: string }> {
+function fresh(
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request(
       `${gateway.url}${path}`,
-      { method: body ? 'POST' : 'GET', agent: false, headers: { 'content-type': 'application/json' } },
+      {
+        method: body === undefined ? 'GET' : 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', ...headers },
+      },
       (res) => {
         let text = '';
         res.on('data', (chunk) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+        res.on('end', () => resolve({ status: res.statusCode!, body: text, headers: res.headers }));
       },
     );
     req.on('error', reject);
-    req.end(body ? JSON.stringify(body) : undefined);
+    req.end(body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));
   });
 }
 const chat = (model: string) => fresh('/v1/chat/completions', { model, messages: [{ role: 'user', content: 'hi' }] });
@@ -69,7 +80,7 @@ describe('server.workers: several processes, one gateway', () => {
     const statuses = [];
     for (let i = 0; i < 12; i++) statuses.push((await chat('chat')).status);
     const admitted = statuses.filter((s) => s === 200).length;
-    // The burst of 5 (plus at most a token refilled meanwhile); alone, each worker would admit 5.
+    // The burst of 5 (plus at most a token refilled meanwhile: one per 10 s); alone, each worker would admit 5.
     assert.ok(admitted >= 5 && admitted <= 6, `admitted ${admitted}: ${statuses}`);
     assert.equal(statuses.filter((s) => s === 429).length, 12 - admitted);
   });
@@ -87,6 +98,22 @@ describe('server.workers: several processes, one gateway', () => {
     assert.ok(down.stats().received <= 3, `${down.stats().received} upstream calls`);
   });
 
+  test('a console login made on one worker holds on every worker, and so does the logout', async () => {
+    const login = await fresh('/console/login', new URLSearchParams({ name: 'Ada', key: ADMIN_KEY }).toString(), {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    assert.equal(login.status, 303);
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const snapshots = async () =>
+      Promise.all([0, 1, 2, 3].map(() => fresh('/console/api/snapshot', undefined, { cookie }).then((r) => r.status)));
+    // The login reaches the other worker through the primary in a moment.
+    await eventually(snapshots, (statuses) => statuses.every((s) => s === 200), 'every worker to know the login');
+    const page = await fresh('/console', undefined, { cookie });
+    const csrf = /name="csrf" content="([^"]+)"/.exec(page.body)![1]!;
+    assert.equal((await fresh('/console/logout', {}, { cookie, 'x-csrf-token': csrf })).status, 200);
+    await eventually(snapshots, (statuses) => statuses.every((s) => s === 401), 'every worker to know the logout');
+  });
+
   test('SIGHUP reloads every worker; a worker that dies is replaced', async () => {
     writeFileSync(file, config('renamed'));
     process.kill(gateway.pid, 'SIGHUP');
@@ -95,6 +122,7 @@ describe('server.workers: several processes, one gateway', () => {
       () => Promise.all([0, 1, 2, 3].map(() => fresh('/v1/models').then((r) => r.body))),
       (bodies) => bodies.every((b) => b.includes('"renamed"') && !b.includes('"chat"')),
       'both workers to reload',
+      15_000,
     );
     const [victim] = workerPids();
     process.kill(Number(victim), 'SIGKILL');

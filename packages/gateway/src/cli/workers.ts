@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { serveClusterState } from 'breakwater/cluster';
+import { relayConsoleSessions } from '../console/session-relay.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Simulator } from '../simulator/simulator.js';
 import { UserError } from './user-error.js';
@@ -35,6 +36,8 @@ export async function servePrimary(options: {
   const { config, workers } = options;
   // Without Redis the primary is where the workers' breakers, limits and budget meet.
   const stopState = config.state.redis ? () => {} : serveClusterState(cluster);
+  // A console login made on one worker is known to all: the next connection may go to another.
+  const stopSessions = relayConsoleSessions(cluster);
   const env = { [DEMO_UPSTREAMS_ENV]: JSON.stringify(options.simulators.map((s) => s.url)) };
   let stopping = false;
   const crashes: number[] = [];
@@ -73,6 +76,7 @@ export async function servePrimary(options: {
     each('SIGTERM');
     await Promise.all(exited);
     stopState();
+    stopSessions();
     await Promise.all(options.simulators.map((s) => s.close()));
     process.exitCode = exitCode;
   };

@@ -12,6 +12,7 @@ import { createUpstreamAgent } from '../upstream/call-target.js';
 import { registerConsole } from '../console/console-routes.js';
 import { RecentStats } from '../console/recent-stats.js';
 import { ConsoleSessions } from '../console/sessions.js';
+import { workerSessionReplication } from '../console/session-relay.js';
 import { installAccessControl } from './access.js';
 import { registerAdmin } from './admin.js';
 import { createAdmission } from './admission.js';
@@ -110,7 +111,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const journalMode = config.journal.onUnavailable;
   // What the console shows of the last minutes, and who is logged in to it.
   const recent = new RecentStats();
-  const sessions = new ConsoleSessions();
+  // With server.workers, every worker knows every login: a connection may land on any of them.
+  const sessions = new ConsoleSessions(Date.now, workerSessionReplication());
   const policy = {
     onJournalUnavailable: journalMode,
     content: config.journal.content,
