@@ -35,8 +35,17 @@ test('reload swaps routes without dropping the request in flight', async () => {
     const inFlight = ask(base, 'old');
     // In flight for sure: the upstream has it (a fixed sleep raced the request under load).
     await waitFor(() => simulator.stats().received > 0, 'the request to reach the upstream');
-    const warnings = gateway.reload(parseConfig({ ...configFor(simulator.url, 'new'), server: { port: 1 } }));
-    assert.deepEqual(warnings, ['server: listener, limits and timeouts change only on restart']);
+    const warnings = gateway.reload(
+      parseConfig({
+        ...configFor(simulator.url, 'new'),
+        server: { port: 1 },
+        state: { redis: { url: 'redis://127.0.0.1:1' } },
+      }),
+    );
+    assert.deepEqual(warnings, [
+      'server: listener, limits and timeouts change only on restart',
+      'state: the shared state store changes only on restart',
+    ]);
     assert.equal((await inFlight).status, 200, 'the request in flight finished on its old route');
     assert.equal((await ask(base, 'new')).status, 200);
     assert.equal((await ask(base, 'old')).status, 404);

@@ -76,5 +76,6 @@ export function unreloadable(current: GatewayConfig, next: GatewayConfig): strin
     ...(same(current.journal, next.journal) ? [] : ['journal: the store changes only on restart']),
     ...(same(current.admin, next.admin) ? [] : ['admin: the admin key changes only on restart']),
     ...(same(current.authThrottle, next.authThrottle) ? [] : ['authThrottle: changes only on restart']),
+    ...(same(current.state, next.state) ? [] : ['state: the shared state store changes only on restart']),
   ];
 }
