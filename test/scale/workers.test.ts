@@ -56,8 +56,9 @@ function fresh(
   });
 }
 const chat = (model: string) => fresh('/v1/chat/completions', { model, messages: [{ role: 'user', content: 'hi' }] });
+// The primary's children that run the gateway (tsx may also start an esbuild service beside them).
 const workerPids = () =>
-  execFileSync('pgrep', ['-P', String(gateway.pid)], { encoding: 'utf8' })
+  execFileSync('pgrep', ['-P', String(gateway.pid), '-f', 'cli/main'], { encoding: 'utf8' })
     .trim()
     .split('\n')
     .filter(Boolean);

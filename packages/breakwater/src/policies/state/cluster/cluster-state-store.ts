@@ -7,7 +7,7 @@ import { StoreHealth, type StateStoreHealth } from '../store-health.js';
 import { isCircuitBroadcast, isStateReply, type StateRequest } from './messages.js';
 
 export interface ClusterStateOptions {
-  /** Longest wait for the primary on a decision (ms); past it the worker decides alone. Default 10. */
+  /** Longest wait for the primary on a decision (ms); past it the worker decides alone. Default 20. */
   timeoutMs?: number;
   /** Retry credit is sent in batches this often (ms). Default 100. */
   flushIntervalMs?: number;
@@ -28,7 +28,8 @@ export class ClusterStateStore implements StateStore {
   readonly local: LocalStateStore;
   private readonly timeoutMs: number;
   private readonly status: StoreHealth;
-  private readonly pending = new Map<number, (value: unknown) => void>();
+  /** Questions in flight, by id, with when they were asked (a Map keeps them in that order). */
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; askedAt: number }>();
   private readonly watchers = new Map<string, Set<(key: string, record: CircuitRecord) => void>>();
   private readonly credit: RetryCredit;
   private nextId = 1;
@@ -37,12 +38,15 @@ export class ClusterStateStore implements StateStore {
 
   constructor(options: ClusterStateOptions = {}) {
     if (!process.send) throw new Error('clusterState() runs in a node:cluster worker (process.send is missing).');
-    this.timeoutMs = options.timeoutMs ?? 10;
+    this.timeoutMs = options.timeoutMs ?? 20;
     this.local = new LocalStateStore({ clock: options.clock ?? systemClock });
     this.status = new StoreHealth(options.onFallback);
     this.credit = new RetryCredit(this.local, this.status);
     process.on('message', this.onMessage);
-    this.timer = setInterval(() => this.flush(), options.flushIntervalMs ?? 100);
+    this.timer = setInterval(() => {
+      this.flush();
+      this.forgetUnanswered();
+    }, options.flushIntervalMs ?? 100);
     this.timer.unref();
   }
 
@@ -139,9 +143,8 @@ export class ClusterStateStore implements StateStore {
   private ask(ask: Ask): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, resolve);
-      // Late answers are dropped with their entry: the wait is bounded by decide(), not here.
-      setTimeout(() => this.pending.delete(id), 1_000).unref();
+      // The wait is bounded by decide(); an answer that never comes is forgotten after a second.
+      this.pending.set(id, { resolve, askedAt: Date.now() });
       process.send!({ bw: 'state', id, ...ask }, undefined, undefined, (error: Error | null) => {
         if (!error) return;
         this.pending.delete(id);
@@ -150,15 +153,24 @@ export class ClusterStateStore implements StateStore {
     });
   }
 
+  /** Questions the primary never answered (it died, or is gone): at most a second's worth is kept. */
+  private forgetUnanswered(): void {
+    const before = Date.now() - 1_000;
+    for (const [id, { askedAt }] of this.pending) {
+      if (askedAt > before) break;
+      this.pending.delete(id);
+    }
+  }
+
   private tell(ask: Ask): void {
     if (process.connected) process.send!({ bw: 'state', id: 0, ...ask }, undefined, undefined, () => {});
   }
 
   private received(message: unknown): void {
     if (isStateReply(message)) {
-      const resolve = this.pending.get(message.id);
+      const pending = this.pending.get(message.id);
       this.pending.delete(message.id);
-      resolve?.(message.value);
+      pending?.resolve(message.value);
     } else if (isCircuitBroadcast(message)) {
       for (const onChange of this.watchers.get(message.space) ?? []) onChange(message.key, message.record);
     }
