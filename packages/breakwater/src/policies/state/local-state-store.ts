@@ -54,6 +54,11 @@ export class LocalStateStore implements StateStore {
 
   publishCircuit(space: string, key: string, record: CircuitRecord): void {
     this.clearFailures(space, key);
+    this.deliver(space, key, record);
+  }
+
+  /** Tells this process's watchers of `space` about a transition (one decided elsewhere, too). */
+  deliver(space: string, key: string, record: CircuitRecord): void {
     for (const onChange of this.watchers.get(space) ?? []) onChange(key, record);
   }
 

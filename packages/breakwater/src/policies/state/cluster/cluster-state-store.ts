@@ -30,7 +30,6 @@ export class ClusterStateStore implements StateStore {
   private readonly status: StoreHealth;
   /** Questions in flight, by id, with when they were asked (a Map keeps them in that order). */
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; askedAt: number }>();
-  private readonly watchers = new Map<string, Set<(key: string, record: CircuitRecord) => void>>();
   private readonly credit: RetryCredit;
   private nextId = 1;
   private readonly timer: NodeJS.Timeout;
@@ -87,10 +86,8 @@ export class ClusterStateStore implements StateStore {
   }
 
   watchCircuits(space: string, onChange: (key: string, record: CircuitRecord) => void): () => void {
-    let set = this.watchers.get(space);
-    if (!set) this.watchers.set(space, (set = new Set()));
-    set.add(onChange);
-    const unwatchLocal = this.local.watchCircuits(space, onChange);
+    // Transitions broadcast by the primary reach the local store's watchers (received() below).
+    const unwatch = this.local.watchCircuits(space, onChange);
     // A worker that starts late learns what the others decided.
     void this.ask({ op: 'circuits', space }).then(
       (known) => {
@@ -98,10 +95,7 @@ export class ClusterStateStore implements StateStore {
       },
       () => {},
     );
-    return () => {
-      set.delete(onChange);
-      unwatchLocal();
-    };
+    return unwatch;
   }
 
   countFailure(space: string, key: string, windowMs: number): number | Promise<number> {
@@ -172,7 +166,7 @@ export class ClusterStateStore implements StateStore {
       this.pending.delete(message.id);
       pending?.resolve(message.value);
     } else if (isCircuitBroadcast(message)) {
-      for (const onChange of this.watchers.get(message.space) ?? []) onChange(message.key, message.record);
+      this.local.deliver(message.space, message.key, message.record);
     }
   }
 }

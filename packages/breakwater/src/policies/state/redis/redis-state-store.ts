@@ -65,7 +65,8 @@ export class RedisStateStore implements StateStore {
   private readonly timeoutMs: number;
   private readonly ttlMs: number;
   private readonly status: StoreHealth;
-  private readonly watchers = new Map<string, Set<(key: string, record: CircuitRecord) => void>>();
+  /** Spaces watched here, each subscribed once (the watchers themselves are the local store's). */
+  private readonly spaces = new Set<string>();
   /** The last stored value seen per space and key: a re-read adopts only what changed. */
   private readonly seen = new Map<string, Map<string, string>>();
   /** Transitions decided while Redis was out of reach, published when it is back. */
@@ -136,18 +137,13 @@ export class RedisStateStore implements StateStore {
   }
 
   watchCircuits(space: string, onChange: (key: string, record: CircuitRecord) => void): () => void {
-    let set = this.watchers.get(space);
-    if (!set) {
-      this.watchers.set(space, (set = new Set()));
+    if (!this.spaces.has(space)) {
+      this.spaces.add(space);
       this.subscribe(space);
     }
-    set.add(onChange);
-    const unwatchLocal = this.local.watchCircuits(space, onChange);
+    const unwatch = this.local.watchCircuits(space, onChange);
     void this.sync(space);
-    return () => {
-      set.delete(onChange);
-      unwatchLocal();
-    };
+    return unwatch;
   }
 
   countFailure(space: string, key: string, windowMs: number): number | Promise<number> {
@@ -249,7 +245,7 @@ export class RedisStateStore implements StateStore {
   }
 
   private received(channel: string, message: string): void {
-    const space = [...this.watchers.keys()].find((s) => this.circuitsKey(s) === channel);
+    const space = [...this.spaces].find((s) => this.circuitsKey(s) === channel);
     const split = message.indexOf('\n');
     if (space === undefined || split < 0) return;
     this.adopt(space, message.slice(0, split), message.slice(split + 1));
@@ -263,7 +259,7 @@ export class RedisStateStore implements StateStore {
     seen.set(key, raw);
     const record = parseRecord(raw);
     if (!record) return;
-    for (const onChange of this.watchers.get(space) ?? []) onChange(key, record);
+    this.local.deliver(space, key, record);
   }
 
   private async sync(space: string): Promise<void> {
@@ -277,7 +273,7 @@ export class RedisStateStore implements StateStore {
   }
 
   private syncAll(): void {
-    for (const space of this.watchers.keys()) void this.sync(space);
+    for (const space of this.spaces) void this.sync(space);
   }
 
   /** Redis is back: what was decided meanwhile goes out first, then everyone's state comes in. */
