@@ -4,7 +4,7 @@ import { decide } from '../remote-decision.js';
 import { RetryCredit } from '../retry-credit.js';
 import type { CircuitRecord, RetryCreditSettings, StateStore, TokenRate } from '../state-store.js';
 import { StoreHealth, type StateStoreHealth } from '../store-health.js';
-import { isCircuitBroadcast, isStateReply, type StateRequest } from './messages.js';
+import { isCircuitBroadcast, isStateReply, NO_ANSWER, type StateRequest } from './messages.js';
 
 export interface ClusterStateOptions {
   /** Longest wait for the primary on a decision (ms); past it the worker decides alone. Default 20. */
@@ -157,7 +157,7 @@ export class ClusterStateStore implements StateStore {
   }
 
   private tell(ask: Ask): void {
-    if (process.connected) process.send!({ bw: 'state', id: 0, ...ask }, undefined, undefined, () => {});
+    if (process.connected) process.send!({ bw: 'state', id: NO_ANSWER, ...ask }, undefined, undefined, () => {});
   }
 
   private received(message: unknown): void {

@@ -1,6 +1,9 @@
 import type { CircuitRecord, RetryCreditSettings, TokenRate } from '../state-store.js';
 
-/** A worker's question to the primary (`id` for those that wait for an answer). */
+/** The id of a message that wants no answer. */
+export const NO_ANSWER = 0;
+
+/** A worker's question to the primary (`id` for those that wait for an answer; NO_ANSWER for the rest). */
 export type StateRequest = { bw: 'state'; id: number } & (
   | { op: 'takeToken'; bucket: string; rate: TokenRate }
   | { op: 'withdrawRetry'; budget: string; settings: RetryCreditSettings; credit: number }

@@ -1,7 +1,7 @@
 import type { Cluster, Worker } from 'node:cluster';
 import { LocalStateStore } from '../local-state-store.js';
 import type { CircuitRecord } from '../state-store.js';
-import { isStateRequest, type CircuitBroadcast, type StateReply, type StateRequest } from './messages.js';
+import { isStateRequest, NO_ANSWER, type CircuitBroadcast, type StateReply, type StateRequest } from './messages.js';
 
 /**
  * The primary of a node:cluster holds the state its workers share when there is no Redis: token
@@ -64,7 +64,10 @@ export function serveClusterState(cluster: Cluster): () => void {
 
   const onMessage = (worker: Worker, message: unknown): void => {
     if (!isStateRequest(message)) return;
-    const reply: StateReply = { bw: 'state-reply', id: message.id, value: answer(message) };
+    const value = answer(message);
+    // Id 0: told, not asked (a transition, a reset count): nobody waits for an answer.
+    if (message.id === NO_ANSWER) return;
+    const reply: StateReply = { bw: 'state-reply', id: message.id, value };
     send(worker, reply);
   };
   cluster.on('message', onMessage);
