@@ -43,14 +43,18 @@ export function buildState(
         dispatcher,
       };
     });
-    const built = buildRoute(alias, route, targets, upstreams, budget);
-    if (route.rateLimit)
-      built.limiter = rateLimiter({
-        perSecond: route.rateLimit.perSecond,
-        burst: route.rateLimit.burst ?? Math.max(1, Math.ceil(route.rateLimit.perSecond)),
-        ...(store ? { store, name: 'route' } : {}),
-      });
-    built.variants = capabilityVariants(built, (fit) => buildRoute(alias, route, fit, upstreams, budget));
+    // One limit per alias, whichever variant (targets with tools, images) serves the request.
+    const limiter = route.rateLimit
+      ? rateLimiter({
+          perSecond: route.rateLimit.perSecond,
+          burst: route.rateLimit.burst ?? Math.max(1, Math.ceil(route.rateLimit.perSecond)),
+          ...(store ? { store, name: 'route' } : {}),
+        })
+      : undefined;
+    const build = (fit: ResolvedTarget[]): Route =>
+      Object.assign(buildRoute(alias, route, fit, upstreams, budget), limiter ? { limiter } : {});
+    const built = build(targets);
+    built.variants = capabilityVariants(built, build);
     routes.set(alias, built);
   }
   // One wiring for every policy of every route: an upstream's breaker shared by three routes
