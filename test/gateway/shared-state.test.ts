@@ -46,3 +46,20 @@ test('a gateway whose Redis is unreachable from the start serves every request, 
     await simulator.close();
   }
 });
+
+test('a state.redis.urlEnv that is not set refuses to start, naming the variable', async () => {
+  const config = parseConfig({
+    providers: { sim: { baseUrl: 'http://127.0.0.1:1/v1' } },
+    routes: { chat: { targets: [{ provider: 'sim', model: 'm' }] } },
+    journal: { memory: true },
+    state: { redis: { urlEnv: 'BW_TEST_REDIS_URL' } },
+  });
+  await assert.rejects(
+    createGateway(config, { env: {}, logger: pino({ level: 'silent' }) }),
+    (error: { name: string; issues: string[] }) =>
+      error.name === 'ConfigError' &&
+      error.issues.some((issue) =>
+        /^state\.redis\.urlEnv: BW_TEST_REDIS_URL is not set in the environment/.test(issue),
+      ),
+  );
+});

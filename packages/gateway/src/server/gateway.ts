@@ -23,7 +23,7 @@ import { openJournalStore } from './journal-store.js';
 import { openAIErrors } from './openai-errors.js';
 import { routeForNeeds } from './capabilities.js';
 import { genAITelemetry } from './genai-telemetry.js';
-import { openSharedState } from './shared-state.js';
+import { openSharedState, redisUrl } from './shared-state.js';
 import { proxyJson } from './proxy-json.js';
 import { notifyAll } from './request-outcome.js';
 import { gatewayHealth } from './readiness.js';
@@ -290,13 +290,15 @@ function refuseMissingKeys(config: GatewayConfig, env: Record<string, string | u
         ];
       return [];
     });
+  const redisEnv = config.state.redis?.urlEnv;
+  if (redisEnv !== undefined && !env[redisEnv])
+    missing.push(`state.redis.urlEnv: ${redisEnv} is not set in the environment; set it, or remove state.redis`);
   if (missing.length > 0) throw new ConfigError('(environment)', missing);
 }
 
 /** The password in `state.redis`'s URL, redacted like a provider key. */
 function redisPassword(config: GatewayConfig, env: Record<string, string | undefined>): string[] {
-  const redis = config.state.redis;
-  const url = redis?.url ?? (redis?.urlEnv ? env[redis.urlEnv] : undefined);
+  const url = redisUrl(config, env);
   if (!url) return [];
   try {
     const password = decodeURIComponent(new URL(url).password);

@@ -24,9 +24,8 @@ export function openSharedState(
 ): SharedState {
   const redisConfig = config.state.redis;
   if (redisConfig) {
-    const url = redisConfig.url ?? env[redisConfig.urlEnv!];
-    if (!url) throw new Error(`state.redis.urlEnv: ${redisConfig.urlEnv} is not set in the environment`);
-    const redis = connectRedis(url, logger);
+    // Set: createGateway refuses to start with a urlEnv that is not (refuseMissingKeys).
+    const redis = connectRedis(redisUrl(config, env)!, logger);
     const store = redisState({
       redis,
       prefix: redisConfig.prefix,
@@ -47,6 +46,12 @@ export function openSharedState(
     return { store, health: () => store.health(), close: async () => store.close() };
   }
   return { store: undefined, health: () => undefined, close: async () => {} };
+}
+
+/** `state.redis`'s URL, from the file or from the variable it names. */
+export function redisUrl(config: GatewayConfig, env: Record<string, string | undefined>): string | undefined {
+  const redis = config.state.redis;
+  return redis?.url ?? (redis?.urlEnv ? env[redis.urlEnv] : undefined);
 }
 
 /**
