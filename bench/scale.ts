@@ -18,6 +18,7 @@ import { circuitBreaker, pipeline, rateLimiter } from 'breakwater';
 import { redisState } from 'breakwater/redis';
 import { measureInterleaved, round, table } from './harness.js';
 import { waitForHttp } from './processes.js';
+import { atFixedRate } from '../test/support/fixed-rate.js';
 import { freePort } from '../test/support/free-port.js';
 
 const OUTAGE_SECONDS = Number(process.env.BENCH_OUTAGE_SECONDS ?? 30);
@@ -75,28 +76,17 @@ async function gateway(name: string, lines: string[], workers = 1): Promise<{ ur
 const chatBody = JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hello' }] });
 
 /** CLIENT_RATE requests a second, round-robin over `urls`, for `seconds`; resolves with the count sent. */
-async function clients(urls: string[], seconds: number): Promise<number> {
-  const pending: Array<Promise<unknown>> = [];
-  const started = Date.now();
-  let sent = 0;
-  for (; ; sent++) {
-    const due = started + (sent * 1000) / CLIENT_RATE;
-    if (due - started >= seconds * 1000) break;
-    const wait = due - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    pending.push(
-      fetch(`${urls[sent % urls.length]}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: chatBody,
-      }).then(
-        (r) => r.arrayBuffer(),
-        () => undefined,
-      ),
-    );
-  }
-  await Promise.all(pending);
-  return sent;
+function clients(urls: string[], seconds: number): Promise<number> {
+  return atFixedRate(CLIENT_RATE, seconds * 1000, (i) =>
+    fetch(`${urls[i % urls.length]}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: chatBody,
+    }).then(
+      (r) => r.arrayBuffer(),
+      () => undefined,
+    ),
+  );
 }
 
 /** Three replicas through an outage: upstream requests per client request. */

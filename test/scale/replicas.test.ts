@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { startSimulator, type Simulator } from '../../packages/gateway/src/simulator/simulator.js';
+import { atFixedRate } from '../support/fixed-rate.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { startPrivateRedis } from '../support/redis-server.js';
 import { needService, POSTGRES_URL } from '../support/services.js';
@@ -63,22 +64,16 @@ const chat = (url: string, model: string) =>
 /** `perSecond` requests a second for `ms`, round-robin over the replicas; every answer's status. */
 async function load(model: string, perSecond: number, ms: number, during?: (elapsed: number) => void) {
   const statuses: number[] = [];
-  const inFlight: Array<Promise<void>> = [];
-  const started = Date.now();
-  for (let i = 0; ; i++) {
-    const due = started + (i * 1000) / perSecond;
-    if (due - started >= ms) break;
-    const wait = due - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    during?.(Date.now() - started);
-    inFlight.push(
+  await atFixedRate(
+    perSecond,
+    ms,
+    (i) =>
       chat(replicas[i % replicas.length]!.url, model).then(
         (r) => void statuses.push(r.status),
         () => void statuses.push(0),
       ),
-    );
-  }
-  await Promise.all(inFlight);
+    during,
+  );
   return statuses;
 }
 
