@@ -101,7 +101,8 @@ before(async () => {
       retryBudget: { ratio: 0, minPerSecond: 1 },
       journal: { memory: true },
       // Shared state as a fleet runs it (the shared-state series exist only with a store).
-      state: { redis: { url: REDIS_URL, prefix: `bwdeploy-${process.pid}-${Date.now()}` } },
+      // A generous bound: a slow answer under a loaded CI must not be decided locally (a second budget).
+      state: { redis: { url: REDIS_URL, prefix: `bwdeploy-${process.pid}-${Date.now()}`, timeoutMs: 1_000 } },
     }),
     { env: {}, logger: pino({ level: 'silent' }) },
   );

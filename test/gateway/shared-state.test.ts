@@ -5,6 +5,7 @@ import { parseConfig } from '../../packages/gateway/src/config/load.js';
 import { createGateway } from '../../packages/gateway/src/server/gateway.js';
 import { startSimulator } from '../../packages/gateway/src/simulator/simulator.js';
 import { freePort } from '../support/free-port.js';
+import { needService, REDIS_URL } from '../support/services.js';
 
 test('a gateway whose Redis is unreachable from the start serves every request, warns, and keeps its password secret', async () => {
   const simulator = await startSimulator();
@@ -63,3 +64,38 @@ test('a state.redis.urlEnv that is not set refuses to start, naming the variable
       ),
   );
 });
+
+const redisSkip = await needService('redis');
+
+test(
+  'a gateway with a live Redis waits for its first connection: the first request is decided through Redis, not locally',
+  { skip: redisSkip },
+  async () => {
+    const simulator = await startSimulator();
+    const gateway = await createGateway(
+      parseConfig({
+        providers: { sim: { baseUrl: simulator.url } },
+        routes: { chat: { targets: [{ provider: 'sim', model: 'm' }], rateLimit: { perSecond: 1000 } } },
+        journal: { memory: true },
+        // A generous bound: only a connection not yet up could make this decision local.
+        state: { redis: { url: REDIS_URL, prefix: `bwfirst-${process.pid}-${Date.now()}`, timeoutMs: 2_000 } },
+      }),
+      { env: {}, logger: pino({ level: 'silent' }) },
+    );
+    const base = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const response = await fetch(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      assert.equal(response.status, 200, await response.text());
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.match(metrics, /^breakwater_gateway_shared_state_up 1$/m);
+      assert.match(metrics, /^breakwater_gateway_shared_state_fallbacks_total 0$/m);
+    } finally {
+      await gateway.close();
+      await simulator.close();
+    }
+  },
+);

@@ -89,6 +89,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const metrics = prometheusTelemetry({ breakers: () => upstreams.snapshots() });
   // Breakers, route limits and the retry budget: shared with the other replicas or workers, if any.
   const shared = openSharedState(config, env, logger);
+  await shared.ready;
   const render = openAIErrors(redactor);
   const admission = createAdmission(config.server);
   const counters = gatewayMetrics(metrics.registry, {

@@ -9,6 +9,8 @@ import type { GatewayConfig } from '../config/schema.js';
 /** Where this process shares breakers, rate limits and the retry budget; none: it keeps its own. */
 export interface SharedState {
   store: StateStore | undefined;
+  /** Settles once the store has answered its first connection (or failed to): see `firstContact`. */
+  ready: Promise<void>;
   health(): { status: 'pass' | 'warn'; fallbacks: number; lastError?: string } | undefined;
   close(): Promise<void>;
 }
@@ -34,6 +36,7 @@ export function openSharedState(
     });
     return {
       store,
+      ready: firstContact(redis, 2_000),
       health: () => store.health(),
       close: async () => {
         await store.close();
@@ -43,9 +46,9 @@ export function openSharedState(
   }
   if (cluster.isWorker) {
     const store = clusterState({ onFallback: onceInAWhile(logger) });
-    return { store, health: () => store.health(), close: async () => store.close() };
+    return { store, ready: Promise.resolve(), health: () => store.health(), close: async () => store.close() };
   }
-  return { store: undefined, health: () => undefined, close: async () => {} };
+  return { store: undefined, ready: Promise.resolve(), health: () => undefined, close: async () => {} };
 }
 
 /** `state.redis`'s URL, from the file or from the variable it names. */
@@ -79,6 +82,27 @@ function connectRedis(url: string, logger: Logger): Redis {
     );
   });
   return redis;
+}
+
+/**
+ * The gateway waits for its first connection to Redis before it serves, bounded: otherwise the first
+ * requests after a start would all be decided locally (commands fail at once before the connection is
+ * up), each replica spending its own retry budget and rate limit. A Redis that refuses or does not
+ * answer within `boundMs` does not hold the start: the gateway serves, failing open, as it would later.
+ */
+function firstContact(redis: Redis, boundMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const settle = (): void => {
+      clearTimeout(timer);
+      redis.off('ready', settle);
+      redis.off('error', settle);
+      resolve();
+    };
+    const timer = setTimeout(settle, boundMs);
+    redis.once('ready', settle);
+    redis.once('error', settle);
+  });
 }
 
 /** A fallback is logged at most once per 10 s: an outage must not become a log flood. */
