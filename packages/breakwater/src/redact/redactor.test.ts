@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { createRedactor, redact } from './redactor.js';
+import { createRedactor, DEFAULT_SECRET_PATTERNS, redact } from './redactor.js';
 
 const secretArb = fc.oneof(
   fc.stringMatching(/^[A-Za-z0-9]{20,40}$/).map((s) => `sk-proj-${s}`),
@@ -80,4 +80,60 @@ test('token counts are not credentials: numbers under *tokens keys are kept, tok
     token: '[REDACTED]',
     access_token: '[REDACTED]',
   });
+});
+
+/** Every pattern applied in turn, as the redactor is specified: the screen must never change an answer. */
+function everyPattern(text: string, patterns: readonly RegExp[]): string {
+  let out = text;
+  for (const pattern of patterns) {
+    pattern.lastIndex = 0;
+    out = out.replace(pattern, (match, prefix: unknown) =>
+      typeof prefix === 'string' && match.startsWith(prefix) && prefix.length < match.length
+        ? prefix + '[REDACTED]'
+        : '[REDACTED]',
+    );
+  }
+  return out;
+}
+
+test('the one-scan screen never changes what is redacted: same output as running every pattern', () => {
+  // Case matters to some patterns (AKIA…), not to the screen; a `u`-flag pattern and one with a
+  // backreference cannot be joined into it and run on every string.
+  const custom = [/\bcase-[a-z]{4}\b/g, /\bpin=\p{Nd}{4}/gu, /(["'])hidden\1/g];
+  const redactor = createRedactor({ patterns: custom });
+  const patterns = [...DEFAULT_SECRET_PATTERNS, ...custom];
+  const fragment = fc.oneof(
+    secretArb,
+    textArb,
+    fc.constantFrom(
+      'Bearer abcdefgh',
+      'bearer abcdefgh',
+      'akia0123456789abcdef',
+      'AKIA0123456789ABCDEF',
+      '?key=v&x=1',
+      'https://u:p4ss@h/',
+      'CASE-abcd',
+      'case-abcd',
+      'pin=1234',
+      '"hidden"',
+      '\'hidden"',
+    ),
+  );
+  fc.assert(
+    fc.property(fc.array(fragment, { maxLength: 6 }), (parts) => {
+      const text = parts.join(' ');
+      assert.equal(redactor.string(text), everyPattern(text, patterns));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('secret key names are decided the same however often they are seen (the cache holds)', () => {
+  const redactor = createRedactor();
+  for (let i = 0; i < 3000; i++) {
+    const out = redactor.value({ [`field${i}`]: 'v', Authorization: 'x', model: 'm' }) as Record<string, unknown>;
+    assert.equal(out['Authorization'], '[REDACTED]');
+    assert.equal(out[`field${i}`], 'v');
+    assert.equal(out['model'], 'm');
+  }
 });

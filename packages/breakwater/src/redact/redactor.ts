@@ -65,6 +65,7 @@ export interface Redactor {
 
 const MAX_DEPTH = 8;
 const MIN_LITERAL_LENGTH = 6;
+const KEY_CACHE_SIZE = 1_024;
 
 export function createRedactor(options: RedactorOptions = {}): Redactor {
   const replacement = options.replacement ?? REDACTED;
@@ -75,9 +76,27 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   // Short literals would shred ordinary text; a real key is never this short.
   const literals = (options.literals ?? []).filter((s) => s.length >= MIN_LITERAL_LENGTH);
 
+  // Key names repeat (every journal row, every log line has the same few): decided once each.
+  const secretKeyCache = new Map<string, boolean>();
   const isSecretKey = (key: string): boolean => {
-    const lower = key.toLowerCase();
-    return keys.some((k) => lower.includes(k));
+    let secret = secretKeyCache.get(key);
+    if (secret === undefined) {
+      const lower = key.toLowerCase();
+      secret = keys.some((k) => lower.includes(k));
+      if (secretKeyCache.size >= KEY_CACHE_SIZE) secretKeyCache.clear();
+      secretKeyCache.set(key, secret);
+    }
+    return secret;
+  };
+
+  const { screen, alwaysRun } = screenFor(patterns);
+  const replacePattern = (text: string, pattern: RegExp): string => {
+    pattern.lastIndex = 0;
+    return text.replace(pattern, (match, prefix: unknown) =>
+      typeof prefix === 'string' && match.startsWith(prefix) && prefix.length < match.length
+        ? prefix + replacement
+        : replacement,
+    );
   };
 
   const string = (text: string): string => {
@@ -85,14 +104,9 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     for (const literal of literals) {
       if (out.includes(literal)) out = out.split(literal).join(replacement);
     }
-    for (const pattern of patterns) {
-      pattern.lastIndex = 0;
-      out = out.replace(pattern, (match, prefix: unknown) =>
-        typeof prefix === 'string' && match.startsWith(prefix) && prefix.length < match.length
-          ? prefix + replacement
-          : replacement,
-      );
-    }
+    // Most text holds no secret: one scan by the screen instead of one replace per pattern.
+    if (screen === undefined || screen.test(out)) for (const pattern of patterns) out = replacePattern(out, pattern);
+    else for (const pattern of alwaysRun) out = replacePattern(out, pattern);
     return out;
   };
 
@@ -126,6 +140,24 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     isSecretKey,
     value: <T>(value: T): T => walk(value, 0, new WeakSet()) as T,
   };
+}
+
+/**
+ * One case-insensitive regex matching wherever any of the patterns could (a superset: it only
+ * decides whether the patterns need to run). Patterns it cannot stand in for run every time: other
+ * flags than g and i (u, s, y change what a pattern means) or backreferences (numbered by position,
+ * they would point elsewhere once joined).
+ */
+function screenFor(patterns: readonly RegExp[]): { screen: RegExp | undefined; alwaysRun: RegExp[] } {
+  const joinable = patterns.filter((p) => /^[gi]*$/.test(p.flags) && !/\\[1-9]|\\k</.test(p.source));
+  const alwaysRun = patterns.filter((p) => !joinable.includes(p));
+  if (joinable.length === 0) return { screen: undefined, alwaysRun };
+  try {
+    return { screen: new RegExp(joinable.map((p) => `(?:${p.source})`).join('|'), 'i'), alwaysRun };
+  } catch {
+    // e.g. two patterns with the same named group: no screen, every pattern runs.
+    return { screen: undefined, alwaysRun: [...patterns] };
+  }
 }
 
 /**
