@@ -137,3 +137,14 @@ test('secret key names are decided the same however often they are seen (the cac
     assert.equal(out['model'], 'm');
   }
 });
+
+test('an own __proto__ key (JSON.parse makes one) is copied as data, never as the copy’s prototype', () => {
+  const input = JSON.parse('{"__proto__":{"password":"p","polluted":true},"a":1}') as Record<string, unknown>;
+  const out = redact.value(input);
+  assert.equal(Object.getPrototypeOf(out), Object.prototype);
+  assert.equal((out as { polluted?: unknown }).polluted, undefined);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(out, '__proto__')?.value, {
+    password: '[REDACTED]',
+    polluted: true,
+  });
+});

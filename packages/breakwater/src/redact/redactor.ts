@@ -5,6 +5,8 @@
  * - by value pattern: an OpenAI key pasted into an error message has no key name around it.
  */
 
+import { setOwn } from '../common/set-own.js';
+
 export const REDACTED = '[REDACTED]';
 
 /** Key names whose values are always secret (matched case-insensitively, anywhere in the name). */
@@ -120,10 +122,8 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     if (input instanceof Error) return walkError(input, depth, seen);
     const out: Record<string, unknown> = {};
     for (const [key, val] of Object.entries(input)) {
-      out[key] =
-        isSecretKey(key) && val != null && val !== '' && !isTokenCount(key, val)
-          ? replacement
-          : walk(val, depth + 1, seen);
+      const secret = isSecretKey(key) && val != null && val !== '' && !isTokenCount(key, val);
+      setOwn(out, key, secret ? replacement : walk(val, depth + 1, seen));
     }
     return out;
   };
