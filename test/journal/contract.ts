@@ -90,6 +90,21 @@ export function journalContract<Tx>(
       assert.equal((await journal.succeed(operation.id, 'done', 1))?.status, 'succeeded');
     });
 
+    test("a row read back is the caller's own copy: changing it changes nothing stored", async () => {
+      const { operation } = await journal.createClaimed({ kind: 'copy', metadata: { model: 'x', tags: ['a'] } });
+      const result = JSON.parse('{"answer":{"parts":[1,2]},"__proto__":{"kept":true}}') as Record<string, unknown>;
+      const done = await journal.succeed(operation.id, result, 1);
+      (done!.metadata as { tags: string[] }).tags.push('changed');
+      ((done!.result as { answer: { parts: number[] } }).answer.parts as number[]).push(3);
+      operation.metadata!['model'] = 'changed';
+      const read = await journal.get(operation.id);
+      assert.deepEqual(read!.metadata, { model: 'x', tags: ['a'] });
+      assert.deepEqual((read!.result as { answer: unknown }).answer, { parts: [1, 2] });
+      // An own `__proto__` key (as JSON.parse makes it) is data, kept as data.
+      assert.ok(Object.hasOwn(read!.result as object, '__proto__'));
+      assert.equal(Object.getPrototypeOf(read!.result), Object.prototype);
+    });
+
     test('many workers racing to finish one operation: exactly one terminal write', async () => {
       const { operation } = await journal.create({ kind: 'race' });
       await journal.claim(operation.id);

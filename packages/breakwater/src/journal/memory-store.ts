@@ -1,3 +1,4 @@
+import { setOwn } from '../common/set-own.js';
 import { JoinedWriteError } from './joined-write-error.js';
 import type { JournalStore } from './journal-store.js';
 import {
@@ -39,7 +40,7 @@ export class MemoryJournalStore implements JournalStore<undefined> {
   async create(input: NewOperationRow): Promise<{ operation: Operation; created: boolean }> {
     if (input.idempotencyKey !== undefined) {
       const existing = this.byKey.get(idempotencyIndex(input.kind, input.idempotencyKey));
-      if (existing) return { operation: structuredClone(this.rows.get(existing)!), created: false };
+      if (existing) return { operation: copyOf(this.rows.get(existing)!), created: false };
     }
     const operation = newOperationRecord(input);
     this.rows.set(operation.id, operation);
@@ -47,7 +48,7 @@ export class MemoryJournalStore implements JournalStore<undefined> {
     if (this.rows.size > this.maxRows) this.dropOldestFinished();
     if (input.idempotencyKey !== undefined)
       this.byKey.set(idempotencyIndex(input.kind, input.idempotencyKey), operation.id);
-    return { operation: structuredClone(operation), created: true };
+    return { operation: copyOf(operation), created: true };
   }
 
   async transition(
@@ -76,12 +77,12 @@ export class MemoryJournalStore implements JournalStore<undefined> {
     Object.assign(row!, patch, { status: to });
     if (to === 'running') this.running.add(id);
     else this.running.delete(id);
-    return structuredClone(row!);
+    return copyOf(row!);
   }
 
   async get(id: string): Promise<Operation | undefined> {
     const row = this.rows.get(id);
-    return row && structuredClone(row);
+    return row && copyOf(row);
   }
 
   async findByIdempotencyKey(kind: string, key: string): Promise<Operation | undefined> {
@@ -101,7 +102,7 @@ export class MemoryJournalStore implements JournalStore<undefined> {
       )
       .sort((a, b) => (a.id < b.id ? 1 : -1))
       .slice(0, query.limit ?? 100)
-      .map((row) => structuredClone(row));
+      .map(copyOf);
   }
 
   async expiredLeases(now: number, limit: number): Promise<Operation[]> {
@@ -110,7 +111,7 @@ export class MemoryJournalStore implements JournalStore<undefined> {
       .filter((row) => row.leaseExpiresAt !== null && row.leaseExpiresAt < now)
       .sort((a, b) => a.leaseExpiresAt! - b.leaseExpiresAt!)
       .slice(0, limit)
-      .map((row) => structuredClone(row));
+      .map(copyOf);
   }
 
   async prune(status: FinishedStatus, finishedBefore: number, limit: number): Promise<number> {
@@ -145,4 +146,24 @@ export class MemoryJournalStore implements JournalStore<undefined> {
 
 function idempotencyIndex(kind: string, key: string): string {
   return `${kind}\u0000${key}`;
+}
+
+/**
+ * A copy the caller may change without changing the store. Rows are flat but for `metadata` and
+ * `result`, which are JSON (the journal stores them as the durable stores would): copied by hand,
+ * several times cheaper than `structuredClone` for the small objects a row holds. Anything that is
+ * not a plain object or array still goes through `structuredClone`.
+ */
+function copyOf(row: Operation): Operation {
+  return { ...row, metadata: copyValue(row.metadata) as Operation['metadata'], result: copyValue(row.result) };
+}
+
+function copyValue(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(copyValue);
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) return structuredClone(value);
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) setOwn(copy, key, copyValue((value as Record<string, unknown>)[key]));
+  return copy;
 }
