@@ -4,7 +4,9 @@
 // a warm-up, then fixed-rate runs (BENCH_RATES, default 500 and 2000 req/s) reporting the CPU time of
 // the proxy's process per request (utime+stime from /proc), added p50/p99 against the upstream
 // directly, and errors (a run with errors is not a result); then a saturation run for throughput, and
-// a streaming run for CPU per streamed chunk. The last line is one JSON object.
+// a streaming run for CPU per streamed chunk. Two reference rows run at the fixed rates too: the same
+// gateway on the memory journal (what the durable journal costs) and bench/bare-proxy.ts, fastify +
+// undici and nothing else (the floor of this stack on this machine). The last line is one JSON object.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,26 +35,21 @@ const simulatorUrl = `http://127.0.0.1:${simPort}/v1`;
 await waitForHttp(`${simulatorUrl}/models`);
 
 const gwPort = await freePort();
-const configFile = join(dir, 'breakwater.yaml');
-writeFileSync(
-  configFile,
-  [
-    `server: { port: ${gwPort}, maxInFlight: 4096, maxQueue: 4096 }`,
-    `providers: { sim: { baseUrl: "${simulatorUrl}", concurrency: { max: 4096, queue: 4096 } } }`,
-    'routes: { bench-model: { targets: [{ provider: sim, model: sim-model }] } }',
-    // BENCH_JOURNAL=memory measures the gateway without the durable journal.
-    process.env.BENCH_JOURNAL === 'memory'
-      ? 'journal: { memory: true }'
-      : `journal: { sqlite: "${join(dir, 'journal.db')}", synchronous: ${process.env.BENCH_SYNCHRONOUS ?? 'FULL'} }`,
-  ].join('\n'),
+// BENCH_JOURNAL=memory measures the gateway without the durable journal.
+const gateway = startGateway(
+  gwPort,
+  process.env.BENCH_JOURNAL === 'memory'
+    ? 'journal: { memory: true }'
+    : `journal: { sqlite: "${join(dir, 'journal.db')}", synchronous: ${process.env.BENCH_SYNCHRONOUS ?? 'FULL'} }`,
 );
-const gateway = spawn(process.execPath, [CLI, 'serve', '--config', configFile], {
-  cwd: dir,
-  stdio: 'ignore',
-  env: { ...process.env, OPENAI_API_KEY: '', LOG_LEVEL: 'error' },
-});
 const gatewayUrl = `http://127.0.0.1:${gwPort}`;
 await waitForHttp(`${gatewayUrl}/health/live`);
+// The same gateway with the memory journal: the difference is what the durable journal costs.
+const memoryGateway = process.env.BENCH_JOURNAL === 'memory' ? undefined : await startMemoryGateway();
+// The floor: fastify + undici and nothing else (bench/bare-proxy.ts).
+const barePort = await freePort();
+const bareProxy = start(['--import', 'tsx', join(ROOT, 'bench/bare-proxy.ts'), String(barePort), simulatorUrl]);
+await waitForHttp(`http://127.0.0.1:${barePort}/`);
 const portkey = await startPortkey();
 
 const body = (stream: boolean) =>
@@ -66,6 +63,17 @@ interface Target {
 const targets: Target[] = [
   { name: 'direct', url: `${simulatorUrl}/chat/completions`, headers: {}, pid: simulator.pid },
   { name: 'breakwater', url: `${gatewayUrl}/v1/chat/completions`, headers: {}, pid: gateway.pid },
+  ...(memoryGateway
+    ? [
+        {
+          name: 'breakwater-memory',
+          url: `${memoryGateway.url}/v1/chat/completions`,
+          headers: {},
+          pid: memoryGateway.child.pid,
+        },
+      ]
+    : []),
+  { name: 'bare-proxy', url: `http://127.0.0.1:${barePort}/v1/chat/completions`, headers: {}, pid: bareProxy.pid },
   ...(portkey
     ? [
         {
@@ -122,7 +130,9 @@ for (const rate of RATES) {
     });
   }
 }
-for (const target of targets) {
+// Throughput and streaming: the contenders only (the reference rows answer the CPU question).
+const contenders = targets.filter((t) => t.name !== 'breakwater-memory' && t.name !== 'bare-proxy');
+for (const target of contenders) {
   const r = await load(target, {});
   results[`${target.name}@max`] = r;
   rows.push({
@@ -133,7 +143,7 @@ for (const target of targets) {
   });
 }
 const CHUNKS = 12; // the simulator's reply: a role chunk, 10 words, a finish chunk (+ usage)
-for (const target of targets.filter((t) => t.name !== 'direct')) {
+for (const target of contenders.filter((t) => t.name !== 'direct')) {
   const r = await load(target, { rate: 200, stream: true });
   results[`${target.name}@stream`] = r;
   rows.push({
@@ -152,6 +162,12 @@ const summary = {
   breakwater_cpu_us_per_req: round(valid(`breakwater@${at}`)?.cpuPerRequest ?? NaN, 0),
   portkey_cpu_us_per_req: round(valid(`portkey@${at}`)?.cpuPerRequest ?? NaN, 0),
   simulator_cpu_us_per_req: round(valid(`direct@${at}`)?.cpuPerRequest ?? NaN, 0),
+  breakwater_memory_journal_cpu_us_per_req: round(valid(`breakwater-memory@${at}`)?.cpuPerRequest ?? NaN, 0),
+  bare_proxy_cpu_us_per_req: round(valid(`bare-proxy@${at}`)?.cpuPerRequest ?? NaN, 0),
+  breakwater_vs_bare_proxy: round(
+    (valid(`breakwater@${at}`)?.cpuPerRequest ?? NaN) / (valid(`bare-proxy@${at}`)?.cpuPerRequest ?? NaN),
+    2,
+  ),
   breakwater_added_p50_ms: round((results[`breakwater@${at}`]?.p50 ?? NaN) - (results[`direct@${at}`]?.p50 ?? NaN), 2),
   breakwater_added_p99_ms: round((results[`breakwater@${at}`]?.p99 ?? NaN) - (results[`direct@${at}`]?.p99 ?? NaN), 2),
   breakwater_max_rps: round(results['breakwater@max']!.rps, 0),
@@ -172,9 +188,36 @@ const summary = {
       : `sqlite (synchronous=${process.env.BENCH_SYNCHRONOUS ?? 'FULL'}, group commit)`,
   seconds: SECONDS,
 };
-for (const child of [gateway, simulator, portkey?.child]) child?.kill('SIGKILL');
+for (const child of [gateway, memoryGateway?.child, bareProxy, simulator, portkey?.child]) child?.kill('SIGKILL');
 rmSync(dir, { recursive: true, force: true });
 console.log(JSON.stringify(summary));
+
+/** `breakwater serve` on `port` with the bench's one route and the given journal line. */
+function startGateway(port: number, journal: string): ChildProcess {
+  const configFile = join(dir, `breakwater-${port}.yaml`);
+  writeFileSync(
+    configFile,
+    [
+      `server: { port: ${port}, maxInFlight: 4096, maxQueue: 4096 }`,
+      `providers: { sim: { baseUrl: "${simulatorUrl}", concurrency: { max: 4096, queue: 4096 } } }`,
+      'routes: { bench-model: { targets: [{ provider: sim, model: sim-model }] } }',
+      journal,
+    ].join('\n'),
+  );
+  return spawn(process.execPath, [CLI, 'serve', '--config', configFile], {
+    cwd: dir,
+    stdio: 'ignore',
+    env: { ...process.env, OPENAI_API_KEY: '', LOG_LEVEL: 'error' },
+  });
+}
+
+async function startMemoryGateway(): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = startGateway(port, 'journal: { memory: true }');
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/health/live`);
+  return { url, child };
+}
 
 /** Installs (once) and starts the pinned Portkey gateway on a loopback port. */
 async function startPortkey(): Promise<{ url: string; child: ChildProcess } | undefined> {
