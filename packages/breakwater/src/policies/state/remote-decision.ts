@@ -26,7 +26,14 @@ export function decide<T>(
       health.fellBack(operation, error);
       resolve(local());
     };
-    const timer = setTimeout(() => fallBack(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    // The bound is on the store, not on this process: when the timer fires, an answer that arrived
+    // while our own event loop was busy (a GC pause, a cold start, a loaded machine) is still
+    // unread — timers run before I/O in a loop turn. setImmediate runs after this turn's I/O, so
+    // such an answer wins, and only a store that truly did not answer is fallen back from.
+    const timer = setTimeout(
+      () => setImmediate(() => fallBack(new Error(`no answer within ${timeoutMs} ms`))),
+      timeoutMs,
+    );
     let pending: Promise<T>;
     try {
       pending = remote();
