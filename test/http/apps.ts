@@ -5,7 +5,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { createHealth } from 'breakwater';
+import { createHealth, currentCorrelationId } from 'breakwater';
 import { installClientErrorHandler, type HttpIntegrationOptions } from 'breakwater/http';
 import { breakwaterExpress } from 'breakwater/express';
 import { breakwaterFastify, breakwaterFastifyServerOptions } from 'breakwater/fastify';
@@ -37,6 +37,11 @@ export const handlers = {
     );
   },
   item: (id: string) => ({ id }),
+  /** What code below the handler sees of the request's correlation id (AsyncLocalStorage). */
+  whoami: async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    return { correlationId: currentCorrelationId() ?? null };
+  },
 };
 
 export interface RunningApp {
@@ -57,6 +62,7 @@ export async function startFastify(options: HttpIntegrationOptions): Promise<Run
   );
   app.get('/crash', async () => handlers.crash());
   app.get('/items/:id', async (request) => handlers.item((request.params as { id: string }).id));
+  app.get('/whoami', async () => handlers.whoami());
   await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     name: 'fastify',
@@ -99,6 +105,10 @@ export async function startExpress(options: HttpIntegrationOptions): Promise<Run
     '/items/:id',
     wrap((req) => handlers.item(String(req.params['id']))),
   );
+  app.get(
+    '/whoami',
+    wrap(() => handlers.whoami()),
+  );
   app.use(bw.notFound, bw.errorHandler);
   const server = await new Promise<import('node:http').Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -126,6 +136,7 @@ export async function startHono(options: HttpIntegrationOptions): Promise<Runnin
   app.get('/upstream/:status', (c) => c.json(handlers.upstream(Number(c.req.param('status')))));
   app.get('/crash', (c) => c.json(handlers.crash()));
   app.get('/items/:id', (c) => c.json(handlers.item(c.req.param('id'))));
+  app.get('/whoami', async (c) => c.json(await handlers.whoami()));
   const server = await new Promise<import('node:http').Server>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
       resolve(s as import('node:http').Server),

@@ -145,3 +145,23 @@ for (const start of FRAMEWORKS) {
     });
   });
 }
+
+for (const start of FRAMEWORKS) {
+  test(`${start.name.replace('start', '')}: asyncContext false skips AsyncLocalStorage, the correlation id still travels where it is passed`, async () => {
+    const scoped = await start({});
+    const unscoped = await start({ asyncContext: false });
+    try {
+      const headers = { 'x-request-id': 'req-context-1' };
+      const inside = await (await fetch(`${scoped.url}/whoami`, { headers })).json();
+      assert.deepEqual(inside, { correlationId: 'req-context-1' }, 'by default code below the handler sees the id');
+      const outside = await fetch(`${unscoped.url}/whoami`, { headers });
+      assert.deepEqual(await outside.json(), { correlationId: null }, 'no AsyncLocalStorage scope');
+      assert.equal(outside.headers.get('x-request-id'), 'req-context-1', 'still echoed');
+      const failed = await fetch(`${unscoped.url}/upstream/503`, { headers });
+      assert.equal(((await failed.json()) as { correlation_id?: string }).correlation_id, 'req-context-1');
+    } finally {
+      await scoped.close();
+      await unscoped.close();
+    }
+  });
+}

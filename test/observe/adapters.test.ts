@@ -70,6 +70,28 @@ test('pino: retries logged with attempt, delay and reason; failures at the level
   assert.equal(failures[1]!['level'], 50, 'quota exhausted logs at error');
 });
 
+test('pino: with no AsyncLocalStorage scope, lines carry the correlation id the call was given', async () => {
+  const { logger, lines } = capture();
+  const run = pipeline(retry({ maxAttempts: 2, backoff: constantBackoff(1) }));
+  instrument(run, pinoTelemetry(logger));
+  await run
+    .execute(
+      async () => {
+        throw upstream(503);
+      },
+      { key: 'openai', correlationId: 'corr-explicit-1' },
+    )
+    .catch(() => undefined);
+  const events = lines.filter((l) => l['event'] === 'retry' || l['event'] === 'call_failed');
+  assert.deepEqual(
+    events.map((l) => [l['event'], l['correlation_id']]),
+    [
+      ['retry', 'corr-explicit-1'],
+      ['call_failed', 'corr-explicit-1'],
+    ],
+  );
+});
+
 test('pino options redact secrets in messages, fields, errors and stacks whatever is logged', () => {
   const { logger, lines } = capture();
   const secret = 'sk-proj-pinoSECRET0123456789';

@@ -41,9 +41,9 @@ export interface AlternativesOptions {
 
 export interface AlternativesEvents extends Record<string, unknown> {
   /** The call leaves branch `key` for `to` because of `error`. */
-  fallback: { key: string; to: string; reason: Category; error: BreakwaterError };
+  fallback: { key: string; correlationId?: string; to: string; reason: Category; error: BreakwaterError };
   /** The second branch started beside a first one slow to answer. */
-  hedge: { key: string; to: string; afterMs: number };
+  hedge: { key: string; correlationId?: string; to: string; afterMs: number };
 }
 
 /** Categories that stop a call on the branch where they happen (see AlternativesOptions.moveOn). */
@@ -116,6 +116,7 @@ export class AlternativesPolicy implements Policy {
       if (last && this.events.hasListeners('fallback'))
         this.events.emit('fallback', {
           key: last.branch.key,
+          correlationId: ctx.correlationId,
           to: branch.key,
           reason: last.error.category,
           error: last.error,
@@ -168,7 +169,7 @@ export class AlternativesPolicy implements Policy {
 
     const second = branches[1]!;
     if (this.events.hasListeners('hedge'))
-      this.events.emit('hedge', { key: first.branch.key, to: second.key, afterMs });
+      this.events.emit('hedge', { key: first.branch.key, correlationId: ctx.correlationId, to: second.key, afterMs });
     ctx.freshPass();
     let pending = [first, this.launch(ctx, next, second)];
     let last: Failure | undefined;

@@ -16,7 +16,7 @@ export interface BulkheadOptions {
 }
 
 export interface BulkheadEvents extends Record<string, unknown> {
-  rejected: { key: string; reason: 'full' | 'queue_timeout'; active: number; queued: number };
+  rejected: { key: string; correlationId?: string; reason: 'full' | 'queue_timeout'; active: number; queued: number };
 }
 
 interface Waiter {
@@ -124,7 +124,13 @@ export class BulkheadPolicy implements Policy {
 
   private reject(ctx: CallContext, reason: 'full' | 'queue_timeout') {
     if (this.events.hasListeners('rejected')) {
-      this.events.emit('rejected', { key: ctx.key, reason, active: this.active, queued: this.queue.size });
+      this.events.emit('rejected', {
+        key: ctx.key,
+        correlationId: ctx.correlationId,
+        reason,
+        active: this.active,
+        queued: this.queue.size,
+      });
     }
     return Errors.bulkheadFull({
       message:

@@ -15,7 +15,7 @@ export interface FallbackRule<T = unknown> {
 }
 
 export interface FallbackEvents extends Record<string, unknown> {
-  fallback: { key: string; reason: string; error: BreakwaterError };
+  fallback: { key: string; correlationId?: string; reason: string; error: BreakwaterError };
 }
 
 /**
@@ -40,7 +40,8 @@ export class FallbackPolicy implements Policy {
         const rule = this.rules[i]!;
         if (!matches(rule, error) || ctx.cancelledByCaller) continue;
         const reason = rule.reason ?? error.code;
-        if (this.events.hasListeners('fallback')) this.events.emit('fallback', { key: ctx.key, reason, error });
+        if (this.events.hasListeners('fallback'))
+          this.events.emit('fallback', { key: ctx.key, correlationId: ctx.correlationId, reason, error });
         try {
           const value = (await rule.use(error, ctx)) as T;
           ctx.degraded = { reason, code: error.code, category: error.category };

@@ -12,7 +12,7 @@ export interface HedgeOptions {
 }
 
 export interface HedgeEvents extends Record<string, unknown> {
-  hedge: { key: string; attempt: number; afterMs: number };
+  hedge: { key: string; correlationId?: string; attempt: number; afterMs: number };
 }
 
 /**
@@ -71,7 +71,12 @@ export class HedgePolicy implements Policy {
           },
         );
         if (index > 1 && this.events.hasListeners('hedge'))
-          this.events.emit('hedge', { key: ctx.key, attempt: index, afterMs: this.delayMs * (index - 1) });
+          this.events.emit('hedge', {
+            key: ctx.key,
+            correlationId: ctx.correlationId,
+            attempt: index,
+            afterMs: this.delayMs * (index - 1),
+          });
       };
       const launch = (): void => {
         start();

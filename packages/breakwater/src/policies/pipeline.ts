@@ -16,6 +16,8 @@ export interface PipelineEvents extends Record<string, unknown> {
   /** One finished call (all attempts), for duration histograms and error counters. */
   call: {
     key: string;
+    /** The call's correlation id (CallOptions.correlationId), when it has one. */
+    correlationId?: string;
     durationMs: number;
     attempts: number;
     error: BreakwaterError | undefined;
@@ -76,6 +78,7 @@ export function pipeline(...args: Array<Policy | PipelineOptions>): Pipeline {
     const report = (error: BreakwaterError | undefined): void =>
       events.emit('call', {
         key: ctx.key,
+        correlationId: ctx.correlationId,
         durationMs: clock.now() - started,
         attempts: ctx.invocations,
         error,

@@ -14,7 +14,7 @@ export interface TimeoutOptions {
 }
 
 export interface TimeoutEvents extends Record<string, unknown> {
-  timeout: { key: string; ms: number; attempt: number };
+  timeout: { key: string; correlationId?: string; ms: number; attempt: number };
 }
 
 /**
@@ -38,7 +38,13 @@ export class TimeoutPolicy implements Policy {
     const scope = ctx.withDeadline(
       ctx.now() + this.ms,
       this.events.hasListeners('timeout')
-        ? () => this.events.emit('timeout', { key: ctx.key, ms: this.ms, attempt: ctx.attempt })
+        ? () =>
+            this.events.emit('timeout', {
+              key: ctx.key,
+              correlationId: ctx.correlationId,
+              ms: this.ms,
+              attempt: ctx.attempt,
+            })
         : undefined,
     );
     if (this.aggressive) return this.race(scope, next);

@@ -41,7 +41,8 @@ export function breakwaterExpress(options: HttpIntegrationOptions = {}) {
         send(request, response, Errors.unsupportedMediaType());
         return;
       }
-      runWithCorrelation(scope, () => next());
+      if (options.asyncContext === false) next();
+      else runWithCorrelation(scope, () => next());
     },
     notFound(request: Request, response: Response): void {
       const app = request.app as Express & { router?: Router; _router?: Router };

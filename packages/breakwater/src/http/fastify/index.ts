@@ -48,7 +48,8 @@ export async function breakwaterFastify(app: FastifyInstance, options: HttpInteg
       void send(reply, request, Errors.unsupportedMediaType());
       return;
     }
-    runWithCorrelation(scope, () => done());
+    if (options.asyncContext === false) done();
+    else runWithCorrelation(scope, () => done());
   });
   boundJsonNesting(app, options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
   app.setErrorHandler((error, request, reply) => send(reply, request, error));

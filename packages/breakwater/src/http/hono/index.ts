@@ -35,7 +35,7 @@ export function breakwaterHono<E extends Env>(app: Hono<E>, options: HttpIntegra
     ) {
       return render(c, Errors.unsupportedMediaType());
     }
-    await runWithCorrelation(scope, () => next());
+    await (options.asyncContext === false ? next() : runWithCorrelation(scope, () => next()));
     c.header(CORRELATION_HEADER, scope.correlationId);
     return undefined;
   };

@@ -38,26 +38,40 @@ export function breakwaterPinoOptions(
   };
 }
 
+/**
+ * The call's own correlation id, carried by the event: a line has it even where no
+ * AsyncLocalStorage scope is active (an integration with `asyncContext: false`, a detached task).
+ */
+const ids = (correlationId: string | undefined) => (correlationId ? { correlation_id: correlationId } : {});
+
 /** Logs breakwater's events: failures at the level their category calls for, retries with attempt, delay and reason. */
 export function pinoTelemetry(logger: Logger): TelemetrySink {
   return {
-    'pipeline.call': ({ key, durationMs, attempts, error, degraded }) => {
+    'pipeline.call': ({ key, correlationId, durationMs, attempts, error, degraded }) => {
       if (error)
         logger[error.logLevel](
-          { event: 'call_failed', key, attempts, durationMs: Math.round(durationMs), err: error },
+          {
+            event: 'call_failed',
+            key,
+            ...ids(correlationId),
+            attempts,
+            durationMs: Math.round(durationMs),
+            err: error,
+          },
           `${key} failed: ${error.code}`,
         );
       else if (degraded)
         logger.warn(
-          { event: 'call_degraded', key, attempts, degraded },
+          { event: 'call_degraded', key, ...ids(correlationId), attempts, degraded },
           `${key} answered by a fallback (${degraded.reason})`,
         );
     },
-    'retry.retry': ({ key, attempt, delayMs, reason, error }) =>
+    'retry.retry': ({ key, correlationId, attempt, delayMs, reason, error }) =>
       logger.warn(
         {
           event: 'retry',
           key,
+          ...ids(correlationId),
           attempt,
           delayMs: Math.round(delayMs),
           reason,
@@ -66,25 +80,35 @@ export function pinoTelemetry(logger: Logger): TelemetrySink {
         },
         `retrying ${key} in ${Math.round(delayMs)} ms (${error.code})`,
       ),
-    'retry.budgetExhausted': ({ key, error }) =>
-      logger.warn({ event: 'retry_budget_exhausted', key, code: error.code }, `retry budget exhausted for ${key}`),
+    'retry.budgetExhausted': ({ key, correlationId, error }) =>
+      logger.warn(
+        { event: 'retry_budget_exhausted', key, ...ids(correlationId), code: error.code },
+        `retry budget exhausted for ${key}`,
+      ),
     'breaker.stateChange': ({ key, from, to }) =>
       logger[to === 'open' || to === 'isolated' ? 'error' : 'warn'](
         { event: 'breaker_state', key, from, to },
         `circuit ${key}: ${from} → ${to}`,
       ),
-    'timeout.timeout': ({ key, ms, attempt }) =>
-      logger.warn({ event: 'timeout', key, ms, attempt }, `${key} timed out after ${ms} ms`),
-    'fallback.fallback': ({ key, reason, error }) =>
-      logger.warn({ event: 'fallback', key, reason, code: error.code }, `${key} falling back (${reason})`),
-    'alternatives.fallback': ({ key, to, error }) =>
+    'timeout.timeout': ({ key, correlationId, ms, attempt }) =>
+      logger.warn({ event: 'timeout', key, ...ids(correlationId), ms, attempt }, `${key} timed out after ${ms} ms`),
+    'fallback.fallback': ({ key, correlationId, reason, error }) =>
       logger.warn(
-        { event: 'fallback', key, to, code: error.code, category: error.category },
+        { event: 'fallback', key, ...ids(correlationId), reason, code: error.code },
+        `${key} falling back (${reason})`,
+      ),
+    'alternatives.fallback': ({ key, correlationId, to, error }) =>
+      logger.warn(
+        { event: 'fallback', key, ...ids(correlationId), to, code: error.code, category: error.category },
         `${key} failed (${error.code}): trying ${to}`,
       ),
-    'hedge.hedge': ({ key, attempt }) => logger.info({ event: 'hedge', key, attempt }, `hedging ${key}`),
-    'alternatives.hedge': ({ key, to, afterMs }) =>
-      logger.info({ event: 'hedge', key, to, afterMs }, `${key} slow after ${afterMs} ms: hedging with ${to}`),
+    'hedge.hedge': ({ key, correlationId, attempt }) =>
+      logger.info({ event: 'hedge', key, ...ids(correlationId), attempt }, `hedging ${key}`),
+    'alternatives.hedge': ({ key, correlationId, to, afterMs }) =>
+      logger.info(
+        { event: 'hedge', key, ...ids(correlationId), to, afterMs },
+        `${key} slow after ${afterMs} ms: hedging with ${to}`,
+      ),
     'tool.toolError': ({ tool, error, durationMs }) =>
       logger[error.logLevel](
         { event: 'tool_failed', tool, durationMs, err: error },

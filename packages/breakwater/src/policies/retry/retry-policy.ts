@@ -24,10 +24,17 @@ export interface RetryOptions {
 export type GiveUpReason = 'not_retryable' | 'max_attempts' | 'deadline' | 'budget' | 'cancelled';
 
 export interface RetryEvents extends Record<string, unknown> {
-  attempt: { key: string; attempt: number };
-  retry: { key: string; attempt: number; delayMs: number; reason: 'retry_after' | 'backoff'; error: BreakwaterError };
-  giveUp: { key: string; attempts: number; reason: GiveUpReason; error: BreakwaterError };
-  budgetExhausted: { key: string; error: BreakwaterError };
+  attempt: { key: string; correlationId?: string; attempt: number };
+  retry: {
+    key: string;
+    correlationId?: string;
+    attempt: number;
+    delayMs: number;
+    reason: 'retry_after' | 'backoff';
+    error: BreakwaterError;
+  };
+  giveUp: { key: string; correlationId?: string; attempts: number; reason: GiveUpReason; error: BreakwaterError };
+  budgetExhausted: { key: string; correlationId?: string; error: BreakwaterError };
 }
 
 /**
@@ -63,7 +70,8 @@ export class RetryPolicy implements Policy {
     let previousDelay = 0;
     for (let attempt = 1; ; attempt++) {
       ctx.beginAttempt(attempt);
-      if (this.events.hasListeners('attempt')) this.events.emit('attempt', { key: ctx.key, attempt });
+      if (this.events.hasListeners('attempt'))
+        this.events.emit('attempt', { key: ctx.key, correlationId: ctx.correlationId, attempt });
       try {
         return await next(ctx);
       } catch (thrown) {
@@ -89,7 +97,13 @@ export class RetryPolicy implements Policy {
   ): number | undefined {
     const giveUp = (reason: GiveUpReason): undefined => {
       if (this.events.hasListeners('giveUp'))
-        this.events.emit('giveUp', { key: ctx.key, attempts: attempt, reason, error });
+        this.events.emit('giveUp', {
+          key: ctx.key,
+          correlationId: ctx.correlationId,
+          attempts: attempt,
+          reason,
+          error,
+        });
       return undefined;
     };
     if (error.category === 'cancelled' || ctx.cancelledByCaller) return giveUp('cancelled');
@@ -108,9 +122,16 @@ export class RetryPolicy implements Policy {
     if (!this.budget) return true;
     const granted = this.budget.tryRetry();
     if (granted === true || (granted !== false && (await granted))) return true;
-    if (this.events.hasListeners('budgetExhausted')) this.events.emit('budgetExhausted', { key: ctx.key, error });
+    if (this.events.hasListeners('budgetExhausted'))
+      this.events.emit('budgetExhausted', { key: ctx.key, correlationId: ctx.correlationId, error });
     if (this.events.hasListeners('giveUp'))
-      this.events.emit('giveUp', { key: ctx.key, attempts: attempt, reason: 'budget', error });
+      this.events.emit('giveUp', {
+        key: ctx.key,
+        correlationId: ctx.correlationId,
+        attempts: attempt,
+        reason: 'budget',
+        error,
+      });
     return false;
   }
 
@@ -120,7 +141,14 @@ export class RetryPolicy implements Policy {
     const reason = serverDelay > 0 && delay === serverDelay ? 'retry_after' : 'backoff';
     ctx.trail?.noteRetry(delay, reason);
     if (this.events.hasListeners('retry'))
-      this.events.emit('retry', { key: ctx.key, attempt, delayMs: delay, reason, error });
+      this.events.emit('retry', {
+        key: ctx.key,
+        correlationId: ctx.correlationId,
+        attempt,
+        delayMs: delay,
+        reason,
+        error,
+      });
   }
 }
 
