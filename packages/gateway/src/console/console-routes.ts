@@ -126,7 +126,7 @@ export function registerConsole(app: FastifyInstance, options: ConsoleOptions): 
   app.post('/console/api/actions', consoleAccess, async (request) => {
     const current = guardedSession(request, session);
     const act = Action.parse(request.body);
-    return applyAction(options.actions, act, current.actor);
+    return applyAction(options.actions, act, { actor: current.actor, correlationId: request.correlationId });
   });
 
   app.get('/console/events', consoleAccess, async (request, reply) => {

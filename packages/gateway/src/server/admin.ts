@@ -25,7 +25,11 @@ export function registerAdmin(app: FastifyInstance, deps: ActionDeps): void {
   // Journaled with who did it: the admin key's holder, by address.
   const act = (subject: Subject) => async (request: FastifyRequest) => {
     const { key, action } = request.params as { key: string; action: string };
-    return applyAction(deps, { subject, key, action }, `admin-api (${request.ip})`);
+    return applyAction(
+      deps,
+      { subject, key, action },
+      { actor: `admin-api (${request.ip})`, correlationId: request.correlationId },
+    );
   };
   app.post('/admin/breakers/:key/:action', admin, act('breaker'));
   app.post('/admin/targets/:key/:action', admin, act('target'));

@@ -155,6 +155,9 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   });
   await app.register(breakwaterFastify, {
     render,
+    // No AsyncLocalStorage scope per request (its promise hooks cost ~10% of a request's CPU on
+    // Node 20): the correlation id is passed to the journal, the pipelines and every log line.
+    asyncContext: false,
     maxJsonDepth: config.server.maxJsonDepth,
     health: gatewayHealth({
       routes: () => state.routes.values(),
@@ -167,7 +170,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     metrics: metrics.metrics,
     onError: (error: BreakwaterError, request: { method: string; path: string }) =>
       logger[error.logLevel](
-        { err: error, method: request.method, path: request.path },
+        { err: error, correlation_id: error.correlationId, method: request.method, path: request.path },
         `request failed: ${error.code}`,
       ),
   });
@@ -199,7 +202,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
             onMalformedEvent: (target) => {
               counters.malformedEvent(target);
               logger.warn(
-                { event: 'stream_malformed_event', target },
+                { event: 'stream_malformed_event', target, correlation_id: request.correlationId },
                 `skipped a malformed stream event from ${target}`,
               );
             },

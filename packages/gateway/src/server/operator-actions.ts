@@ -29,7 +29,11 @@ export interface ActionDeps {
  * Applies an operator's action and journals it (`operator.action`, with who did it), whether it
  * came from the console or the admin API. Unknown actions and keys are a 404 naming what exists.
  */
-export async function applyAction(deps: ActionDeps, act: OperatorAction, actor: string): Promise<unknown> {
+export async function applyAction(
+  deps: ActionDeps,
+  act: OperatorAction,
+  { actor, correlationId }: { actor: string; correlationId: string },
+): Promise<unknown> {
   const allowed: readonly string[] = ACTIONS[act.subject] ?? [];
   if (!allowed.includes(act.action))
     throw Errors.notFound({
@@ -40,6 +44,7 @@ export async function applyAction(deps: ActionDeps, act: OperatorAction, actor: 
   if (!known.includes(act.key))
     throw Errors.notFound({ userMessage: `No ${act.subject} ${act.key}.`, details: { known } });
   return runOperation(deps.journal, 'operator.action', async () => perform(deps, act, actor), {
+    correlationId,
     metadata: { actor, subject: act.subject, key: act.key, action: act.action },
   });
 }

@@ -128,7 +128,16 @@ export async function streamChat(args: StreamArgs): Promise<void> {
             );
             break;
           } catch (error) {
-            const resumed = await resumeOnPrefillTarget(error, route, target, body, relayed, trail, open, op.signal);
+            const resumed = await resumeOnPrefillTarget(error, {
+              route,
+              failed: target,
+              body,
+              relayed,
+              trail,
+              open,
+              signal: op.signal,
+              correlationId: request.correlationId,
+            });
             if (!resumed) {
               op.partial = failureRecord(policy, trail, relayed.content);
               throw error;
@@ -136,6 +145,7 @@ export async function streamChat(args: StreamArgs): Promise<void> {
             args.logger.warn(
               {
                 event: 'stream_resumed',
+                correlation_id: request.correlationId,
                 from: target.key,
                 to: resumed.target.key,
                 code: (error as BreakwaterError).code,
@@ -174,7 +184,11 @@ export async function streamChat(args: StreamArgs): Promise<void> {
       },
     );
   } catch (thrown) {
-    const error = signal.aborted && signal.reason instanceof BreakwaterError ? signal.reason : classify(thrown);
+    const error =
+      signal.aborted && signal.reason instanceof BreakwaterError
+        ? signal.reason
+        : classify(thrown, { correlationId: request.correlationId });
+    error.correlationId ??= request.correlationId;
     policy.finished(
       requestOutcome(route, trail, { ...fields, elapsedMs: reply.elapsedTime, error, timeToFirstTokenMs: firstByteMs }),
     );
@@ -183,7 +197,7 @@ export async function streamChat(args: StreamArgs): Promise<void> {
       void reply.headers(trailHeaders(trail));
       throw error;
     }
-    args.logger[error.logLevel]({ err: error }, `stream ended by ${error.code}`);
+    args.logger[error.logLevel]({ err: error, correlation_id: request.correlationId }, `stream ended by ${error.code}`);
     if (!reply.raw.destroyed) reply.raw.end(`data: ${JSON.stringify(args.render(error).body)}\n\n`);
   } finally {
     signal.removeEventListener('abort', onAbort);
@@ -200,14 +214,18 @@ export async function streamChat(args: StreamArgs): Promise<void> {
  */
 async function resumeOnPrefillTarget(
   error: unknown,
-  route: Route,
-  failed: ResolvedTarget,
-  body: Record<string, unknown>,
-  relayed: Relayed,
-  trail: CallTrail,
-  open: (target: ResolvedTarget, body: Record<string, unknown>, signal: AbortSignal) => Promise<OpenedStream>,
-  signal: AbortSignal,
+  cut: {
+    route: Route;
+    failed: ResolvedTarget;
+    body: Record<string, unknown>;
+    relayed: Relayed;
+    trail: CallTrail;
+    open: (target: ResolvedTarget, body: Record<string, unknown>, signal: AbortSignal) => Promise<OpenedStream>;
+    signal: AbortSignal;
+    correlationId: string;
+  },
 ): Promise<{ target: ResolvedTarget; opened: OpenedStream } | undefined> {
+  const { route, failed, body, relayed, trail, open, signal, correlationId } = cut;
   const resume = route.resumeAfter.get(failed.key);
   if (!resume || route.config.stream.resume !== 'continue' || signal.aborted || !resumable(error)) return undefined;
   const messages = [...(body['messages'] as unknown[]), { role: 'assistant', content: relayed.content }];
@@ -215,7 +233,7 @@ async function resumeOnPrefillTarget(
   try {
     const opened = await resume.execute(
       (ctx) => open((target = route.byKey.get(ctx.key)!), { ...body, messages }, ctx.signal),
-      { key: route.alias, signal, trail },
+      { key: route.alias, signal, trail, correlationId },
     );
     return { target, opened };
   } catch {
