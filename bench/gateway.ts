@@ -1,9 +1,9 @@
 // npm run bench:gateway — the gateway as it runs in production, measured honestly: the simulated
 // upstream, the breakwater gateway (built, `breakwater serve`) and the Portkey gateway (pinned in
 // bench/portkey) each in its own process, autocannon in this one. Every contender gets the same work:
-// a warm-up, then fixed-rate runs (BENCH_RATES, default 500 and 2000 req/s) reporting the CPU time of
-// the proxy's process per request (utime+stime from /proc), added p50/p99 against the upstream
-// directly, and errors (a run with errors is not a result); then a saturation run for throughput, and
+// a warm-up, then fixed-rate runs (BENCH_RATES, default 500 and 2000 req/s; BENCH_ROUNDS interleaved
+// rounds, default 3, medians reported) giving the CPU time of the proxy's process per request
+// (utime+stime from /proc), added p50/p99 against the upstream directly, and errors (a run with errors is not a result); then a saturation run for throughput, and
 // a streaming run for CPU per streamed chunk. Two reference rows run at the fixed rates too: the same
 // gateway on the memory journal (what the durable journal costs) and bench/bare-proxy.ts, fastify +
 // undici and nothing else (the floor of this stack on this machine). The last line is one JSON object.
@@ -20,6 +20,7 @@ import { freePort } from '../test/support/free-port.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const RATES = (process.env.BENCH_RATES ?? '500,2000').split(',').map(Number);
 const CONNECTIONS = 16;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const portkeyDir = join(ROOT, 'bench/portkey');
 const CLI = join(ROOT, 'packages/gateway/dist/cli/main.js');
@@ -113,12 +114,34 @@ async function load(target: Target, options: { rate?: number; stream?: boolean; 
   };
 }
 
+/** The median run of each measure (a run with errors still counts its errors). */
+function medianOf(runs: Array<Awaited<ReturnType<typeof load>>>): Awaited<ReturnType<typeof load>> {
+  const median = (pick: (r: (typeof runs)[number]) => number) => {
+    const sorted = runs.map(pick).sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  };
+  return {
+    requests: median((r) => r.requests),
+    errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    p50: median((r) => r.p50),
+    p99: median((r) => r.p99),
+    rps: median((r) => r.rps),
+    cpuPerRequest: median((r) => r.cpuPerRequest),
+  };
+}
+
 const rows: Array<Record<string, string | number>> = [];
 const results: Record<string, Awaited<ReturnType<typeof load>>> = {};
 for (const target of targets) await load(target, { rate: 500, seconds: 2 }); // warm-up, JIT and pools
 for (const rate of RATES) {
+  // Rounds interleave the contenders, so a drift of this shared machine's speed touches them all;
+  // each figure is the median of its rounds, errors are summed.
+  const rounds = new Map<string, Array<Awaited<ReturnType<typeof load>>>>();
+  for (let round = 0; round < ROUNDS; round++)
+    for (const target of targets)
+      rounds.set(target.name, [...(rounds.get(target.name) ?? []), await load(target, { rate })]);
   for (const target of targets) {
-    const r = await load(target, { rate });
+    const r = medianOf(rounds.get(target.name)!);
     results[`${target.name}@${rate}`] = r;
     rows.push({
       run: `${target.name} @ ${rate}/s`,
@@ -187,6 +210,7 @@ const summary = {
       ? 'memory'
       : `sqlite (synchronous=${process.env.BENCH_SYNCHRONOUS ?? 'FULL'}, group commit)`,
   seconds: SECONDS,
+  rounds: ROUNDS,
 };
 for (const child of [gateway, memoryGateway?.child, bareProxy, simulator, portkey?.child]) child?.kill('SIGKILL');
 rmSync(dir, { recursive: true, force: true });
