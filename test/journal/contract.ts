@@ -137,6 +137,22 @@ export function journalContract<Tx>(
       await journal.succeed(live.id, 1, 1);
     });
 
+    test('a replay returns the recorded result whole, as JSON, with its secrets redacted', async () => {
+      // Twelve levels: deeper than anything a redaction bound would cut, as a tool's arguments can be.
+      let deep: Record<string, unknown> = { leaf: 'bottom', apiKey: 'not-for-the-journal' };
+      for (let level = 0; level < 12; level++) deep = { level, child: deep };
+      const result = { deep, at: new Date(0), skipped: undefined, note: `key ${SECRET}` };
+      await runOperation(journal, 'deep', async () => result, { idempotencyKey: 'deep-1' });
+      const replayed: unknown = await runOperation(journal, 'deep', async () => 'ran again', {
+        idempotencyKey: 'deep-1',
+      });
+      const expected = JSON.parse(JSON.stringify(result).replace('not-for-the-journal', '[REDACTED]')) as {
+        note: string;
+      };
+      expected.note = expected.note.replace(SECRET, '[REDACTED]');
+      assert.deepEqual(replayed, expected);
+    });
+
     test('runOperation records success, failures (redacted), and replays by idempotency key', async () => {
       let runs = 0;
       const value = await runOperation(

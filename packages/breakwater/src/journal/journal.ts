@@ -397,9 +397,10 @@ export class Journal<Tx = unknown> {
     return this.store.close();
   }
 
-  /** What is written of a result or a partial output: a copy with every secret redacted. */
+  /** What is written of a result or a partial output: a JSON copy with every secret redacted. */
   private stored(value: unknown): unknown {
-    return value === undefined || value === null ? null : this.redactor.value(value);
+    if (value === undefined || value === null) return null;
+    return this.redactor.json ? this.redactor.json(value) : this.redactor.value(toJson(value));
   }
 
   /**
@@ -444,4 +445,14 @@ function withDeadline<T>(work: Promise<T>, ms: number, store: string): Promise<T
 
 function isJoinError(value: unknown): boolean {
   return value instanceof JoinedWriteError;
+}
+
+/** A JSON copy of a value; null when it cannot be serialised. */
+export function toJson(value: unknown): unknown {
+  if (value === undefined) return null;
+  try {
+    return JSON.parse(JSON.stringify(value)) as unknown;
+  } catch {
+    return null;
+  }
 }

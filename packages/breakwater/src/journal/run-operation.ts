@@ -4,7 +4,7 @@ import { Errors } from '../errors/codes.js';
 import { classify } from '../classify/classify.js';
 import type { Pipeline } from '../policies/pipeline.js';
 import type { CallView } from '../policies/context.js';
-import type { Journal } from './journal.js';
+import { toJson, type Journal } from './journal.js';
 import { failureStatus, newOperationRecord, type NewOperation, type Operation } from './operation.js';
 
 export interface OperationContext {
@@ -219,7 +219,8 @@ async function recordSuccess<T, Tx>(
 ): Promise<T> {
   let done: Operation | undefined;
   try {
-    done = await journal.succeed(id, toJson(result), attempts, join && ((tx) => join(tx, result)));
+    // The journal stores a redacted JSON copy (one pass): no copy of our own first.
+    done = await journal.succeed(id, result, attempts, join && ((tx) => join(tx, result)));
   } catch (thrown) {
     if (isUnavailable(thrown) && join === undefined) {
       journal.defer({ id, input, status: 'succeeded', attempts, result: toJson(result) });
@@ -258,15 +259,6 @@ function replay<T>(operation: Operation, journal: Journal): T {
     message: operation.errorMessage ?? `Operation ${operation.id} ${operation.status}.`,
     details: { operationId: operation.id, replayed: true },
   });
-}
-
-function toJson(value: unknown): unknown {
-  if (value === undefined) return null;
-  try {
-    return JSON.parse(JSON.stringify(value)) as unknown;
-  } catch {
-    return null;
-  }
 }
 
 /** Renews the lease at a third of its length; aborts the work if the lease is lost. */

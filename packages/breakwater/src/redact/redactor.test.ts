@@ -148,3 +148,22 @@ test('an own __proto__ key (JSON.parse makes one) is copied as data, never as th
     polluted: true,
   });
 });
+
+test('json(): a JSON copy redacted like value(), with no depth bound; null for what cannot be serialised', () => {
+  const redactor = createRedactor({ literals: ['literal-secret-123'] });
+  let deep: Record<string, unknown> = { token: 'abc', prompt_tokens: 3, text: 'has literal-secret-123' };
+  for (let i = 0; i < 12; i++) deep = { child: deep };
+  const input = { deep, when: new Date(0), gone: undefined, err: new Error('failed with Bearer abcdefghijkl') };
+  const out = redactor.json!(input) as Record<string, any>;
+  let leaf = out['deep'];
+  for (let i = 0; i < 12; i++) leaf = leaf.child;
+  assert.deepEqual(leaf, { token: '[REDACTED]', prompt_tokens: 3, text: 'has [REDACTED]' });
+  assert.equal(out['when'], '1970-01-01T00:00:00.000Z');
+  assert.ok(!('gone' in out));
+  assert.equal(out['err'].name, 'Error');
+  assert.ok(!out['err'].message.includes('abcdefghijkl'), out['err'].message);
+  const cycle: Record<string, unknown> = {};
+  cycle['self'] = cycle;
+  assert.equal(redactor.json!(cycle), null);
+  assert.equal(redactor.json!(undefined), null);
+});

@@ -62,6 +62,12 @@ export interface Redactor {
   string(text: string): string;
   /** Deep copy with secret keys masked and every string scanned; cycle-safe, depth-bounded. */
   value<T>(value: T): T;
+  /**
+   * A JSON copy — what `JSON.parse(JSON.stringify(value))` gives (toJSON, undefined dropped, no depth
+   * bound) — with the same redaction; null when the value cannot be serialised (a cycle). What the
+   * journal stores. Optional for your own implementations: the journal falls back to `value`.
+   */
+  json?(value: unknown): unknown;
   isSecretKey(key: string): boolean;
 }
 
@@ -135,10 +141,29 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     return out;
   };
 
+  // The same two nets as `walk`, applied by JSON.stringify itself: one pass, one copy.
+  const redactJson = (key: string, val: unknown): unknown => {
+    if (key !== '' && isSecretKey(key) && val != null && val !== '' && !isTokenCount(key, val)) return replacement;
+    if (typeof val === 'string') return string(val);
+    // As `walk` keeps them (JSON.stringify alone would write {}); the strings are redacted in turn.
+    if (val instanceof Error)
+      return { name: val.name, message: val.message, stack: val.stack, cause: val.cause as unknown };
+    return val;
+  };
+  const json = (value: unknown): unknown => {
+    try {
+      const text = JSON.stringify(value, redactJson);
+      return text === undefined ? null : (JSON.parse(text) as unknown);
+    } catch {
+      return null;
+    }
+  };
+
   return {
     string,
     isSecretKey,
     value: <T>(value: T): T => walk(value, 0, new WeakSet()) as T,
+    json,
   };
 }
 
