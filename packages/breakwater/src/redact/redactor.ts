@@ -97,6 +97,10 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     return secret;
   };
 
+  /** The key-name net: a secret key's value goes, unless it is empty or a token count. */
+  const masked = (key: string, val: unknown): boolean =>
+    isSecretKey(key) && val != null && val !== '' && !isTokenCount(key, val);
+
   const { screen, alwaysRun } = screenFor(patterns);
   const replacePattern = (text: string, pattern: RegExp): string => {
     pattern.lastIndex = 0;
@@ -128,8 +132,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     if (input instanceof Error) return walkError(input, depth, seen);
     const out: Record<string, unknown> = {};
     for (const [key, val] of Object.entries(input)) {
-      const secret = isSecretKey(key) && val != null && val !== '' && !isTokenCount(key, val);
-      setOwn(out, key, secret ? replacement : walk(val, depth + 1, seen));
+      setOwn(out, key, masked(key, val) ? replacement : walk(val, depth + 1, seen));
     }
     return out;
   };
@@ -143,7 +146,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
 
   // The same two nets as `walk`, applied by JSON.stringify itself: one pass, one copy.
   const redactJson = (key: string, val: unknown): unknown => {
-    if (key !== '' && isSecretKey(key) && val != null && val !== '' && !isTokenCount(key, val)) return replacement;
+    if (key !== '' && masked(key, val)) return replacement;
     if (typeof val === 'string') return string(val);
     // As `walk` keeps them (JSON.stringify alone would write {}); the strings are redacted in turn.
     if (val instanceof Error)
