@@ -13,6 +13,7 @@ import {
 } from 'breakwater';
 import { redisState, type RedisStateStore } from 'breakwater/redis';
 import { FakeClock } from 'breakwater/testing';
+import { freePort } from '../support/free-port.js';
 import { startPrivateRedis } from '../support/redis-server.js';
 import { needService, REDIS_URL } from '../support/services.js';
 import { waitFor } from '../support/wait-for.js';
@@ -215,6 +216,18 @@ describe('Redis-shared state', { skip }, () => {
     server = await startPrivateRedis([], server.port);
     cleanups.push(() => server.stop());
     await waitFor(() => breakers[1]!.snapshot('k').state === 'open', 'the outage-time opening to travel', 10_000);
+  });
+
+  test('whenConnected: the first decision after it goes through Redis; a refusing Redis does not hold it', async () => {
+    // No wait for the connection here: a store used at once decides locally until it is up.
+    const [store] = replicas(1);
+    await store!.whenConnected();
+    await store!.takeToken('first', { perSecond: 10, burst: 10 });
+    assert.equal(store!.health().fallbacks, 0, 'decided by Redis, not locally');
+    const [refused] = replicas(1, { url: `redis://127.0.0.1:${await freePort()}` });
+    const started = Date.now();
+    await refused!.whenConnected(30_000);
+    assert.ok(Date.now() - started < 10_000, 'settled by the refusal, not by the bound');
   });
 
   test('a stall of our own event loop is not a slow Redis: an answer that arrived meanwhile is used', async () => {

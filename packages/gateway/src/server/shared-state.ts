@@ -9,7 +9,7 @@ import type { GatewayConfig } from '../config/schema.js';
 /** Where this process shares breakers, rate limits and the retry budget; none: it keeps its own. */
 export interface SharedState {
   store: StateStore | undefined;
-  /** Settles once the store has answered its first connection (or failed to): see `firstContact`. */
+  /** Settles once the store's first connection is up or has failed (bounded): the gateway serves after it. */
   ready: Promise<void>;
   health(): { status: 'pass' | 'warn'; fallbacks: number; lastError?: string } | undefined;
   close(): Promise<void>;
@@ -36,7 +36,8 @@ export function openSharedState(
     });
     return {
       store,
-      ready: firstContact(redis, 2_000),
+      // Before it serves: see whenConnected (a refusing Redis does not hold the start).
+      ready: store.whenConnected(2_000),
       health: () => store.health(),
       close: async () => {
         await store.close();
@@ -82,27 +83,6 @@ function connectRedis(url: string, logger: Logger): Redis {
     );
   });
   return redis;
-}
-
-/**
- * The gateway waits for its first connection to Redis before it serves, bounded: otherwise the first
- * requests after a start would all be decided locally (commands fail at once before the connection is
- * up), each replica spending its own retry budget and rate limit. A Redis that refuses or does not
- * answer within `boundMs` does not hold the start: the gateway serves, failing open, as it would later.
- */
-function firstContact(redis: Redis, boundMs: number): Promise<void> {
-  if (redis.status === 'ready') return Promise.resolve();
-  return new Promise((resolve) => {
-    const settle = (): void => {
-      clearTimeout(timer);
-      redis.off('ready', settle);
-      redis.off('error', settle);
-      resolve();
-    };
-    const timer = setTimeout(settle, boundMs);
-    redis.once('ready', settle);
-    redis.once('error', settle);
-  });
 }
 
 /** A fallback is logged at most once per 10 s: an outage must not become a log flood. */

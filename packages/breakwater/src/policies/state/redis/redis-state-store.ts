@@ -172,6 +172,28 @@ export class RedisStateStore implements StateStore {
     return this.status.report(this.redis.status === 'ready' && this.subscriber?.status !== 'end');
   }
 
+  /**
+   * Settles once the commands connection is up, has failed, or `boundMs` passed — never rejects.
+   * Until the connection is up every decision is local (without an offline queue commands fail at
+   * once), so a server waits for this before it serves: otherwise the first requests after each
+   * start spend a budget and a limit of the replica's own. A Redis that refuses does not hold it.
+   */
+  whenConnected(boundMs = 2_000): Promise<void> {
+    const redis = this.redis;
+    if (redis.status === 'ready') return Promise.resolve();
+    return new Promise((resolve) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        redis.off('ready', settle);
+        redis.off('error', settle);
+        resolve();
+      };
+      const timer = setTimeout(settle, boundMs);
+      redis.once('ready', settle);
+      redis.once('error', settle);
+    });
+  }
+
   /** Stops the timers and closes the subscription connection (the commands connection is yours). */
   async close(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
