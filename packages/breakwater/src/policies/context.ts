@@ -181,10 +181,26 @@ export class CallContext implements CallView {
   /** Aborts at the deadline, when the caller aborts, or when a policy cancels this scope. Made on first read. */
   get signal(): AbortSignal {
     if (this.controller) return this.controller.signal;
-    const upstream = this.parent ? this.parent.signal : this.callerSignal;
     const ownDeadline = this.deadline !== Infinity && !(this.parent && this.deadline >= this.parent.deadline);
-    if (!ownDeadline && !this.cancellable) return upstream ?? NEVER;
-    return this.createSignal(upstream, ownDeadline);
+    if (ownDeadline) return this.createSignal(this.abortSourceAbove(), true);
+    const upstream = this.parent ? this.parent.signal : this.callerSignal;
+    return this.cancellable ? this.createSignal(upstream, false) : (upstream ?? NEVER);
+  }
+
+  /**
+   * What else can abort a scope with a deadline of its own. Deadlines only tighten inwards, so every
+   * enclosing deadline is later and cannot fire first: enclosing timeouts are skipped (no controller,
+   * timer or listener is made for them — a route's total timeout around an attempt timeout costs one
+   * signal, not two) and the scope links to the nearest one that can abort for another reason: a
+   * signal made already, a scope a policy cancels (hedge, alternatives) or one cancelled already —
+   * else the caller's signal.
+   */
+  private abortSourceAbove(): AbortSignal | undefined {
+    for (let scope = this.parent; scope; scope = scope.parent) {
+      if (scope.controller) return scope.controller.signal;
+      if (scope.cancellable || scope.cancelReason !== undefined) return scope.signal;
+    }
+    return this.callerSignal;
   }
 
   /** A child scope with a tighter deadline; `onExpire` runs if that deadline fires. */

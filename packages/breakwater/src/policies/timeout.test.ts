@@ -47,6 +47,43 @@ describe('timeout', () => {
     assert.equal(schedulerFor(clock).size, 0, 'a deadline registered for a read signal is released when the call ends');
   });
 
+  test('nested: a tighter inner deadline makes one signal, which still aborts for the caller and at its deadline', async () => {
+    const clock = new FakeClock();
+    const scheduler = schedulerFor(clock);
+    const nested = pipeline(timeout(1_000), retry({ maxAttempts: 2, backoff: constantBackoff(0) }), timeout(100), {
+      clock,
+    });
+    // Only the inner deadline is registered while the callee holds its signal: the outer one is later.
+    const held = nested.execute((ctx) => {
+      assert.equal(scheduler.size, 0);
+      const signal = ctx.signal;
+      assert.equal(scheduler.size, 1);
+      return waitForAbort(signal);
+    });
+    const timedOut = held.catch((e: BreakwaterError) => e.code);
+    await clock.tick(100);
+    await clock.tick(100);
+    assert.equal(await timedOut, 'OPERATION_TIMEOUT');
+    assert.equal(clock.now(), 200, 'each attempt aborted at its own deadline');
+
+    const caller = new AbortController();
+    const cancelled = nested
+      .execute((ctx) => waitForAbort(ctx.signal), { signal: caller.signal })
+      .catch((e: BreakwaterError) => e.category);
+    await settle();
+    caller.abort();
+    assert.equal(await cancelled, 'cancelled', "the caller's abort reaches past the skipped outer scope");
+
+    // An outer deadline that comes first still aborts the inner work.
+    const outerFirst = pipeline(timeout(50), timeout(100), { clock })
+      .execute((ctx) => waitForAbort(ctx.signal))
+      .catch((e: BreakwaterError) => e.code);
+    await clock.tick(50);
+    assert.equal(await outerFirst, 'OPERATION_TIMEOUT');
+    await settle();
+    assert.equal(scheduler.size, 0, 'every deadline is released');
+  });
+
   test('aggressive: rejects at the deadline even when the callee ignores the signal', async () => {
     const clock = new FakeClock();
     const run = pipeline(timeout(30, { mode: 'aggressive' }), { clock }).execute(() => new Promise(() => {}));
