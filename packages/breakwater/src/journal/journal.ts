@@ -12,6 +12,7 @@ import {
   ALLOWED_TRANSITIONS,
   failureStatus,
   type NewOperation,
+  type NewOperationRow,
   type Operation,
   type OperationQuery,
   type OperationStatus,
@@ -135,18 +136,21 @@ export class Journal<Tx = unknown> {
       throw new TypeError('Expected `kind` to be a non-empty string.');
     }
     const now = this.now();
-    const correlationId = input.correlationId ?? currentCorrelationId();
-    return this.guarded(() =>
-      this.store.create({
-        ...input,
-        // Metadata is stored as given, but never a secret in it.
-        ...(input.metadata !== undefined ? { metadata: this.redactor.value(input.metadata) } : {}),
-        ...(correlationId ? { correlationId } : {}),
-        id: id ?? uuidv7(now),
-        createdAt: now,
-        ...(claimed ? { claim: { owner: this.owner, leaseExpiresAt: now + this.leaseMs } } : {}),
-      }),
-    );
+    // Field by field, not spread: this runs for every request, and a literal of this shape is
+    // several times cheaper to build than one made of conditional spreads.
+    const row: NewOperationRow = {
+      kind: input.kind,
+      idempotencyKey: input.idempotencyKey,
+      correlationId: input.correlationId ?? currentCorrelationId(),
+      sessionId: input.sessionId,
+      // Metadata is stored as given, but never a secret in it.
+      metadata:
+        input.metadata === undefined ? undefined : (this.redactor.value(input.metadata) as Record<string, unknown>),
+      id: id ?? uuidv7(now),
+      createdAt: now,
+      claim: claimed ? { owner: this.owner, leaseExpiresAt: now + this.leaseMs } : undefined,
+    };
+    return this.guarded(() => this.store.create(row));
   }
 
   /** pending → running under this worker's lease. Undefined when someone else got there first. */
@@ -429,18 +433,27 @@ export class Journal<Tx = unknown> {
 
 /** The store call, or a timeout error once `ms` have passed (the call itself may still land later). */
 function withDeadline<T>(work: Promise<T>, ms: number, store: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
+  // Two promises per write, not a race of three (this runs twice for every journaled request).
+  return new Promise<T>((resolve, reject) => {
+    // Left ref'd: it belongs to a call being awaited, lives at most `ms` and is cleared when the call settles.
+    const timer = setTimeout(
       () =>
         reject(
           Object.assign(new Error(`The ${store} journal store did not answer within ${ms} ms.`), { code: 'ETIMEDOUT' }),
         ),
       ms,
     );
-    // Left ref'd: it belongs to a call being awaited, lives at most `ms` and is cleared when the call settles.
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
 
 function isJoinError(value: unknown): boolean {
