@@ -167,3 +167,45 @@ test('json(): a JSON copy redacted like value(), with no depth bound; null for w
   assert.equal(redactor.json!(cycle), null);
   assert.equal(redactor.json!(undefined), null);
 });
+
+test('json(): the same output whether or not anything needed redacting (the check never lets a secret through)', () => {
+  const redactor = createRedactor({ literals: ['literal-secret-123'] });
+  const key = fc.constantFrom('authorization', 'Api_Key', 'prompt_tokens', 'content', 'model', 'token', 'name', '0');
+  const text = fc.oneof(
+    textArb,
+    secretArb,
+    fc.constantFrom('Bearer abcdefgh', '?key=v&x=1', 'https://u:p4ss@h/', 'has literal-secret-123', '', 'hello'),
+  );
+  const { tree } = fc.letrec((tie) => ({
+    tree: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      text,
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.date({ noInvalidDate: true }),
+      fc.array(tie('tree'), { maxLength: 4 }),
+      fc.dictionary(key, tie('tree'), { maxKeys: 4 }),
+    ),
+  }));
+  // The oracle: what the careful path gives, the value's every key and string passed through the nets.
+  const oracle = (value: unknown): unknown => {
+    const text = JSON.stringify(value, (k: string, v: unknown) => {
+      if (
+        k !== '' &&
+        redactor.isSecretKey(k) &&
+        v != null &&
+        v !== '' &&
+        !(typeof v === 'number' && /tokens$/i.test(k))
+      )
+        return '[REDACTED]';
+      return typeof v === 'string' ? redactor.string(v) : v;
+    });
+    return text === undefined ? null : JSON.parse(text);
+  };
+  fc.assert(
+    fc.property(tree, (value) => assert.deepEqual(redactor.json!(value), oracle(value))),
+    { numRuns: 2000 },
+  );
+});

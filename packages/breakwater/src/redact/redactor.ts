@@ -72,6 +72,8 @@ export interface Redactor {
 }
 
 const MAX_DEPTH = 8;
+/** How deep json() checks before it takes the replacer path anyway (which has no depth bound). */
+const CLEAN_CHECK_DEPTH = 32;
 const MIN_LITERAL_LENGTH = 6;
 const KEY_CACHE_SIZE = 1_024;
 
@@ -153,9 +155,31 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       return { name: val.name, message: val.message, stack: val.stack, cause: val.cause as unknown };
     return val;
   };
+  /**
+   * True when redacting would change nothing in `value`'s JSON: no masked key, no string the
+   * patterns touch, nothing whose JSON only a replacer sees (toJSON other than a Date's, an Error).
+   * Reads without copying; false (the careful path) past a depth where a cycle is likelier than data.
+   */
+  const cleanForJson = (input: unknown, depth: number): boolean => {
+    if (typeof input === 'string') return string(input) === input;
+    if (input === null || typeof input !== 'object') return true;
+    if (depth >= CLEAN_CHECK_DEPTH || input instanceof Error) return false;
+    if (typeof (input as { toJSON?: unknown }).toJSON === 'function') return input instanceof Date;
+    if (Array.isArray(input)) {
+      for (const item of input) if (!cleanForJson(item, depth + 1)) return false;
+      return true;
+    }
+    for (const key of Object.keys(input)) {
+      const val = (input as Record<string, unknown>)[key];
+      if (masked(key, val) || !cleanForJson(val, depth + 1)) return false;
+    }
+    return true;
+  };
   const json = (value: unknown): unknown => {
     try {
-      const text = JSON.stringify(value, redactJson);
+      // Most results hold no secret: then a native stringify with no replacer (a replacer calls
+      // back into JS for every key and value, several times slower) gives the same text.
+      const text = cleanForJson(value, 0) ? JSON.stringify(value) : JSON.stringify(value, redactJson);
       return text === undefined ? null : (JSON.parse(text) as unknown);
     } catch {
       return null;
