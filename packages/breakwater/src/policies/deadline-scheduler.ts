@@ -112,10 +112,16 @@ export class DeadlineScheduler {
 }
 
 const schedulers = new WeakMap<Clock, DeadlineScheduler>();
+// Nearly every call uses one clock (the system's): remembered, it costs a comparison, not a lookup.
+let lastClock: Clock | undefined;
+let lastScheduler: DeadlineScheduler | undefined;
 
 /** The shared scheduler of a clock. */
 export function schedulerFor(clock: Clock): DeadlineScheduler {
+  if (clock === lastClock) return lastScheduler!;
   let scheduler = schedulers.get(clock);
   if (!scheduler) schedulers.set(clock, (scheduler = new DeadlineScheduler(clock)));
+  lastClock = clock;
+  lastScheduler = scheduler;
   return scheduler;
 }
