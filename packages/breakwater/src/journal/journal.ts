@@ -4,7 +4,7 @@ import { classify } from '../classify/classify.js';
 import { isBreakwaterError, type BreakwaterError } from '../errors/breakwater-error.js';
 import { Errors } from '../errors/codes.js';
 import { redact as defaultRedactor, type Redactor } from '../redact/redactor.js';
-import { uuidv7 } from './ids.js';
+import { uuidv7 } from '../common/uuidv7.js';
 import { currentCorrelationId } from '../correlation/correlation.js';
 import { JoinedWriteError } from './joined-write-error.js';
 import type { JournalStore } from './journal-store.js';
