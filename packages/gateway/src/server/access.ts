@@ -66,7 +66,16 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
     isAdminKey: (key) => adminDigest !== undefined && matches(key, [adminDigest]),
   };
 
-  app.addHook('onRequest', async (request) => {
+  // Callback style, not async: a hook on every request should not cost a promise.
+  app.addHook('onRequest', (request, _reply, done) => {
+    try {
+      authorise(request);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  });
+  function authorise(request: FastifyRequest): void {
     const access = request.routeOptions.config?.access ?? 'public';
     if (access === 'public') return;
     throttle.check(request.ip);
@@ -79,7 +88,7 @@ export function installAccessControl(app: FastifyInstance, options: AccessOption
     if (ok) return;
     throttle.failed(request.ip, access);
     throw Errors.unauthenticated({ userMessage: REFUSED[access] });
-  });
+  }
   return throttle;
 }
 

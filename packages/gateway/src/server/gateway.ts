@@ -140,11 +140,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     ...breakwaterFastifyServerOptions({ render }),
   });
   app.server.maxConnections = config.server.maxConnections;
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!draining) return;
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!draining) return done();
     counters.rejected('draining');
     void reply.header('connection', 'close');
-    throw Errors.serviceDraining({ message: 'The gateway is shutting down.', retryAfterMs: 1_000 });
+    done(Errors.serviceDraining({ message: 'The gateway is shutting down.', retryAfterMs: 1_000 }));
   });
   const throttle = installAccessControl(app, {
     clientKeys: () => state.clientKeys,
