@@ -10,14 +10,20 @@ export interface ClientBounds {
 
 /**
  * Writes a chunk to a streaming client with backpressure: when the socket's buffer is full the
- * gateway stops reading the upstream (the await below) instead of buffering without limit. A
- * client that reads nothing for `slowClientTimeoutMs`, or lets more than `maxClientBufferBytes`
- * pile up, is cut: its socket is destroyed and the stream ends as cancelled.
+ * gateway stops reading the upstream (it awaits the promise returned) instead of buffering without
+ * limit. A client that reads nothing for `slowClientTimeoutMs`, or lets more than
+ * `maxClientBufferBytes` pile up, is cut: its socket is destroyed and the stream ends as cancelled
+ * (thrown at once, or the promise rejects). Undefined when the chunk went out: a client that keeps
+ * up costs no promise per chunk.
  */
-export async function writeToClient(response: ServerResponse, chunk: string, bounds: ClientBounds): Promise<void> {
-  if (response.write(chunk)) return;
+export function writeToClient(
+  response: ServerResponse,
+  chunk: string,
+  bounds: ClientBounds,
+): Promise<void> | undefined {
+  if (response.write(chunk)) return undefined;
   if (response.writableLength > bounds.maxClientBufferBytes) throw cut(response, 'let too much data pile up');
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<void>((resolve, reject) => {
     const done = (error?: Error): void => {
       clearTimeout(timer);
       response.off('drain', onDrain);

@@ -290,7 +290,8 @@ async function relay(
   // A continuation does not repeat the whitespace the client already has: a prefill is sent without
   // its trailing space (Anthropic requires it), so the continuation starts with one.
   let joinAtSpace = continuation && /\s$/.test(out.content);
-  const send = async (received: Chunk): Promise<void> => {
+  // Not async: a chunk the client takes at once costs no promise (only backpressure is awaited).
+  const send = (received: Chunk): Promise<void> | undefined => {
     const failure = chunkError(target, received);
     if (failure) throw failure;
     let chunk = received;
@@ -301,11 +302,13 @@ async function relay(
     finished = chunk.finished || finished;
     out.content += chunk.content;
     if (chunk.usage) out.usage = chunk.usage;
-    if (continuation && !chunk.meaningful) return;
+    if (continuation && !chunk.meaningful) return undefined;
     // The usage-only chunk the gateway asked for on the client's behalf is kept for the journal.
-    if (!clientAsksUsage && chunk.usage && !chunk.meaningful && chunk.content === '' && isUsageOnly(chunk.data)) return;
-    await writeToClient(client, `data: ${chunk.data}\n\n`, bounds);
-    dog.touch();
+    if (!clientAsksUsage && chunk.usage && !chunk.meaningful && chunk.content === '' && isUsageOnly(chunk.data))
+      return undefined;
+    const backpressure = writeToClient(client, `data: ${chunk.data}\n\n`, bounds);
+    if (backpressure === undefined) return void dog.touch();
+    return backpressure.then(() => dog.touch());
   };
   try {
     for (const chunk of opened.head) await send(chunk);
@@ -322,8 +325,10 @@ async function relay(
         out.malformed = opened.reader.malformed;
       }
       if (expired) throw timedOut();
-      if ('chunk' in item) await send(item.chunk);
-      else if ('done' in item || (finished && !item.partialEvent)) return;
+      if ('chunk' in item) {
+        const backpressure = send(item.chunk);
+        if (backpressure) await backpressure;
+      } else if ('done' in item || (finished && !item.partialEvent)) return;
       else throw streamCut(target, 'before the answer was complete');
     }
   } finally {
