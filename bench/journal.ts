@@ -34,6 +34,9 @@ async function transitionsPerSecond(store: JournalStore<never> | JournalStore<an
   return transitions / ((performance.now() - started) / 1000);
 }
 
+const PREFILL = Number(process.env.BENCH_PREFILL ?? 20_000);
+const MEASURED = 10_000;
+
 /**
  * CPU µs per operation (runOperation: created running, then succeeded) once the table holds
  * `PREFILL` rows, every operation carrying a correlation id from `correlationId`.
@@ -58,8 +61,6 @@ async function cpuPerOperation(store: JournalStore<any>, correlationId: () => st
   const used = process.cpuUsage(before);
   return (used.user + used.system) / MEASURED;
 }
-const PREFILL = Number(process.env.BENCH_PREFILL ?? 20_000);
-const MEASURED = 10_000;
 
 const dir = mkdtempSync(join(tmpdir(), 'bw-bench-journal-'));
 const results: Record<string, number | string> = {};
@@ -82,19 +83,20 @@ try {
   // Interleaved, three times each: this machine's speed drifts; the lowest reading of each is kept.
   const ids = { random: () => randomUUID(), uuidv7: () => requestScopeFrom({}).correlationId };
   const cpu: Record<string, number> = {};
-  for (const round of [1, 2, 3])
+  for (const pass of [1, 2, 3])
     for (const [name, next] of Object.entries(ids)) {
-      const store = new SqliteJournalStore(new BetterSqlite3(join(dir, `ids-${name}-${round}.db`)));
+      const store = new SqliteJournalStore(new BetterSqlite3(join(dir, `ids-${name}-${pass}.db`)));
       cpu[name] = Math.min(cpu[name] ?? Infinity, await cpuPerOperation(store, next));
       await store.close();
     }
   for (const [name, us] of Object.entries(cpu)) {
+    const perOperation = round(us, 1);
     rows.push({
       store: `sqlite, ${name} correlation ids`,
-      cpu_us_per_operation: round(us, 1),
+      cpu_us_per_operation: perOperation,
       settings: `synchronous=FULL, group commit, ${PREFILL} rows before`,
     });
-    results[`sqlite_cpu_us_per_op_${name}_correlation`] = round(us, 1);
+    results[`sqlite_cpu_us_per_op_${name}_correlation`] = perOperation;
   }
   const url = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   const pool = new pg.Pool({ connectionString: url, max: 16 });
