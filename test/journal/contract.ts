@@ -119,6 +119,34 @@ export function journalContract<Tx>(
       assert.ok(row && (row.status === 'succeeded' || row.status === 'failed'));
     });
 
+    test("markSucceeded / markFailed answer whether the write applied (one winner of a race), with or without the store's `apply`", async () => {
+      // The same journal over a store that lacks the optional `apply`: it falls back to `transition`.
+      const { apply: _unused, ...withoutApply } = bindAll(fixture.store);
+      for (const store of [fixture.store, withoutApply]) {
+        const marking = new Journal({ store, leaseMs: 1_000, owner: 'worker-a', now });
+        const { operation } = await marking.createClaimed({ kind: 'mark' });
+        const error = new BreakwaterError({ code: 'T_X', category: 'timeout', origin: 'dependency', message: SECRET });
+        const outcomes = await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            i % 2 ? marking.markSucceeded(operation.id, { i }, 2) : marking.markFailed(operation.id, error, 2),
+          ),
+        );
+        assert.equal(outcomes.filter(Boolean).length, 1, 'exactly one terminal write applied');
+        const row = (await marking.get(operation.id))!;
+        assert.equal(row.attempts, 2);
+        assert.equal(row.leaseOwner, null);
+        if (row.status === 'failed') assert.equal(row.errorMessage?.includes(SECRET), false, 'the message is redacted');
+        else assert.equal(row.status, 'succeeded');
+        const other = new Journal({ store, leaseMs: 1_000, owner: 'worker-b', now });
+        const { operation: theirs } = await other.createClaimed({ kind: 'mark' });
+        let joined = false;
+        const mine = await marking.markSucceeded(theirs.id, 'x', 1, () => (joined = true));
+        assert.equal(mine, false, "another worker's lease is not ours to finish");
+        assert.equal(joined, false, 'no joined write runs for a transition that did not apply');
+        assert.equal((await other.get(theirs.id))?.status, 'running');
+      }
+    });
+
     test('the sweeper fails expired leases with OPERATION_ABANDONED and spares renewed ones', async () => {
       const stale = (await journal.create({ kind: 'sweep' })).operation;
       const live = (await journal.create({ kind: 'sweep' })).operation;
@@ -324,4 +352,16 @@ export function journalContract<Tx>(
       });
     }
   });
+}
+
+/** The store's methods bound to it, as own properties (to hand the journal a copy missing one). */
+function bindAll<Tx>(store: JournalStore<Tx>): JournalStore<Tx> {
+  const bound: Record<string, unknown> = { name: store.name };
+  for (let proto = store as object; proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object)
+    for (const key of Object.getOwnPropertyNames(proto)) {
+      const value = (store as unknown as Record<string, unknown>)[key];
+      if (typeof value === 'function' && key !== 'constructor' && !(key in bound))
+        bound[key] = (value as (...args: unknown[]) => unknown).bind(store);
+    }
+  return bound as unknown as JournalStore<Tx>;
 }

@@ -27,6 +27,19 @@ export interface JournalStore<Tx = unknown> {
     /** Runs inside the same transaction as the write; a throw rolls both back. */
     join?: (tx: Tx) => unknown,
   ): Promise<Operation | undefined>;
+  /**
+   * The same compare-and-set write as `transition`, for a caller that only needs to know whether it
+   * applied: the store need not read the row back. Optional — the journal falls back to
+   * `transition`. (On SQLite, `RETURNING *` and rebuilding the row were a third of a journaled
+   * call's SQL cost.)
+   */
+  apply?(
+    id: string,
+    guard: TransitionGuard,
+    to: OperationStatus,
+    patch: TransitionPatch,
+    join?: (tx: Tx) => unknown,
+  ): Promise<boolean>;
   get(id: string): Promise<Operation | undefined>;
   findByIdempotencyKey(kind: string, key: string): Promise<Operation | undefined>;
   query(query: OperationQuery): Promise<Operation[]>;

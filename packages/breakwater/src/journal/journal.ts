@@ -165,33 +165,46 @@ export class Journal<Tx = unknown> {
   }
 
   /** Extends this worker's lease; false when the lease is no longer ours. */
-  async renew(id: string): Promise<boolean> {
-    const row = await this.transition(id, { from: ['running'], leaseOwner: this.owner }, 'running', {
+  renew(id: string): Promise<boolean> {
+    return this.applyTransition(id, { from: ['running'], leaseOwner: this.owner }, 'running', {
       leaseExpiresAt: this.now() + this.leaseMs,
     });
-    return row !== undefined;
   }
 
   /** running → succeeded, with `join` in the same transaction (a throw rolls both back). */
   succeed(id: string, result: unknown, attempts: number, join?: (tx: Tx) => unknown): Promise<Operation | undefined> {
-    return this.transition(
-      id,
-      { from: ['running'], leaseOwner: this.owner },
-      'succeeded',
-      {
-        result: this.stored(result),
-        attempts,
-        finishedAt: this.now(),
-        leaseOwner: null,
-        leaseExpiresAt: null,
-      },
-      join,
-    );
+    return this.transition(id, ownedBy(this.owner), 'succeeded', this.successPatch(result, attempts), join);
+  }
+
+  /**
+   * `succeed`, answering only whether the write applied (false: the lease was no longer ours). The
+   * store does not read the row back — what `runOperation` uses on every call.
+   */
+  markSucceeded(id: string, result: unknown, attempts: number, join?: (tx: Tx) => unknown): Promise<boolean> {
+    return this.applyTransition(id, ownedBy(this.owner), 'succeeded', this.successPatch(result, attempts), join);
   }
 
   /** running → failed (or cancelled, for a cancellation), with the redacted error and any partial output. */
   fail(id: string, error: BreakwaterError, attempts: number, partial?: unknown): Promise<Operation | undefined> {
-    return this.transition(id, { from: ['running'], leaseOwner: this.owner }, failureStatus(error), {
+    return this.transition(id, ownedBy(this.owner), failureStatus(error), this.failurePatch(error, attempts, partial));
+  }
+
+  /** `fail`, answering only whether the write applied (the row is not read back). */
+  markFailed(id: string, error: BreakwaterError, attempts: number, partial?: unknown): Promise<boolean> {
+    return this.applyTransition(
+      id,
+      ownedBy(this.owner),
+      failureStatus(error),
+      this.failurePatch(error, attempts, partial),
+    );
+  }
+
+  private successPatch(result: unknown, attempts: number): TransitionPatch {
+    return { result: this.stored(result), attempts, finishedAt: this.now(), leaseOwner: null, leaseExpiresAt: null };
+  }
+
+  private failurePatch(error: BreakwaterError, attempts: number, partial: unknown): TransitionPatch {
+    return {
       attempts,
       errorCategory: error.category,
       errorCode: error.code,
@@ -201,7 +214,7 @@ export class Journal<Tx = unknown> {
       finishedAt: this.now(),
       leaseOwner: null,
       leaseExpiresAt: null,
-    });
+    };
   }
 
   /** Cancels an operation that has not finished (pending, or running under any lease). */
@@ -228,16 +241,28 @@ export class Journal<Tx = unknown> {
     patch: TransitionPatch,
     join?: (tx: Tx) => unknown,
   ): Promise<Operation | undefined> {
-    const illegal = guard.from.filter((from) => !ALLOWED_TRANSITIONS[from].includes(to));
-    if (illegal.length > 0) {
-      return Promise.reject(
-        Errors.journalIllegalTransition({
-          message: `Illegal transition ${illegal.join('|')} → ${to} for operation ${id}.`,
-          details: { id, from: illegal, to },
-        }),
-      );
-    }
-    return this.guarded(() => this.store.transition(id, guard, to, patch, join), join !== undefined);
+    return (
+      refuseIllegal(id, guard, to) ??
+      this.guarded(() => this.store.transition(id, guard, to, patch, join), join !== undefined)
+    );
+  }
+
+  /**
+   * `transition`, answering only whether it applied: the store need not read the row back
+   * (`JournalStore.apply`; a store without it is asked for the row, and the answer is whether it came).
+   */
+  applyTransition(
+    id: string,
+    guard: TransitionGuard,
+    to: OperationStatus,
+    patch: TransitionPatch,
+    join?: (tx: Tx) => unknown,
+  ): Promise<boolean> {
+    const store = this.store;
+    const write = store.apply
+      ? () => store.apply!(id, guard, to, patch, join)
+      : () => store.transition(id, guard, to, patch, join).then((row) => row !== undefined);
+    return refuseIllegal(id, guard, to) ?? this.guarded(write, join !== undefined);
   }
 
   get(id: string): Promise<Operation | undefined> {
@@ -429,6 +454,23 @@ export class Journal<Tx = unknown> {
       });
     }
   }
+}
+
+/** The guard of a running operation's own writes: still running, still under this worker's lease. */
+function ownedBy(owner: string): TransitionGuard {
+  return { from: ['running'], leaseOwner: owner };
+}
+
+/** A rejection for a transition the state machine does not allow, else undefined. */
+function refuseIllegal(id: string, guard: TransitionGuard, to: OperationStatus): Promise<never> | undefined {
+  const illegal = guard.from.filter((from) => !ALLOWED_TRANSITIONS[from].includes(to));
+  if (illegal.length === 0) return undefined;
+  return Promise.reject(
+    Errors.journalIllegalTransition({
+      message: `Illegal transition ${illegal.join('|')} → ${to} for operation ${id}.`,
+      details: { id, from: illegal, to },
+    }),
+  );
 }
 
 /** The store call, or a timeout error once `ms` have passed (the call itself may still land later). */

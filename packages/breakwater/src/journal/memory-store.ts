@@ -58,6 +58,18 @@ export class MemoryJournalStore implements JournalStore<undefined> {
     patch: TransitionPatch,
     join?: (tx: undefined) => unknown,
   ): Promise<Operation | undefined> {
+    const row = await this.write(id, guard, to, patch, join);
+    return row && copyOf(row);
+  }
+
+  /** The compare-and-set: the stored row after the write (not a copy), or undefined. */
+  private async write(
+    id: string,
+    guard: TransitionGuard,
+    to: OperationStatus,
+    patch: TransitionPatch,
+    join?: (tx: undefined) => unknown,
+  ): Promise<Operation | undefined> {
     const row = this.rows.get(id);
     const matches = (): boolean =>
       row !== undefined &&
@@ -77,7 +89,17 @@ export class MemoryJournalStore implements JournalStore<undefined> {
     Object.assign(row!, patch, { status: to });
     if (to === 'running') this.running.add(id);
     else this.running.delete(id);
-    return copyOf(row!);
+    return row;
+  }
+
+  async apply(
+    id: string,
+    guard: TransitionGuard,
+    to: OperationStatus,
+    patch: TransitionPatch,
+    join?: (tx: undefined) => unknown,
+  ): Promise<boolean> {
+    return (await this.write(id, guard, to, patch, join)) !== undefined;
   }
 
   async get(id: string): Promise<Operation | undefined> {

@@ -125,7 +125,7 @@ async function recordFailure<Tx>(
   partial: unknown,
 ): Promise<void> {
   try {
-    await journal.fail(id, error, attempts, partial);
+    await journal.markFailed(id, error, attempts, partial);
   } catch (thrown) {
     if (!isUnavailable(thrown)) throw thrown;
     deferFailure(journal, id, input, error, attempts, partial);
@@ -217,10 +217,10 @@ async function recordSuccess<T, Tx>(
   attempts: number,
   join?: (tx: Tx, result: T) => unknown,
 ): Promise<T> {
-  let done: Operation | undefined;
+  let done: boolean;
   try {
     // The journal stores a redacted JSON copy (one pass): no copy of our own first.
-    done = await journal.succeed(id, result, attempts, join && ((tx) => join(tx, result)));
+    done = await journal.markSucceeded(id, result, attempts, join && ((tx) => join(tx, result)));
   } catch (thrown) {
     if (isUnavailable(thrown) && join === undefined) {
       journal.defer({ id, input, status: 'succeeded', attempts, result: toJson(result) });

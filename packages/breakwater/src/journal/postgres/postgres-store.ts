@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { JoinedWriteError } from '../joined-write-error.js';
 import type { JournalStore } from '../journal-store.js';
 import {
@@ -71,6 +71,29 @@ export class PostgresJournalStore implements JournalStore<PoolClient> {
     patch: TransitionPatch,
     join?: (tx: PoolClient) => unknown,
   ): Promise<Operation | undefined> {
+    const { sql, params } = this.update(id, guard, to, patch);
+    const result = await this.run<OperationRow>(`${sql} RETURNING *`, params, join);
+    return result.rows[0] && fromPg(result.rows[0]);
+  }
+
+  async apply(
+    id: string,
+    guard: TransitionGuard,
+    to: OperationStatus,
+    patch: TransitionPatch,
+    join?: (tx: PoolClient) => unknown,
+  ): Promise<boolean> {
+    const { sql, params } = this.update(id, guard, to, patch);
+    return (await this.run(sql, params, join)).rowCount === 1;
+  }
+
+  /** The compare-and-set UPDATE for this patch. */
+  private update(
+    id: string,
+    guard: TransitionGuard,
+    to: OperationStatus,
+    patch: TransitionPatch,
+  ): { sql: string; params: unknown[] } {
     const entries = patchEntries(patch);
     const params: unknown[] = [to, ...entries.map(([, value]) => value), id, [...guard.from]];
     const sets = ['status = $1', ...entries.map(([column], i) => `${column} = $${i + 2}`)].join(', ');
@@ -79,20 +102,24 @@ export class PostgresJournalStore implements JournalStore<PoolClient> {
       params.push(guard.leaseOwner);
       sql += ` AND lease_owner = $${params.length}`;
     }
-    sql += ' RETURNING *';
-    if (!join) {
-      const result = await this.pool.query<OperationRow>(sql, params);
-      return result.rows[0] && fromPg(result.rows[0]);
-    }
+    return { sql, params };
+  }
+
+  /** The update alone, or with the caller's joined write in one transaction when it matched a row. */
+  private async run<R extends QueryResultRow>(
+    sql: string,
+    params: unknown[],
+    join: ((tx: PoolClient) => unknown) | undefined,
+  ): Promise<QueryResult<R>> {
+    if (!join) return this.pool.query<R>(sql, params);
     const client = await this.pool.connect();
     // A connection lost while checked out (between two statements) emits 'error' on the client itself.
     client.on('error', ignore);
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      const result = await client.query<OperationRow>(sql, params);
-      const row = result.rows[0];
-      if (row) {
+      const result = await client.query<R>(sql, params);
+      if (result.rowCount === 1) {
         try {
           await join(client);
         } catch (error) {
@@ -100,7 +127,7 @@ export class PostgresJournalStore implements JournalStore<PoolClient> {
         }
       }
       await client.query('COMMIT');
-      return row && fromPg(row);
+      return result;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
       throw error;

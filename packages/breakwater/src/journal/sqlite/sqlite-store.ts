@@ -4,6 +4,7 @@ import type { JournalStore } from '../journal-store.js';
 import {
   INSERT_COLUMNS,
   insertValues,
+  newOperationRecord,
   type NewOperationRow,
   type Operation,
   type OperationQuery,
@@ -76,8 +77,12 @@ export class SqliteJournalStore implements JournalStore<Database> {
         this.db.exec(`ALTER TABLE ${this.table} ADD COLUMN ${column.name} ${column.sqlite}`);
   }
 
-  private write<T>(work: () => T): Promise<T> {
-    if (this.writer) return this.writer.run(work);
+  /**
+   * `oneStatement`: the write changes the table with a single statement (reads aside), so group
+   * commit runs it without a savepoint; a transition with a joined write is two.
+   */
+  private write<T>(work: () => T, oneStatement: boolean): Promise<T> {
+    if (this.writer) return this.writer.run(work, oneStatement);
     try {
       return Promise.resolve(this.single.immediate(work) as T);
     } catch (error) {
@@ -93,17 +98,19 @@ export class SqliteJournalStore implements JournalStore<Database> {
 
   create(input: NewOperationRow): Promise<{ operation: Operation; created: boolean }> {
     return this.write(() => {
+      // No `RETURNING *`: the new row is known already (building a JS object of every column back
+      // from SQLite was a large part of an insert's cost).
       const inserted = this.statement(
-        `INSERT INTO ${this.table} (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *`,
-      ).get(...insertValues(input)) as OperationRow | undefined;
-      if (inserted) return { operation: fromRow(inserted), created: true };
+        `INSERT INTO ${this.table} (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      ).run(...insertValues(input));
+      if (inserted.changes === 1) return { operation: newOperationRecord(input), created: true };
       const existing = this.statement(`SELECT * FROM ${this.table} WHERE kind = ? AND idempotency_key = ?`).get(
         input.kind,
         input.idempotencyKey ?? null,
       ) as OperationRow | undefined;
       if (!existing) throw new Error(`Insert of operation ${input.id} conflicted but no row was found.`);
       return { operation: fromRow(existing), created: false };
-    });
+    }, true);
   }
 
   transition(
@@ -113,11 +120,42 @@ export class SqliteJournalStore implements JournalStore<Database> {
     patch: TransitionPatch,
     join?: (tx: Database) => unknown,
   ): Promise<Operation | undefined> {
+    const update = this.update(id, guard, to, patch, true);
+    return this.write(() => {
+      const row = this.statement(update.sql).get(...update.params) as OperationRow | undefined;
+      if (row && join) this.runJoined(join);
+      return row && fromRow(row);
+    }, join === undefined);
+  }
+
+  apply(
+    id: string,
+    guard: TransitionGuard,
+    to: OperationStatus,
+    patch: TransitionPatch,
+    join?: (tx: Database) => unknown,
+  ): Promise<boolean> {
+    const update = this.update(id, guard, to, patch, false);
+    return this.write(() => {
+      const applied = this.statement(update.sql).run(...update.params).changes === 1;
+      if (applied && join) this.runJoined(join);
+      return applied;
+    }, join === undefined);
+  }
+
+  /** The compare-and-set UPDATE for this patch's shape (its statement is prepared once per shape). */
+  private update(
+    id: string,
+    guard: TransitionGuard,
+    to: OperationStatus,
+    patch: TransitionPatch,
+    returning: boolean,
+  ): { sql: string; params: unknown[] } {
     const entries = patchEntries(patch);
     const sets = ['status = ?', ...entries.map(([column]) => `${column} = ?`)].join(', ');
     const statuses = guard.from.map(() => '?').join(', ');
     const ownerClause = guard.leaseOwner === undefined ? '' : ' AND lease_owner = ?';
-    const sql = `UPDATE ${this.table} SET ${sets} WHERE id = ? AND status IN (${statuses})${ownerClause} RETURNING *`;
+    const sql = `UPDATE ${this.table} SET ${sets} WHERE id = ? AND status IN (${statuses})${ownerClause}${returning ? ' RETURNING *' : ''}`;
     const params = [
       to,
       ...entries.map(([, value]) => value),
@@ -125,24 +163,23 @@ export class SqliteJournalStore implements JournalStore<Database> {
       ...guard.from,
       ...(guard.leaseOwner === undefined ? [] : [guard.leaseOwner]),
     ];
-    return this.write(() => {
-      const row = this.statement(sql).get(...params) as OperationRow | undefined;
-      if (row && join) {
-        let outcome: unknown;
-        try {
-          outcome = join(this.db);
-        } catch (error) {
-          throw new JoinedWriteError(error);
-        }
-        if (typeof (outcome as PromiseLike<unknown> | undefined)?.then === 'function') {
-          // better-sqlite3 is synchronous: an async joined write would land after the commit.
-          throw new JoinedWriteError(
-            new TypeError('A joined write on the SQLite journal must be synchronous (it returned a promise).'),
-          );
-        }
-      }
-      return row && fromRow(row);
-    });
+    return { sql, params };
+  }
+
+  /** The caller's write, inside the transaction that made the transition (a throw rolls both back). */
+  private runJoined(join: (tx: Database) => unknown): void {
+    let outcome: unknown;
+    try {
+      outcome = join(this.db);
+    } catch (error) {
+      throw new JoinedWriteError(error);
+    }
+    if (typeof (outcome as PromiseLike<unknown> | undefined)?.then === 'function') {
+      // better-sqlite3 is synchronous: an async joined write would land after the commit.
+      throw new JoinedWriteError(
+        new TypeError('A joined write on the SQLite journal must be synchronous (it returned a promise).'),
+      );
+    }
   }
 
   async get(id: string): Promise<Operation | undefined> {
@@ -185,6 +222,7 @@ export class SqliteJournalStore implements JournalStore<Database> {
         this.statement(
           `DELETE FROM ${this.table} WHERE id IN (SELECT id FROM ${this.table} WHERE status = ? AND created_at < ? AND finished_at < ? ORDER BY created_at LIMIT ?)`,
         ).run(status, finishedBefore, finishedBefore, limit).changes,
+      true,
     );
     return deleted;
   }
