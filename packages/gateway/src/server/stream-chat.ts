@@ -316,7 +316,8 @@ async function relay(
     for (;;) {
       let item;
       try {
-        item = await opened.reader.next();
+        // An event the last read already holds costs no promise; only reading the body is awaited.
+        item = opened.reader.take() ?? (await opened.reader.next());
       } catch (error) {
         if (expired) throw timedOut();
         if (signal.aborted) throw signal.reason;

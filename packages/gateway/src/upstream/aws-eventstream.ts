@@ -1,6 +1,6 @@
 import { fromRule } from 'breakwater';
 import { RULES } from 'breakwater/rules';
-import type { SseData } from './sse.js';
+import { framedEvents, type Framer, type SseData } from './sse.js';
 
 /**
  * AWS's binary event-stream framing (`application/vnd.amazon.eventstream`, Bedrock ConverseStream):
@@ -9,20 +9,29 @@ import type { SseData } from './sse.js';
  * reader, deadlines and bounds apply unchanged: an event becomes `{"<event type>": payload}`, an
  * exception `{"error": {type, message}}`.
  */
-export async function* awsEventStream(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseData> {
-  let buffer = Buffer.alloc(0);
-  for await (const chunk of body) {
-    buffer = buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([buffer, chunk]);
+export class AwsEventStreamParser implements Framer {
+  private buffer = Buffer.alloc(0);
+
+  push(chunk: Uint8Array, out: SseData[]): void {
+    let buffer = this.buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buffer, chunk]);
     while (buffer.length >= 12) {
       const total = buffer.readUInt32BE(0);
       if (total < 16 || total > MAX_MESSAGE_BYTES) throw malformed(`a frame of ${total} bytes`);
       if (buffer.length < total) break;
-      const message = buffer.subarray(0, total);
+      out.push(decode(buffer.subarray(0, total)));
       buffer = buffer.subarray(total);
-      yield decode(message);
     }
+    this.buffer = buffer;
   }
-  yield { ended: true, partialEvent: buffer.length > 0 };
+
+  end(): SseData {
+    return { ended: true, partialEvent: this.buffer.length > 0 };
+  }
+}
+
+/** A byte stream's event-stream messages as events (see `AwsEventStreamParser`). */
+export function awsEventStream(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseData> {
+  return framedEvents(body, new AwsEventStreamParser());
 }
 
 /** One event-stream message: its headers (string values) and payload, framed and checksummed. */

@@ -127,6 +127,7 @@ export interface OpenedStream {
   /** `open`: more to read; `finished`: the upstream already ended after a finish_reason. */
   state: 'open' | 'finished';
   reader: StreamReader;
+  /** Releases the upstream body: cut at once mid-way; after `[DONE]`, read to its end (see `StreamReader.release`). */
   abort(): void;
 }
 
@@ -157,7 +158,7 @@ export async function openStream(
     target.protocol.streamTranslator(target),
     target.protocol.framing,
   );
-  const abort = (): void => void response.body.destroy();
+  const abort = (): void => reader.release(() => void response.body.destroy());
   const head: Chunk[] = [];
   try {
     for (;;) {

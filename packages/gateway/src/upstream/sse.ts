@@ -5,31 +5,104 @@
 export type SseData = { data: string } | { done: true } | { ended: true; partialEvent: boolean };
 
 /**
- * Splits a byte stream into SSE `data` payloads. Comments and other fields are ignored; a
- * `[DONE]` data line ends the stream, as OpenAI-compatible servers send it. Errors of the body
- * itself (a reset, the size cap) are thrown as they are, for the caller to classify.
+ * Splits a byte stream into events, synchronously, as its chunks arrive: a stream reader pays one
+ * await per read of the body, not one per event. `push` appends what a chunk completes to `out`.
  */
-export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseData> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let boundary: number;
-    while ((boundary = buffer.search(/\r?\n\r?\n/)) >= 0) {
-      const raw = buffer.slice(0, boundary);
-      buffer = buffer.slice(boundary).replace(/^\r?\n\r?\n/, '');
-      const data = raw
-        .split(/\r?\n/)
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(5).replace(/^ /, ''))
-        .join('\n');
-      if (data === '') continue;
-      if (data === '[DONE]') {
-        yield { done: true };
-        return;
-      }
-      yield { data };
+export interface Framer {
+  push(chunk: Uint8Array, out: SseData[]): void;
+  /** The body ended: what that means (after `[DONE]`, nothing more is read). */
+  end(): SseData;
+}
+
+const CR = 13;
+const SPACE = 32;
+const COLON = 58;
+
+/**
+ * Server-sent events, parsed line by line (`\n` or `\r\n`), as the WHATWG spec reads them. Only `data` fields count (several
+ * lines of one event are joined with `\n`); comments and other fields are ignored; an event
+ * without data is skipped; a `[DONE]` data line ends the stream, as OpenAI-compatible servers send
+ * it. Errors of the body itself (a reset, the size cap) are the reader's, thrown as they are.
+ */
+export class SseParser implements Framer {
+  private readonly decoder = new TextDecoder();
+  /** An incomplete last line, kept for the next chunk. */
+  private tail = '';
+  /** The current event's data so far (undefined: no data line yet). */
+  private data: string | undefined = undefined;
+  /** A line of the current event was read (an event cut here is partial). */
+  private inEvent = false;
+  private finished = false;
+
+  push(chunk: Uint8Array, out: SseData[]): void {
+    if (this.finished) return;
+    const text = this.tail + this.decoder.decode(chunk, { stream: true });
+    let start = 0;
+    for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', start)) {
+      const end = newline > start && text.charCodeAt(newline - 1) === CR ? newline - 1 : newline;
+      const lineStart = start;
+      start = newline + 1;
+      if (end === lineStart) {
+        if (this.dispatch(out)) return;
+      } else this.line(text, lineStart, end);
     }
+    this.tail = start === 0 ? text : text.slice(start);
   }
-  yield { ended: true, partialEvent: buffer.trim() !== '' };
+
+  end(): SseData {
+    return { ended: true, partialEvent: this.inEvent || this.tail.trim() !== '' };
+  }
+
+  private line(text: string, start: number, end: number): void {
+    this.inEvent = true;
+    if (!text.startsWith('data', start)) return;
+    // `data` alone is the field with an empty value; `data:x` and `data: x` both give `x`.
+    let value: string;
+    if (end === start + 4) value = '';
+    else if (text.charCodeAt(start + 4) !== COLON) return;
+    else value = text.slice(start + 5 < end && text.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, end);
+    this.data = this.data === undefined ? value : `${this.data}\n${value}`;
+  }
+
+  /** A blank line: the event is complete. True when it was `[DONE]` (nothing after it is read). */
+  private dispatch(out: SseData[]): boolean {
+    const data = this.data;
+    this.data = undefined;
+    this.inEvent = false;
+    if (data === undefined || data === '') return false;
+    if (data === '[DONE]') {
+      this.finished = true;
+      this.tail = '';
+      out.push({ done: true });
+      return true;
+    }
+    out.push({ data });
+    return false;
+  }
+}
+
+/** The events of a whole body, one at a time (for callers that want an async iterator). */
+export async function* framedEvents(body: AsyncIterable<Uint8Array>, framer: Framer): AsyncGenerator<SseData> {
+  const out: SseData[] = [];
+  for await (const chunk of body) {
+    out.length = 0;
+    let failure: { error: unknown } | undefined;
+    try {
+      framer.push(chunk, out);
+    } catch (error) {
+      // What the chunk completed before the bad frame is delivered first.
+      failure = { error };
+    }
+    for (const event of out) {
+      yield event;
+      if ('done' in event) return;
+    }
+    if (failure) throw failure.error;
+  }
+  yield framer.end();
+}
+
+/** A byte stream's SSE `data` payloads (see `SseParser`). */
+export function sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseData> {
+  return framedEvents(body, new SseParser());
 }

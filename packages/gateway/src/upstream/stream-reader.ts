@@ -1,8 +1,8 @@
 import { fromRule, type BreakwaterError } from 'breakwater';
 import { RULES } from 'breakwater/rules';
 import type { StreamTranslator } from './protocol.js';
-import { awsEventStream } from './aws-eventstream.js';
-import { sseEvents } from './sse.js';
+import { AwsEventStreamParser } from './aws-eventstream.js';
+import { SseParser, type Framer, type SseData } from './sse.js';
 
 /** One chunk of an OpenAI-compatible stream: its raw data (forwarded as is) and what it says. */
 export interface Chunk {
@@ -17,6 +17,9 @@ export interface Chunk {
   error: unknown;
 }
 
+/** How long the rest of a body after `[DONE]` may take to end before the connection is cut. */
+const DRAIN_MS = 1_000;
+
 export type StreamItem = { chunk: Chunk } | { done: true } | { ended: true; partialEvent: boolean };
 
 /**
@@ -24,12 +27,27 @@ export type StreamItem = { chunk: Chunk } | { done: true } | { ended: true; part
  * translator: one native event may give several chunks, or none). Events whose data is not JSON
  * are skipped and counted (never forwarded); past `maxMalformed` the stream fails with
  * `proxy.malformed_stream`.
+ *
+ * One await per read of the body, none per event: a read is split into events at once, and `take()`
+ * hands out what it holds without a promise — `next()` awaits only when the body must be read.
  */
 export class StreamReader {
   malformed = 0;
-  private readonly events: AsyncGenerator<ReturnType<typeof sseEvents> extends AsyncGenerator<infer T> ? T : never>;
-  /** Chunks translated from one event and not yet read. */
-  private pending: Chunk[] = [];
+  private readonly body: AsyncIterator<Uint8Array>;
+  private readonly framer: Framer;
+  /** Events of the last read not yet taken, from `eventAt` on. */
+  private events: SseData[] = [];
+  private eventAt = 0;
+  /** Chunks translated from one event and not yet taken, from `chunkAt` on. */
+  private chunks: Chunk[] = [];
+  private chunkAt = 0;
+  /** A framing error met in the last read: thrown once the events before it are taken. */
+  private failure: { error: unknown } | undefined = undefined;
+  /** The end (`[DONE]` or the body's end) was handed out: nothing more is read. */
+  private over = false;
+  private sawDone = false;
+  private bodyEnded = false;
+  private released = false;
 
   constructor(
     body: AsyncIterable<Uint8Array>,
@@ -42,26 +60,81 @@ export class StreamReader {
     },
     framing: 'sse' | 'aws-eventstream' = 'sse',
   ) {
-    this.events = framing === 'sse' ? sseEvents(body) : awsEventStream(body);
+    this.body = body[Symbol.asyncIterator]();
+    this.framer = framing === 'sse' ? new SseParser() : new AwsEventStreamParser();
   }
 
-  async next(): Promise<StreamItem> {
+  /** The next item if the last read holds one (no promise); undefined when the body must be read. */
+  take(): StreamItem | undefined {
     for (;;) {
-      const queued = this.pending.shift();
-      if (queued) return { chunk: queued };
-      const next = await this.events.next();
-      if (next.done) return { ended: true, partialEvent: false };
-      const event = next.value;
-      if (!('data' in event)) return event;
+      if (this.chunkAt < this.chunks.length) return { chunk: this.chunks[this.chunkAt++]! };
+      if (this.eventAt >= this.events.length) {
+        if (this.failure) throw this.failure.error;
+        return this.over ? { ended: true, partialEvent: false } : undefined;
+      }
+      const event = this.events[this.eventAt++]!;
+      if (!('data' in event)) {
+        this.over = true;
+        this.sawDone = 'done' in event;
+        return event;
+      }
       const chunks = this.translate(event.data);
       if (chunks) {
-        this.pending = chunks;
+        this.chunks = chunks;
+        this.chunkAt = 0;
         continue;
       }
       this.malformed++;
       this.onMalformed(this.malformed);
       if (this.malformed > this.maxMalformed) throw this.tooMalformed();
     }
+  }
+
+  async next(): Promise<StreamItem> {
+    for (;;) {
+      const item = this.take();
+      if (item) return item;
+      await this.read();
+    }
+  }
+
+  /** One read of the body, split into events. */
+  private async read(): Promise<void> {
+    const { value, done } = await this.body.next();
+    this.events = [];
+    this.eventAt = 0;
+    if (done) {
+      this.bodyEnded = true;
+      this.events.push(this.framer.end());
+      return;
+    }
+    try {
+      this.framer.push(value, this.events);
+    } catch (error) {
+      this.failure = { error };
+    }
+  }
+
+  /**
+   * Lets the body go once the reader is done with it. After `[DONE]` the rest of the body (usually
+   * only its end, often here already) is read and dropped, so undici keeps the connection for the
+   * next call — cutting it there aborts the request, which closes the connection and builds an
+   * error with a stack; more data after `[DONE]`, or no end within `DRAIN_MS`, and it is cut after
+   * all. A body that ended needs nothing; one given up mid-way is cut at once.
+   */
+  release(cut: () => void): void {
+    if (this.released) return;
+    this.released = true;
+    if (this.bodyEnded) return;
+    if (!this.sawDone) return cut();
+    const timer = setTimeout(cut, DRAIN_MS);
+    this.body.next().then(
+      ({ done }) => {
+        clearTimeout(timer);
+        if (!done) cut();
+      },
+      () => clearTimeout(timer),
+    );
   }
 
   private tooMalformed(): BreakwaterError {
