@@ -150,6 +150,23 @@ test('prometheus: errors by category/code/dependency, attempts, retries, breaker
   assert.match(body, /breakwater_rejections_total\{key="anthropic",policy="circuit_breaker"\} 1/);
 });
 
+test('prometheus: a secret in a key is redacted every time, however many other keys came between', async () => {
+  const metrics = prometheusTelemetry();
+  const run = pipeline(retry({ maxAttempts: 1 }));
+  instrument(run, metrics);
+  const secretKey = 'tenant:sk-proj-labelSECRET0123456789';
+  await run.execute(async () => 'ok', { key: secretKey });
+  // More distinct keys than the label memo keeps: it is cleared and filled again on the way.
+  for (let i = 0; i < 1_200; i++) await run.execute(async () => 'ok', { key: `key-${i}` });
+  await run.execute(async () => 'ok', { key: secretKey });
+  const { body } = await metrics.metrics();
+  assert.ok(!body.includes('labelSECRET'), 'the secret never reaches a label');
+  const redacted = /breakwater_calls_total\{key="(tenant:[^"]*)",outcome="success"\} (\d+)/.exec(body);
+  assert.ok(redacted, 'the call is counted under its redacted key');
+  assert.equal(redacted[2], '2', 'both calls under the one redacted label');
+  assert.match(body, /breakwater_calls_total\{key="key-1199",outcome="success"\} 1/);
+});
+
 test('otel: a span per call with error.type set to the breakwater code', async () => {
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });

@@ -18,7 +18,19 @@ export interface PrometheusOptions {
 
 const BREAKER_STATE = { closed: 0, half_open: 1, open: 2, isolated: 3 } as const;
 // Label values are user-controlled (keys, dependency names): redacted and bounded in length.
-const label = (value: string | undefined): string => redact.string(value ?? '').slice(0, 100);
+// Remembered per value — a handful of keys recur on every call, and the redactor's scan of each
+// was a visible share of a gateway request — in a map cleared when it grows past its bound.
+const labels = new Map<string, string>();
+const MAX_REMEMBERED_LABELS = 1_000;
+const label = (value: string | undefined): string => {
+  const raw = value ?? '';
+  let clean = labels.get(raw);
+  if (clean === undefined) {
+    if (labels.size >= MAX_REMEMBERED_LABELS) labels.clear();
+    labels.set(raw, (clean = redact.string(raw).slice(0, 100)));
+  }
+  return clean;
+};
 
 /**
  * Errors by category/code/dependency, attempts, retries, budget exhaustion, breaker state per key,
@@ -104,9 +116,10 @@ export function prometheusTelemetry(
     metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
     'pipeline.call': ({ key, durationMs, attempts: n, error, degraded }) => {
       const outcome = error ? 'failure' : degraded ? 'degraded' : 'success';
-      calls.inc({ key: label(key), outcome });
-      attempts.inc({ key: label(key) }, n);
-      duration.observe({ key: label(key), outcome }, durationMs / 1000);
+      const clean = label(key);
+      calls.inc({ key: clean, outcome });
+      attempts.inc({ key: clean }, n);
+      duration.observe({ key: clean, outcome }, durationMs / 1000);
       if (error) errors.inc({ category: error.category, code: error.code, dependency: label(error.dependency ?? key) });
     },
     'retry.retry': ({ key, reason }) => retries.inc({ key: label(key), reason }),
