@@ -22,11 +22,9 @@ export interface Usage {
 
 /** The operation's metadata: the model asked for, and the prompt itself only under `content: full`. */
 export function operationMetadata(policy: RecordPolicy, body: Record<string, unknown>, stream: boolean) {
-  return {
-    model: body['model'],
-    stream,
-    ...(policy.content === 'full' && body['messages'] !== undefined ? { messages: body['messages'] } : {}),
-  };
+  const metadata: Record<string, unknown> = { model: body['model'], stream };
+  if (policy.content === 'full' && body['messages'] !== undefined) metadata['messages'] = body['messages'];
+  return metadata;
 }
 
 /**
@@ -38,7 +36,10 @@ export function successRecord(policy: RecordPolicy, route: string, trail: CallTr
   const target = trail.answeredBy;
   const cost = tokens && target ? costOf(policy.prices, target, tokens) : undefined;
   if (tokens && target) policy.metrics.usage(route, target, tokens, cost);
-  return { ...trailSummary(trail), usage: tokens ?? null, ...(cost !== undefined ? { cost } : {}) };
+  const record = trailSummary(trail);
+  record['usage'] = tokens ?? null;
+  if (cost !== undefined) record['cost'] = cost;
+  return record;
 }
 
 /** A failure: the attempt trail, and the partial answer only when the content policy keeps answers. */

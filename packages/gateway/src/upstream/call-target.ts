@@ -34,12 +34,13 @@ export function createUpstreamAgent(maxResponseBytes: number): Agent {
 }
 
 function headersFor(target: ResolvedTarget, correlationId: string | undefined): Record<string, string> {
-  return {
+  const headers: Record<string, string> = {
     ...target.protocol.headers(target.apiKey),
     ...target.headers,
     'content-type': 'application/json',
-    ...(correlationId ? { 'x-request-id': correlationId } : {}),
   };
+  if (correlationId) headers['x-request-id'] = correlationId;
+  return headers;
 }
 
 const failure = (target: ResolvedTarget, thrown: unknown): BreakwaterError =>
