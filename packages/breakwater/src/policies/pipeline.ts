@@ -2,7 +2,7 @@ import type { BreakwaterError } from '../errors/breakwater-error.js';
 import { classifyFor } from './classify-for.js';
 import { systemClock, type Clock } from './clock.js';
 import { invoke } from './invoke.js';
-import type { CallTrail } from './call-trail.js';
+import type { AttemptRecord, CallTrail } from './call-trail.js';
 import { CallContext, type CallOptions } from './context.js';
 import type { Callee, Next, Policy } from './policy.js';
 import type { Degradation } from './context.js';
@@ -114,14 +114,16 @@ export function pipeline(...args: Array<Policy | PipelineOptions>): Pipeline {
 /** Records one attempt on the call's trail: when it started, how long it took, how it ended. */
 function logAttempt(ctx: CallContext, trail: CallTrail, work: Promise<unknown>): Promise<unknown> {
   const started = performance.now();
-  const record = trail.record({
+  const attempt: AttemptRecord = {
     key: ctx.key,
     attempt: ctx.attempt,
     startedAt: Date.now(),
     durationMs: 0,
     outcome: 'failed',
-    ...(trail.pendingBreakerState ? { breaker: trail.pendingBreakerState } : {}),
-  });
+  };
+  // Set, not spread in: a literal with a conditional spread costs several times more, per attempt.
+  if (trail.pendingBreakerState) attempt.breaker = trail.pendingBreakerState;
+  const record = trail.record(attempt);
   trail.pendingBreakerState = undefined;
   return work.then(
     (value) => {
