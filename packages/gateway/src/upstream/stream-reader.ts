@@ -128,6 +128,8 @@ export class StreamReader {
     if (this.bodyEnded) return;
     if (!this.sawDone) return cut();
     const timer = setTimeout(cut, DRAIN_MS);
+    // The answer is complete: this wait must not hold a process that is shutting down.
+    timer.unref?.();
     this.body.next().then(
       ({ done }) => {
         clearTimeout(timer);
