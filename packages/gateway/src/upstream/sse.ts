@@ -19,15 +19,18 @@ const SPACE = 32;
 const COLON = 58;
 
 /**
- * Server-sent events, parsed line by line (`\n` or `\r\n`), as the WHATWG spec reads them. Only `data` fields count (several
- * lines of one event are joined with `\n`); comments and other fields are ignored; an event
- * without data is skipped; a `[DONE]` data line ends the stream, as OpenAI-compatible servers send
- * it. Errors of the body itself (a reset, the size cap) are the reader's, thrown as they are.
+ * Server-sent events, parsed line by line (`\n` or `\r\n`; a lone `\r` is not a line end here),
+ * as the WHATWG spec reads them. Only `data` fields count (several lines of one event are joined
+ * with `\n`); comments and other fields are ignored; an event without data is skipped; a `[DONE]`
+ * data line ends the stream, as OpenAI-compatible servers send it. Errors of the body itself (a reset, the size cap) are the reader's, thrown as they are.
  */
 export class SseParser implements Framer {
   private readonly decoder = new TextDecoder();
-  /** An incomplete last line, kept for the next chunk. */
-  private tail = '';
+  /**
+   * An incomplete last line, in the pieces it came in: joined only once a newline arrives, so a long
+   * line sent in many small reads costs its length once, not its length once per read.
+   */
+  private tail: string[] = [];
   /** The current event's data so far (undefined: no data line yet). */
   private data: string | undefined = undefined;
   /** A line of the current event was read (an event cut here is partial). */
@@ -36,7 +39,13 @@ export class SseParser implements Framer {
 
   push(chunk: Uint8Array, out: SseData[]): void {
     if (this.finished) return;
-    const text = this.tail + this.decoder.decode(chunk, { stream: true });
+    const decoded = this.decoder.decode(chunk, { stream: true });
+    if (!decoded.includes('\n')) {
+      if (decoded !== '') this.tail.push(decoded);
+      return;
+    }
+    const text = this.tail.length === 0 ? decoded : this.tail.join('') + decoded;
+    this.tail = [];
     let start = 0;
     for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', start)) {
       const end = newline > start && text.charCodeAt(newline - 1) === CR ? newline - 1 : newline;
@@ -46,11 +55,11 @@ export class SseParser implements Framer {
         if (this.dispatch(out)) return;
       } else this.line(text, lineStart, end);
     }
-    this.tail = start === 0 ? text : text.slice(start);
+    if (start < text.length) this.tail.push(text.slice(start));
   }
 
   end(): SseData {
-    return { ended: true, partialEvent: this.inEvent || this.tail.trim() !== '' };
+    return { ended: true, partialEvent: this.inEvent || this.tail.join('').trim() !== '' };
   }
 
   private line(text: string, start: number, end: number): void {
@@ -72,7 +81,7 @@ export class SseParser implements Framer {
     if (data === undefined || data === '') return false;
     if (data === '[DONE]') {
       this.finished = true;
-      this.tail = '';
+      this.tail = [];
       out.push({ done: true });
       return true;
     }
