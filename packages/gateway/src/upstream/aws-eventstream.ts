@@ -24,8 +24,8 @@ export class AwsEventStreamParser implements Framer {
     this.buffer = buffer;
   }
 
-  end(): SseData {
-    return { ended: true, partialEvent: this.buffer.length > 0 };
+  end(out: SseData[]): void {
+    out.push({ ended: true, partialEvent: this.buffer.length > 0 });
   }
 }
 

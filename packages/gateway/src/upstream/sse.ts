@@ -10,19 +10,20 @@ export type SseData = { data: string } | { done: true } | { ended: true; partial
  */
 export interface Framer {
   push(chunk: Uint8Array, out: SseData[]): void;
-  /** The body ended: what that means (after `[DONE]`, nothing more is read). */
-  end(): SseData;
+  /** The body ended: any event its last bytes complete, then what the end means. */
+  end(out: SseData[]): void;
 }
 
-const CR = 13;
+const LF = 10;
 const SPACE = 32;
 const COLON = 58;
 
 /**
- * Server-sent events, parsed line by line (`\n` or `\r\n`; a lone `\r` is not a line end here),
- * as the WHATWG spec reads them. Only `data` fields count (several lines of one event are joined
- * with `\n`); comments and other fields are ignored; an event without data is skipped; a `[DONE]`
- * data line ends the stream, as OpenAI-compatible servers send it. Errors of the body itself (a reset, the size cap) are the reader's, thrown as they are.
+ * Server-sent events, parsed line by line (`\n`, `\r\n` or `\r`), as the WHATWG spec reads them.
+ * Only `data` fields count (several lines of one event are joined with `\n`); comments and other
+ * fields are ignored; an event without data is skipped; a `[DONE]` data line ends the stream, as
+ * OpenAI-compatible servers send it. Errors of the body itself (a reset, the size cap) are the
+ * reader's, thrown as they are.
  */
 export class SseParser implements Framer {
   private readonly decoder = new TextDecoder();
@@ -40,26 +41,40 @@ export class SseParser implements Framer {
   push(chunk: Uint8Array, out: SseData[]): void {
     if (this.finished) return;
     const decoded = this.decoder.decode(chunk, { stream: true });
-    if (!decoded.includes('\n')) {
+    if (!decoded.includes('\n') && !decoded.includes('\r')) {
       if (decoded !== '') this.tail.push(decoded);
       return;
     }
-    const text = this.tail.length === 0 ? decoded : this.tail.join('') + decoded;
+    this.scan(this.tail.length === 0 ? decoded : this.tail.join('') + decoded, out, false);
+  }
+
+  end(out: SseData[]): void {
+    // A last `\r` waited for a `\n` that will not come: it ends its line.
+    if (!this.finished && this.tail.length > 0) this.scan(this.tail.join(''), out, true);
+    if (this.finished) return;
+    out.push({ ended: true, partialEvent: this.inEvent || this.tail.join('').trim() !== '' });
+  }
+
+  /** Reads every complete line of `text`; the rest waits for the next read (`final`: there is none). */
+  private scan(text: string, out: SseData[], final: boolean): void {
     this.tail = [];
     let start = 0;
-    for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', start)) {
-      const end = newline > start && text.charCodeAt(newline - 1) === CR ? newline - 1 : newline;
+    // Where the next `\r` is, found once per `\r` (not once per line: most streams have none).
+    let cr = text.indexOf('\r');
+    for (;;) {
+      if (cr >= 0 && cr < start) cr = text.indexOf('\r', start);
+      const lf = text.indexOf('\n', start);
+      const end = cr >= 0 && (lf < 0 || cr < lf) ? cr : lf;
+      if (end < 0) break;
+      // A `\r` that ends the text may be the first half of `\r\n`: decided with the next read.
+      if (end === cr && end === text.length - 1 && !final) break;
       const lineStart = start;
-      start = newline + 1;
+      start = end === cr && text.charCodeAt(end + 1) === LF ? end + 2 : end + 1;
       if (end === lineStart) {
         if (this.dispatch(out)) return;
       } else this.line(text, lineStart, end);
     }
     if (start < text.length) this.tail.push(text.slice(start));
-  }
-
-  end(): SseData {
-    return { ended: true, partialEvent: this.inEvent || this.tail.join('').trim() !== '' };
   }
 
   private line(text: string, start: number, end: number): void {
@@ -108,7 +123,9 @@ export async function* framedEvents(body: AsyncIterable<Uint8Array>, framer: Fra
     }
     if (failure) throw failure.error;
   }
-  yield framer.end();
+  out.length = 0;
+  framer.end(out);
+  yield* out;
 }
 
 /** A byte stream's SSE `data` payloads (see `SseParser`). */

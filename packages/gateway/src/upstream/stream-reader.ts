@@ -105,7 +105,7 @@ export class StreamReader {
     this.eventAt = 0;
     if (done) {
       this.bodyEnded = true;
-      this.events.push(this.framer.end());
+      this.framer.end(this.events);
       return;
     }
     try {
