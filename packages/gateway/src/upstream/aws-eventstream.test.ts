@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import fc from 'fast-check';
 import { BreakwaterError } from 'breakwater';
-import { awsEventStream, encodeEventStreamMessage, frameOf } from './aws-eventstream.js';
+import { AwsEventStreamParser, encodeEventStreamMessage, frameOf } from './aws-eventstream.js';
+import type { SseData } from './sse.js';
 
 // The AWS SDK's own codec, to check our framing against an implementation that is not ours.
 const codec = new EventStreamCodec(
@@ -24,14 +25,12 @@ const sdkFrame = (type: string, payload: unknown, messageType = 'event') =>
     }),
   );
 
-async function decodeAll(chunks: Uint8Array[]) {
-  const items = [];
-  for await (const item of awsEventStream(
-    (async function* () {
-      yield* chunks;
-    })(),
-  ))
-    items.push(item);
+/** What the stream reader gets from these bytes, read by read, then the end. */
+async function decodeAll(chunks: Uint8Array[]): Promise<SseData[]> {
+  const parser = new AwsEventStreamParser();
+  const items: SseData[] = [];
+  for (const chunk of chunks) parser.push(chunk, items);
+  parser.end(items);
   return items;
 }
 

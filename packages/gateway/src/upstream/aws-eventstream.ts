@@ -1,6 +1,6 @@
 import { fromRule } from 'breakwater';
 import { RULES } from 'breakwater/rules';
-import { framedEvents, type Framer, type SseData } from './sse.js';
+import type { Framer, SseData } from './sse.js';
 
 /**
  * AWS's binary event-stream framing (`application/vnd.amazon.eventstream`, Bedrock ConverseStream):
@@ -27,11 +27,6 @@ export class AwsEventStreamParser implements Framer {
   end(out: SseData[]): void {
     out.push({ ended: true, partialEvent: this.buffer.length > 0 });
   }
-}
-
-/** A byte stream's event-stream messages as events (see `AwsEventStreamParser`). */
-export function awsEventStream(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseData> {
-  return framedEvents(body, new AwsEventStreamParser());
 }
 
 /** One event-stream message: its headers (string values) and payload, framed and checksummed. */

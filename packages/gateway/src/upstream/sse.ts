@@ -104,31 +104,3 @@ export class SseParser implements Framer {
     return false;
   }
 }
-
-/** The events of a whole body, one at a time (for callers that want an async iterator). */
-export async function* framedEvents(body: AsyncIterable<Uint8Array>, framer: Framer): AsyncGenerator<SseData> {
-  const out: SseData[] = [];
-  for await (const chunk of body) {
-    out.length = 0;
-    let failure: { error: unknown } | undefined;
-    try {
-      framer.push(chunk, out);
-    } catch (error) {
-      // What the chunk completed before the bad frame is delivered first.
-      failure = { error };
-    }
-    for (const event of out) {
-      yield event;
-      if ('done' in event) return;
-    }
-    if (failure) throw failure.error;
-  }
-  out.length = 0;
-  framer.end(out);
-  yield* out;
-}
-
-/** A byte stream's SSE `data` payloads (see `SseParser`). */
-export function sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseData> {
-  return framedEvents(body, new SseParser());
-}
