@@ -292,15 +292,20 @@ export class Journal<Tx = unknown> {
       const error = Errors.operationAbandoned({
         message: `Lease of ${row.leaseOwner ?? 'unknown'} expired at ${new Date(row.leaseExpiresAt ?? now).toISOString()}.`,
       });
-      const done = await this.transition(row.id, { from: ['running'], leaseOwner: row.leaseOwner ?? '' }, 'failed', {
-        errorCategory: error.category,
-        errorCode: error.code,
-        errorMessage: error.message,
-        errorOrigin: error.origin,
-        finishedAt: now,
-        leaseOwner: null,
-        leaseExpiresAt: null,
-      });
+      const done = await this.applyTransition(
+        row.id,
+        { from: ['running'], leaseOwner: row.leaseOwner ?? '' },
+        'failed',
+        {
+          errorCategory: error.category,
+          errorCode: error.code,
+          errorMessage: error.message,
+          errorOrigin: error.origin,
+          finishedAt: now,
+          leaseOwner: null,
+          leaseExpiresAt: null,
+        },
+      );
       if (done) swept++;
     }
     return swept;
@@ -359,7 +364,7 @@ export class Journal<Tx = unknown> {
    * the store takes writes (a read can pass while a lock or a full disk stops every write).
    */
   async ping(): Promise<void> {
-    await this.transition(PING_ID, { from: ['running'] }, 'running', {});
+    await this.applyTransition(PING_ID, { from: ['running'] }, 'running', {});
   }
 
   /**
@@ -404,12 +409,12 @@ export class Journal<Tx = unknown> {
     if (!row || row.status === 'succeeded' || row.status === 'failed' || row.status === 'cancelled') return;
     const now = this.now();
     if (row.status === 'pending')
-      await this.transition(id, { from: ['pending'] }, 'running', {
+      await this.applyTransition(id, { from: ['pending'] }, 'running', {
         startedAt: now,
         leaseOwner: this.owner,
         leaseExpiresAt: now + this.leaseMs,
       });
-    await this.transition(id, { from: ['running'] }, outcome.status, {
+    await this.applyTransition(id, { from: ['running'] }, outcome.status, {
       attempts: outcome.attempts,
       result: this.stored(outcome.result),
       errorCategory: outcome.error?.category ?? null,
