@@ -17,9 +17,9 @@ interface Pending {
  * Batches concurrent writes into one durable transaction: writes queued in the same turn of the
  * event loop commit together, so N concurrent transitions cost one fsync instead of N. A write that
  * throws rolls back alone and rejects alone: a single statement is atomic by itself in SQLite (a
- * failing one is backed out, the transaction goes on), and a write of several statements runs in
- * a savepoint of its own — only those pay for one (a savepoint per write cost ~10% of a journaled
- * operation's CPU).
+ * failing one is backed out, the transaction goes on), so a write its caller marks as one statement
+ * runs as it is; any other runs in a savepoint of its own (a savepoint per write cost ~10% of a
+ * journaled operation's CPU, and most journal writes are one statement).
  */
 export class GroupCommit {
   private queue: Pending[] = [];
