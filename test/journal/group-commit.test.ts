@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
-import { GroupCommit } from 'breakwater/journal-sqlite';
+import { GroupCommit, SqliteJournalStore } from 'breakwater/journal-sqlite';
+import { Journal } from 'breakwater';
+
+const ONE = { oneStatement: true };
+const DEFERRABLE = { oneStatement: true, deferrable: true };
 
 // Writes queued in one turn of the event loop share one transaction; each must still stand or fall
 // on its own — single statements without a savepoint, anything else inside one.
@@ -20,13 +24,13 @@ describe('GroupCommit: one transaction per batch, one outcome per write', () => 
 
   test('a failing statement, or a failing write of several, rolls back alone; the rest of the batch commits', async () => {
     const outcomes = await Promise.allSettled([
-      commit.run(insert('a'), true),
-      commit.run(insert('bad'), true),
+      commit.run(insert('a'), ONE),
+      commit.run(insert('bad'), ONE),
       commit.run(() => {
         insert('half')();
         insert('bad')();
       }),
-      commit.run(insert('d'), true),
+      commit.run(insert('d'), ONE),
     ]);
     assert.deepEqual(
       outcomes.map((o) => o.status),
@@ -39,16 +43,16 @@ describe('GroupCommit: one transaction per batch, one outcome per write', () => 
   test('an error that rolls the whole transaction back fails the whole batch, and no later write runs outside it', async () => {
     let ranAfter = false;
     const outcomes = await Promise.allSettled([
-      commit.run(insert('a'), true),
+      commit.run(insert('a'), ONE),
       commit.run(() => {
         // What SQLite does on some errors (a full disk, an I/O error): the transaction is gone.
         db.exec('ROLLBACK');
         throw new Error('disk I/O error');
-      }, true),
+      }, ONE),
       commit.run(() => {
         ranAfter = true;
         return insert('c')();
-      }, true),
+      }, ONE),
     ]);
     assert.ok(
       outcomes.every((o) => o.status === 'rejected'),
@@ -56,7 +60,100 @@ describe('GroupCommit: one transaction per batch, one outcome per write', () => 
     );
     assert.equal(ranAfter, false, 'a write after the loss would have committed on its own');
     assert.deepEqual(values(), []);
-    await commit.run(insert('later'), true);
+    await commit.run(insert('later'), ONE);
     assert.deepEqual(values(), ['later'], 'the next batch commits normally');
   });
+});
+
+// Under steady traffic writes arrive one per turn of the event loop; a write nobody waits on
+// (an operation's last) rides along with the next commit instead of paying an fsync of its own.
+describe('GroupCommit: deferrable writes share the next commit', () => {
+  let db: Database;
+  const insert = (value: string) => () => db.prepare('INSERT INTO t (v) VALUES (?)').run(value);
+  const committed = () => (db.prepare('SELECT v FROM t ORDER BY v').all() as Array<{ v: string }>).map((r) => r.v);
+  const settled = (promise: Promise<unknown>) => {
+    const state = { done: false };
+    void promise.then(() => (state.done = true));
+    return state;
+  };
+  const turn = () => new Promise<void>((resolve) => queueMicrotask(resolve));
+
+  beforeEach(() => {
+    db = new BetterSqlite3(':memory:');
+    db.exec('CREATE TABLE t (v TEXT NOT NULL)');
+    mock.timers.enable({ apis: ['setTimeout', 'setImmediate'] });
+  });
+  afterEach(() => {
+    mock.timers.reset();
+    db.close();
+  });
+
+  test('alone, a deferrable write commits when its wait runs out, and its promise settles only then', async () => {
+    const commit = new GroupCommit(db, { deferMs: 20 });
+    const finishing = settled(commit.run(insert('last'), DEFERRABLE));
+    mock.timers.tick(19);
+    await turn();
+    assert.deepEqual(committed(), [], 'not committed before its wait ran out');
+    assert.equal(finishing.done, false, 'nobody is told it is durable before it is');
+    mock.timers.tick(1);
+    await turn();
+    assert.deepEqual(committed(), ['last']);
+    assert.equal(finishing.done, true);
+    assert.equal(commit.batches, 1);
+  });
+
+  test('an ordinary write commits at once and takes the waiting deferrable writes with it', async () => {
+    const commit = new GroupCommit(db, { deferMs: 20 });
+    const first = settled(commit.run(insert('a-last'), DEFERRABLE));
+    mock.timers.tick(5);
+    const created = settled(commit.run(insert('b-create'), ONE));
+    mock.timers.tick(0);
+    await turn();
+    assert.deepEqual(committed(), ['a-last', 'b-create'], 'one commit for both');
+    assert.equal(commit.batches, 1);
+    assert.equal(first.done && created.done, true);
+    mock.timers.tick(20);
+    assert.equal(commit.batches, 1, 'the deferrable wait was cancelled: no empty commit');
+  });
+
+  test('flush (close) commits deferrable writes at once', async () => {
+    const commit = new GroupCommit(db, { deferMs: 60_000 });
+    const finishing = settled(commit.run(insert('last'), DEFERRABLE));
+    commit.flush();
+    await turn();
+    assert.deepEqual(committed(), ['last']);
+    assert.equal(finishing.done, true);
+  });
+
+  test('without deferMs a deferrable write commits in its own turn like any other', async () => {
+    const commit = new GroupCommit(db);
+    const finishing = settled(commit.run(insert('last'), DEFERRABLE));
+    mock.timers.tick(0);
+    await turn();
+    assert.equal(finishing.done, true);
+    assert.throws(() => new GroupCommit(db, { deferMs: -1 }), /deferMs/);
+  });
+
+  test("the SQLite store defers only an operation's last write: a create commits at once and carries it", async () => {
+    const store = new SqliteJournalStore(db, { terminalCommitDelayMs: 20 });
+    const journal = new Journal({ store, owner: 'me' });
+    const done = await commitOf(journal.createClaimed({ kind: 'chat' }, journal.newId()));
+    const finishing = settled(journal.markSucceeded(done.operation.id, { ok: true }, 1));
+    mock.timers.tick(0);
+    await turn();
+    assert.equal(finishing.done, false);
+    assert.equal((await journal.get(done.operation.id))?.status, 'running', 'readers see it running meanwhile');
+    const batches = store.batches;
+    await commitOf(journal.createClaimed({ kind: 'chat' }, journal.newId()));
+    assert.equal(store.batches, batches + 1, 'the next create and the waiting success: one commit');
+    await turn();
+    assert.equal(finishing.done, true);
+    assert.equal((await journal.get(done.operation.id))?.status, 'succeeded');
+  });
+
+  /** A journal write's promise, with the turn that commits it run. */
+  async function commitOf<T>(write: Promise<T>): Promise<T> {
+    mock.timers.tick(0);
+    return write;
+  }
 });

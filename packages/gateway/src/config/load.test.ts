@@ -46,6 +46,7 @@ test('defaults fill a minimal configuration', () => {
   assert.deepEqual(config.journal, {
     sqlite: 'breakwater.db',
     synchronous: 'FULL',
+    terminalCommitDelayMs: 20,
     onUnavailable: 'degrade',
     writeTimeoutMs: 1_000,
     leaseMs: 30_000,
@@ -65,6 +66,21 @@ test('a journal write must fit inside every route budget', () => {
         routes: { tight: { targets: [{ provider: 'p', model: 'm' }], totalTimeoutMs: 500 } },
       }),
     /routes\.tight\.totalTimeoutMs: 500 ms leaves no room for a journal write/,
+  );
+});
+
+test("an operation's last journal write may wait for a shared commit, but never as long as a write may take", () => {
+  const base = {
+    providers: { p: { baseUrl: 'http://127.0.0.1:1/v1' } },
+    routes: { r: { targets: [{ provider: 'p', model: 'm' }] } },
+  };
+  const journal = (extra: Record<string, unknown>) =>
+    parseConfig({ ...base, journal: { sqlite: 'j.db', ...extra } }).journal;
+  assert.equal((journal({}) as { terminalCommitDelayMs: number }).terminalCommitDelayMs, 20);
+  assert.equal((journal({ terminalCommitDelayMs: 0 }) as { terminalCommitDelayMs: number }).terminalCommitDelayMs, 0);
+  assert.throws(
+    () => journal({ terminalCommitDelayMs: 300, writeTimeoutMs: 300 }),
+    /journal\.terminalCommitDelayMs: terminalCommitDelayMs must be below writeTimeoutMs/,
   );
 });
 

@@ -5,6 +5,7 @@ import {
   INSERT_COLUMNS,
   insertValues,
   newOperationRecord,
+  TERMINAL,
   type NewOperationRow,
   type Operation,
   type OperationQuery,
@@ -14,7 +15,7 @@ import {
   type TransitionPatch,
 } from '../operation.js';
 import { ADDED_COLUMNS, checkIdentifier, fromRow, patchEntries, schemaSql, type OperationRow } from '../sql-rows.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit, type QueuedWrite } from './group-commit.js';
 
 export interface SqliteJournalOptions {
   /** Table name. Default `breakwater_operations`. */
@@ -23,6 +24,15 @@ export interface SqliteJournalOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /** Batch concurrent writes into one transaction. Default true. */
   groupCommit?: boolean;
+  /**
+   * With group commit: how long an operation's last write (succeeded, failed, cancelled, without a
+   * joined write) may wait to share the next commit, in ms. Under steady traffic it rides along with
+   * the next operation's create, so an operation costs one fsync instead of two. Its promise still
+   * settles only once it is durable; until then readers see the operation running, and a crash of
+   * the process loses it (the sweeper records the operation abandoned once its lease expires).
+   * Default 0: every write commits in the turn it was made.
+   */
+  terminalCommitDelayMs?: number;
   /**
    * How long a write waits for a lock held by another connection (ms). better-sqlite3 is
    * synchronous: the wait blocks the event loop, so a server keeps it short and lets the
@@ -56,7 +66,8 @@ export class SqliteJournalStore implements JournalStore<Database> {
       throw new TypeError(`Expected \`busyTimeoutMs\` to be an integer ≥ 0, got ${options.busyTimeoutMs}.`);
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     this.migrate();
-    this.writer = options.groupCommit === false ? undefined : new GroupCommit(db);
+    this.writer =
+      options.groupCommit === false ? undefined : new GroupCommit(db, { deferMs: options.terminalCommitDelayMs ?? 0 });
     this.single = db.transaction((work: () => unknown) => work());
   }
 
@@ -79,10 +90,11 @@ export class SqliteJournalStore implements JournalStore<Database> {
 
   /**
    * `oneStatement`: the write changes the table with a single statement (reads aside), so group
-   * commit runs it without a savepoint; a transition with a joined write is two.
+   * commit runs it without a savepoint; a transition with a joined write is two. `deferrable`: an
+   * operation's last write, which may wait for a shared commit (`terminalCommitDelayMs`).
    */
-  private write<T>(work: () => T, oneStatement: boolean): Promise<T> {
-    if (this.writer) return this.writer.run(work, oneStatement);
+  private write<T>(work: () => T, how: QueuedWrite): Promise<T> {
+    if (this.writer) return this.writer.run(work, how);
     try {
       return Promise.resolve(this.single.immediate(work) as T);
     } catch (error) {
@@ -110,7 +122,7 @@ export class SqliteJournalStore implements JournalStore<Database> {
       ) as OperationRow | undefined;
       if (!existing) throw new Error(`Insert of operation ${input.id} conflicted but no row was found.`);
       return { operation: fromRow(existing), created: false };
-    }, true);
+    }, ONE_STATEMENT);
   }
 
   transition(
@@ -121,11 +133,14 @@ export class SqliteJournalStore implements JournalStore<Database> {
     join?: (tx: Database) => unknown,
   ): Promise<Operation | undefined> {
     const update = this.update(id, guard, to, patch, true);
-    return this.write(() => {
-      const row = this.statement(update.sql).get(...update.params) as OperationRow | undefined;
-      if (row && join) this.runJoined(join);
-      return row && fromRow(row);
-    }, join === undefined);
+    return this.write(
+      () => {
+        const row = this.statement(update.sql).get(...update.params) as OperationRow | undefined;
+        if (row && join) this.runJoined(join);
+        return row && fromRow(row);
+      },
+      transitionWrite(to, join),
+    );
   }
 
   apply(
@@ -136,11 +151,14 @@ export class SqliteJournalStore implements JournalStore<Database> {
     join?: (tx: Database) => unknown,
   ): Promise<boolean> {
     const update = this.update(id, guard, to, patch, false);
-    return this.write(() => {
-      const applied = this.statement(update.sql).run(...update.params).changes === 1;
-      if (applied && join) this.runJoined(join);
-      return applied;
-    }, join === undefined);
+    return this.write(
+      () => {
+        const applied = this.statement(update.sql).run(...update.params).changes === 1;
+        if (applied && join) this.runJoined(join);
+        return applied;
+      },
+      transitionWrite(to, join),
+    );
   }
 
   /** The compare-and-set UPDATE for this patch's shape (its statement is prepared once per shape). */
@@ -222,7 +240,7 @@ export class SqliteJournalStore implements JournalStore<Database> {
         this.statement(
           `DELETE FROM ${this.table} WHERE id IN (SELECT id FROM ${this.table} WHERE status = ? AND created_at < ? AND finished_at < ? ORDER BY created_at LIMIT ?)`,
         ).run(status, finishedBefore, finishedBefore, limit).changes,
-      true,
+      ONE_STATEMENT,
     );
     return deleted;
   }
@@ -231,6 +249,15 @@ export class SqliteJournalStore implements JournalStore<Database> {
     this.writer?.flush();
     this.db.close();
   }
+}
+
+const ONE_STATEMENT: QueuedWrite = { oneStatement: true };
+const FINISHING: QueuedWrite = { oneStatement: true, deferrable: true };
+
+/** A transition is one statement unless the caller joins its own; it may wait if it finishes the operation. */
+function transitionWrite(to: OperationStatus, join: unknown): QueuedWrite {
+  if (join !== undefined) return {};
+  return TERMINAL.has(to) ? FINISHING : ONE_STATEMENT;
 }
 
 /** Opens (or creates) a SQLite journal file. */
