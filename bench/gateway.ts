@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { round, table } from './harness.js';
+import { pacedLoad } from './paced-load.js';
 import { cpuMicros, waitForHttp } from './processes.js';
 import { freePort } from '../test/support/free-port.js';
 
@@ -94,24 +95,27 @@ const targets: Target[] = [
 
 async function load(target: Target, options: { rate?: number; stream?: boolean; seconds?: number }) {
   const before = target.pid ? cpuMicros(target.pid) : 0;
-  const run = await autocannon({
+  const work = {
     url: target.url,
-    method: 'POST',
     headers: { 'content-type': 'application/json', ...target.headers },
     body: body(options.stream ?? false),
-    connections: CONNECTIONS,
-    duration: options.seconds ?? SECONDS,
-    ...(options.rate ? { overallRate: options.rate } : {}),
-  });
-  const requests = run.requests.total;
+  };
+  const seconds = options.seconds ?? SECONDS;
+  // A fixed rate is open-loop and evenly spaced (bench/paced-load.ts says why not autocannon's
+  // overallRate); saturation is autocannon's closed loop on CONNECTIONS connections.
+  const run = options.rate ? await pacedLoad({ ...work, rate: options.rate, seconds }) : await saturate(work, seconds);
   const cpu = target.pid ? cpuMicros(target.pid) - before : 0;
+  return { ...run, cpuPerRequest: run.requests > 0 ? cpu / run.requests : NaN };
+}
+
+async function saturate(work: { url: string; headers: Record<string, string>; body: string }, seconds: number) {
+  const run = await autocannon({ ...work, method: 'POST', connections: CONNECTIONS, duration: seconds });
   return {
-    requests,
+    requests: run.requests.total,
     errors: run.errors + run.non2xx + run.timeouts,
     p50: run.latency.p50,
     p99: run.latency.p99,
     rps: run.requests.average,
-    cpuPerRequest: requests > 0 ? cpu / requests : NaN,
   };
 }
 
@@ -147,8 +151,8 @@ for (const rate of RATES) {
     rows.push({
       run: `${target.name} @ ${rate}/s`,
       cpu_us_per_req: round(r.cpuPerRequest, 0),
-      p50_ms: r.p50,
-      p99_ms: r.p99,
+      p50_ms: round(r.p50, 2),
+      p99_ms: round(r.p99, 2),
       errors: r.errors,
       valid: r.errors === 0 ? 'yes' : 'NO (errors)',
     });
@@ -173,7 +177,7 @@ for (const target of contenders.filter((t) => t.name !== 'direct')) {
   rows.push({
     run: `${target.name} streaming @ 200/s`,
     cpu_us_per_chunk: round(r.cpuPerRequest / CHUNKS, 1),
-    p50_ms: r.p50,
+    p50_ms: round(r.p50, 2),
     errors: r.errors,
   });
 }
