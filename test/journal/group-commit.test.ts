@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { GroupCommit, SqliteJournalStore } from 'breakwater/journal-sqlite';
-import { Journal } from 'breakwater';
+import { Errors, Journal } from 'breakwater';
 
 const ONE = { oneStatement: true };
 const DEFERRABLE = { oneStatement: true, deferrable: true };
@@ -134,8 +134,8 @@ describe('GroupCommit: deferrable writes share the next commit', () => {
     assert.throws(() => new GroupCommit(db, { deferMs: -1 }), /deferMs/);
   });
 
-  test("the SQLite store defers only an operation's last write: a create commits at once and carries it", async () => {
-    const store = new SqliteJournalStore(db, { terminalCommitDelayMs: 20 });
+  test('the SQLite store defers only the write of a success: a create or a failure commits at once', async () => {
+    const store = new SqliteJournalStore(db, { successCommitDelayMs: 20 });
     const journal = new Journal({ store, owner: 'me' });
     const done = await commitOf(journal.createClaimed({ kind: 'chat' }, journal.newId()));
     const finishing = settled(journal.markSucceeded(done.operation.id, { ok: true }, 1));
@@ -149,6 +149,11 @@ describe('GroupCommit: deferrable writes share the next commit', () => {
     await turn();
     assert.equal(finishing.done, true);
     assert.equal((await journal.get(done.operation.id))?.status, 'succeeded');
+
+    const failing = await commitOf(journal.createClaimed({ kind: 'chat' }, journal.newId()));
+    const recorded = await commitOf(journal.markFailed(failing.operation.id, Errors.timeout({ message: 'slow' }), 1));
+    assert.equal(recorded, true, 'a failure commits in its own turn: the caller answers with it');
+    assert.equal((await journal.get(failing.operation.id))?.status, 'failed');
   });
 
   /** A journal write's promise, with the turn that commits it run. */

@@ -11,7 +11,7 @@ const variants = [
   { name: 'group commit', options: {} },
   { name: 'one transaction per write', options: { groupCommit: false } },
   // Every promise still settles after its write is durable: the contract holds with deferral on.
-  { name: 'group commit, last writes deferred', options: { terminalCommitDelayMs: 5 } },
+  { name: 'group commit, last writes deferred', options: { successCommitDelayMs: 5 } },
 ];
 for (const { name, options } of variants) {
   journalContract(`sqlite (${name})`, async () => {

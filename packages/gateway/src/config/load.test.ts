@@ -46,7 +46,7 @@ test('defaults fill a minimal configuration', () => {
   assert.deepEqual(config.journal, {
     sqlite: 'breakwater.db',
     synchronous: 'FULL',
-    terminalCommitDelayMs: 20,
+    successCommitDelayMs: 20,
     onUnavailable: 'degrade',
     writeTimeoutMs: 1_000,
     leaseMs: 30_000,
@@ -69,18 +69,18 @@ test('a journal write must fit inside every route budget', () => {
   );
 });
 
-test("an operation's last journal write may wait for a shared commit, but never as long as a write may take", () => {
+test('the journal write of a success may wait for a shared commit, but never as long as a write may take', () => {
   const base = {
     providers: { p: { baseUrl: 'http://127.0.0.1:1/v1' } },
     routes: { r: { targets: [{ provider: 'p', model: 'm' }] } },
   };
   const journal = (extra: Record<string, unknown>) =>
     parseConfig({ ...base, journal: { sqlite: 'j.db', ...extra } }).journal;
-  assert.equal((journal({}) as { terminalCommitDelayMs: number }).terminalCommitDelayMs, 20);
-  assert.equal((journal({ terminalCommitDelayMs: 0 }) as { terminalCommitDelayMs: number }).terminalCommitDelayMs, 0);
+  assert.equal((journal({}) as { successCommitDelayMs: number }).successCommitDelayMs, 20);
+  assert.equal((journal({ successCommitDelayMs: 0 }) as { successCommitDelayMs: number }).successCommitDelayMs, 0);
   assert.throws(
-    () => journal({ terminalCommitDelayMs: 300, writeTimeoutMs: 300 }),
-    /journal\.terminalCommitDelayMs: terminalCommitDelayMs must be below writeTimeoutMs/,
+    () => journal({ successCommitDelayMs: 300, writeTimeoutMs: 300 }),
+    /journal\.successCommitDelayMs: successCommitDelayMs must be below writeTimeoutMs/,
   );
 });
 

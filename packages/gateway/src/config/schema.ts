@@ -304,17 +304,18 @@ export const ConfigSchema = z.strictObject({
            */
           synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
           /**
-           * How long an operation's last write may wait to share the next commit (ms; 0: none). Under
-           * steady traffic it rides with the next request's create: one fsync per request instead of
-           * two. The answer never waits for it; a crash of the process in that window loses the
-           * outcome (the sweeper records the operation abandoned). Below `writeTimeoutMs`.
+           * How long the write recording a request's success may wait to share the next commit (ms;
+           * 0: none). Under steady traffic it rides with the next request's create: one fsync per
+           * request instead of two. The answer never waits for it (it is sent first); a crash of the
+           * process in that window loses the outcome (the sweeper records the operation abandoned).
+           * Failures are recorded before the error response, never deferred. Below `writeTimeoutMs`.
            */
-          terminalCommitDelayMs: z.number().int().min(0).max(1_000).default(20),
+          successCommitDelayMs: z.number().int().min(0).max(1_000).default(20),
           ...JOURNAL_POLICY,
         })
-        .refine((sqlite) => sqlite.terminalCommitDelayMs < sqlite.writeTimeoutMs, {
-          message: 'terminalCommitDelayMs must be below writeTimeoutMs (a deferred write would time out)',
-          path: ['terminalCommitDelayMs'],
+        .refine((sqlite) => sqlite.successCommitDelayMs < sqlite.writeTimeoutMs, {
+          message: 'successCommitDelayMs must be below writeTimeoutMs (a deferred write would time out)',
+          path: ['successCommitDelayMs'],
         }),
       z.strictObject({
         postgres: z.string().min(1),
@@ -330,7 +331,7 @@ export const ConfigSchema = z.strictObject({
     .default({
       sqlite: 'breakwater.db',
       synchronous: 'FULL',
-      terminalCommitDelayMs: 20,
+      successCommitDelayMs: 20,
       onUnavailable: 'degrade',
       writeTimeoutMs: 1_000,
       leaseMs: 30_000,

@@ -22,7 +22,7 @@ export async function openJournalStore(config: GatewayConfig, logger: Logger): P
     return new SqliteJournalStore(new BetterSqlite3(journal.sqlite), {
       busyTimeoutMs,
       synchronous: journal.synchronous,
-      terminalCommitDelayMs: journal.terminalCommitDelayMs,
+      successCommitDelayMs: journal.successCommitDelayMs,
     }) as JournalStore<unknown>;
   }
   const pool = new pg.Pool({

@@ -5,7 +5,6 @@ import {
   INSERT_COLUMNS,
   insertValues,
   newOperationRecord,
-  TERMINAL,
   type NewOperationRow,
   type Operation,
   type OperationQuery,
@@ -25,14 +24,15 @@ export interface SqliteJournalOptions {
   /** Batch concurrent writes into one transaction. Default true. */
   groupCommit?: boolean;
   /**
-   * With group commit: how long an operation's last write (succeeded, failed, cancelled, without a
-   * joined write) may wait to share the next commit, in ms. Under steady traffic it rides along with
-   * the next operation's create, so an operation costs one fsync instead of two. Its promise still
+   * With group commit: how long the write that records an operation's success (without a joined
+   * write) may wait to share the next commit, in ms. Under steady traffic it rides along with the
+   * next operation's create, so an operation costs one fsync instead of two. Its promise still
    * settles only once it is durable; until then readers see the operation running, and a crash of
    * the process loses it (the sweeper records the operation abandoned once its lease expires).
-   * Default 0: every write commits in the turn it was made.
+   * Failures are not deferred: a caller usually answers with them. Default 0: every write commits
+   * in the turn it was made.
    */
-  terminalCommitDelayMs?: number;
+  successCommitDelayMs?: number;
   /**
    * How long a write waits for a lock held by another connection (ms). better-sqlite3 is
    * synchronous: the wait blocks the event loop, so a server keeps it short and lets the
@@ -67,7 +67,7 @@ export class SqliteJournalStore implements JournalStore<Database> {
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     this.migrate();
     this.writer =
-      options.groupCommit === false ? undefined : new GroupCommit(db, { deferMs: options.terminalCommitDelayMs ?? 0 });
+      options.groupCommit === false ? undefined : new GroupCommit(db, { deferMs: options.successCommitDelayMs ?? 0 });
     this.single = db.transaction((work: () => unknown) => work());
   }
 
@@ -91,7 +91,7 @@ export class SqliteJournalStore implements JournalStore<Database> {
   /**
    * `oneStatement`: the write changes the table with a single statement (reads aside), so group
    * commit runs it without a savepoint; a transition with a joined write is two. `deferrable`: an
-   * operation's last write, which may wait for a shared commit (`terminalCommitDelayMs`).
+   * operation's success, which may wait for a shared commit (`successCommitDelayMs`).
    */
   private write<T>(work: () => T, how: QueuedWrite): Promise<T> {
     if (this.writer) return this.writer.run(work, how);
@@ -252,12 +252,12 @@ export class SqliteJournalStore implements JournalStore<Database> {
 }
 
 const ONE_STATEMENT: QueuedWrite = { oneStatement: true };
-const FINISHING: QueuedWrite = { oneStatement: true, deferrable: true };
+const SUCCESS: QueuedWrite = { oneStatement: true, deferrable: true };
 
-/** A transition is one statement unless the caller joins its own; it may wait if it finishes the operation. */
+/** A transition is one statement unless the caller joins its own; a success may wait (`successCommitDelayMs`). */
 function transitionWrite(to: OperationStatus, join: unknown): QueuedWrite {
   if (join !== undefined) return {};
-  return TERMINAL.has(to) ? FINISHING : ONE_STATEMENT;
+  return to === 'succeeded' ? SUCCESS : ONE_STATEMENT;
 }
 
 /** Opens (or creates) a SQLite journal file. */
