@@ -1,12 +1,14 @@
 // npm run bench:gateway — the gateway as it runs in production, measured honestly: the simulated
 // upstream, the breakwater gateway (built, `breakwater serve`) and the Portkey gateway (pinned in
-// bench/portkey) each in its own process, autocannon in this one. Every contender gets the same work:
-// a warm-up, then fixed-rate runs (BENCH_RATES, default 500, 1000 and 2000 req/s; BENCH_ROUNDS interleaved
-// rounds, default 3, medians reported) giving the CPU time of the proxy's process per request
-// (utime+stime from /proc), added p50/p99 against the upstream directly, and errors (a run with errors is not a result); then a saturation run for throughput, and
-// a streaming run for CPU per streamed chunk. Two reference rows run at the fixed rates too: the same
-// gateway on the memory journal (what the durable journal costs) and bench/bare-proxy.ts, fastify +
-// undici and nothing else (the floor of this stack on this machine). The last line is one JSON object.
+// bench/portkey) each in its own process, the load generator in this one. Every contender gets the
+// same work: a warm-up, then fixed-rate runs (BENCH_RATES, default 500, 1000 and 2000 req/s;
+// BENCH_ROUNDS interleaved rounds, default 3, medians reported), open-loop and evenly spaced
+// (bench/paced-load.ts), giving the CPU time of the proxy's process per request (utime+stime from
+// /proc), added p50/p99 against the upstream directly, and errors (a run with errors is not a
+// result); then a saturation run for throughput (autocannon, closed loop), and a streaming run for
+// CPU per streamed chunk. Two reference rows run at the fixed rates too: the same gateway on the
+// memory journal (what the durable journal costs) and bench/bare-proxy.ts, fastify + undici and
+// nothing else (the floor of this stack on this machine). The last line is one JSON object.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
