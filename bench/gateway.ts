@@ -139,7 +139,11 @@ function medianOf(runs: Array<Awaited<ReturnType<typeof load>>>): Awaited<Return
 
 const rows: Array<Record<string, string | number>> = [];
 const results: Record<string, Awaited<ReturnType<typeof load>>> = {};
-for (const target of targets) await load(target, { rate: 500, seconds: 2 }); // warm-up, JIT and pools
+// Warm-up: JIT, pools, and the journal's WAL past its first growth (appending to the file costs more
+// per fsync than the reuse that follows a checkpoint). Shorter, the first round of every contender ran
+// a third slower than the next two.
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
+for (const target of targets) await load(target, { rate: 1000, seconds: WARMUP_SECONDS });
 for (const rate of RATES) {
   // Rounds interleave the contenders, so a drift of this shared machine's speed touches them all;
   // each figure is the median of its rounds, errors are summed.
