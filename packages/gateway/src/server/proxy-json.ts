@@ -1,9 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CallTrail, classify, runOperation, type Journal } from 'breakwater';
-import { callJson, type JsonCall } from '../upstream/call-target.js';
+import { callJson, type JsonAnswer, type JsonCall } from '../upstream/call-target.js';
 import { asUsage, failureRecord, operationMetadata, successRecord, type RecordPolicy } from './operation-record.js';
 import { requestOutcome } from './request-outcome.js';
 import { overheadMs, trailHeaders, type Route } from './route.js';
+
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** A non-streaming call along a route, journaled as one operation of `kind`. */
 export async function proxyJson(
@@ -17,13 +19,13 @@ export async function proxyJson(
   const trail = new CallTrail();
   const fields = { operation: call.call, stream: false };
   try {
-    let result: Record<string, unknown> = {};
+    let answer: JsonAnswer = { body: {}, text: undefined };
     await runOperation(
       journal,
       kind,
       async (op) => {
         try {
-          result = await route.pipeline.execute(
+          answer = await route.pipeline.execute(
             (ctx) => callJson(route.byKey.get(ctx.key)!, call.call, body, ctx.signal, request.correlationId),
             { key: route.alias, signal: op.signal, correlationId: request.correlationId, trail },
           );
@@ -38,8 +40,11 @@ export async function proxyJson(
         // (docs/journal.md says what a crash can lose).
         const overhead = overheadMs(trail, reply.elapsedTime);
         policy.metrics.overhead(overhead);
-        void reply.headers(trailHeaders(trail, overhead)).send(result);
-        const usage = asUsage(result['usage']);
+        void reply.headers(trailHeaders(trail, overhead));
+        // The upstream's own text when nothing was translated: not serialised a second time.
+        if (answer.text === undefined) void reply.send(answer.body);
+        else void reply.type(JSON_CONTENT_TYPE).send(answer.text);
+        const usage = asUsage(answer.body['usage']);
         policy.finished(requestOutcome(route, trail, { ...fields, elapsedMs: reply.elapsedTime, usage }));
         return successRecord(policy, route.alias, trail, usage);
       },

@@ -88,6 +88,17 @@ async function send(
 
 export type JsonCall = 'chat' | 'embeddings';
 
+/** A non-streaming answer, in OpenAI's shape. */
+export interface JsonAnswer {
+  body: Record<string, unknown>;
+  /**
+   * The upstream's own text, when `body` is exactly what it sent (an OpenAI-compatible upstream):
+   * sent to the client as it came instead of serialised again — an embeddings answer is tens of KB
+   * of numbers, and the digits stay the upstream's.
+   */
+  text: string | undefined;
+}
+
 /**
  * A non-streaming call: the request in the upstream's protocol, its answer parsed, checked for the
  * shape a client relies on and translated back to OpenAI's.
@@ -98,7 +109,7 @@ export async function callJson(
   body: Record<string, unknown>,
   signal: AbortSignal,
   correlationId?: string,
-): Promise<Record<string, unknown>> {
+): Promise<JsonAnswer> {
   const { protocol } = target;
   if (call === 'embeddings' && !protocol.embeddings) throw unsupported(target, protocol.kind, 'input', 'embeddings');
   const native =
@@ -106,17 +117,22 @@ export async function callJson(
       ? protocol.chatRequest(body, target, false)
       : { path: '/embeddings', body: { ...body, model: target.model } };
   const response = await send(target, native, signal, correlationId);
+  let text: string;
   let parsed: Record<string, unknown>;
   try {
+    text = await response.body.text();
     // A body that is not JSON is a SyntaxError: classified as the dependency's malformed response.
-    parsed = JSON.parse(await response.body.text()) as Record<string, unknown>;
+    parsed = JSON.parse(text) as Record<string, unknown>;
   } catch (error) {
     throw failure(target, error);
   }
   if (parsed === null || typeof parsed !== 'object') throw emptyResult(target, 'an answer');
-  if (call === 'chat') return protocol.chatResponse(parsed, target);
+  if (call === 'chat') {
+    const answer = protocol.chatResponse(parsed, target);
+    return { body: answer, text: answer === parsed ? text : undefined };
+  }
   if (!Array.isArray(parsed['data'])) throw emptyResult(target, 'embeddings');
-  return parsed;
+  return { body: parsed, text };
 }
 
 export interface OpenedStream {
