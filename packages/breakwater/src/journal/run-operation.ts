@@ -30,6 +30,12 @@ export interface RunOperationOptions<T, Tx> {
   key?: string;
   signal?: AbortSignal;
   /**
+   * Instead of `signal`: the caller's own controller for this call, which the operation then uses as
+   * its own — `op.signal` is its signal, and a lost lease aborts it (JOURNAL_LEASE_LOST). A caller
+   * that owns a controller per request already (a server) saves a second signal linked to the first.
+   */
+  controller?: AbortController;
+  /**
    * The caller's own writes, run in the same transaction as the `succeeded` transition: if either
    * fails, neither is kept, and the operation is recorded failed.
    */
@@ -61,6 +67,8 @@ export async function runOperation<T, Tx>(
     sessionId: options.sessionId,
     metadata: options.metadata,
   };
+  if (options.signal && options.controller)
+    throw new TypeError('runOperation takes `signal` or `controller`, not both (the controller is the signal).');
   const degrade = options.onJournalUnavailable === 'degrade' && options.join === undefined;
   // Chosen before the write, so an outcome can be kept for this id even if the create's fate is unknown.
   const id = journal.newId();
@@ -78,7 +86,7 @@ export async function runOperation<T, Tx>(
   const claimed = created ? operation : await journal.claim(operation.id);
   if (!claimed) return replay<T>((await journal.get(operation.id)) ?? operation, journal);
 
-  const lease = new LeaseKeeper(journal as unknown as Journal<unknown>, claimed.id, options.signal);
+  const lease = new LeaseKeeper(journal as unknown as Journal<unknown>, claimed.id, options);
   const context: OperationContext = {
     operation: claimed,
     signal: lease.signal,
@@ -179,7 +187,7 @@ async function runUnjournaled<T, Tx>(
 
   const context: OperationContext = {
     operation: placeholder,
-    signal: options.signal ?? new AbortController().signal,
+    signal: options.controller?.signal ?? options.signal ?? new AbortController().signal,
     call: undefined,
     partial: undefined,
     attempts: 1,
@@ -191,7 +199,11 @@ async function runUnjournaled<T, Tx>(
             context.attempts = call.attempt;
             return fn(context);
           },
-          { key: options.key ?? input.kind, signal: options.signal, correlationId: options.correlationId },
+          {
+            key: options.key ?? input.kind,
+            signal: options.controller?.signal ?? options.signal,
+            correlationId: options.correlationId,
+          },
         )
       : await fn(context);
     journal.defer({ id, input, status: 'succeeded', attempts: context.attempts, result: toJson(result) });
@@ -261,9 +273,11 @@ function replay<T>(operation: Operation, journal: Journal): T {
   });
 }
 
+const noop = (): void => {};
+
 /** Renews the lease at a third of its length; aborts the work if the lease is lost. */
 class LeaseKeeper {
-  private readonly controller = new AbortController();
+  private readonly controller: AbortController;
   private readonly timer: NodeJS.Timeout;
   private readonly unlinkCaller: () => void;
   lost = false;
@@ -271,14 +285,24 @@ class LeaseKeeper {
   constructor(
     private readonly journal: Pick<Journal<unknown>, 'renew' | 'leaseMs'>,
     private readonly id: string,
-    callerSignal: AbortSignal | undefined,
+    caller: { signal?: AbortSignal; controller?: AbortController },
   ) {
-    const onCallerAbort = (): void => this.controller.abort(callerSignal!.reason);
-    if (callerSignal?.aborted) this.controller.abort(callerSignal.reason);
-    else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
-    this.unlinkCaller = () => callerSignal?.removeEventListener('abort', onCallerAbort);
+    this.controller = caller.controller ?? new AbortController();
+    this.unlinkCaller = caller.controller ? noop : this.link(caller.signal);
     this.timer = setInterval(() => void this.renew(), Math.max(10, Math.floor(journal.leaseMs / 3)));
     this.timer.unref();
+  }
+
+  /** The operation's own controller follows the caller's signal; returns the unlink. */
+  private link(callerSignal: AbortSignal | undefined): () => void {
+    if (!callerSignal) return noop;
+    if (callerSignal.aborted) {
+      this.controller.abort(callerSignal.reason);
+      return noop;
+    }
+    const onCallerAbort = (): void => this.controller.abort(callerSignal.reason);
+    callerSignal.addEventListener('abort', onCallerAbort, { once: true });
+    return () => callerSignal.removeEventListener('abort', onCallerAbort);
   }
 
   get signal(): AbortSignal {

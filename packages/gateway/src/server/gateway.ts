@@ -187,7 +187,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   app.post('/v1/chat/completions', client, async (request, reply) => {
     const body = ChatRequest.parse(request.body);
     const route = routeForNeeds(routeFor(state.routes, body.model), body);
-    return handle(request, reply, route, (signal) =>
+    return handle(request, reply, route, (controller) =>
       body.stream
         ? streamChat({
             request,
@@ -195,7 +195,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
             route,
             body,
             journal,
-            signal,
+            controller,
             logger,
             render,
             bounds: config.server,
@@ -213,7 +213,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
             kind: 'chat.completions',
             call: 'chat',
             body,
-            signal,
+            controller,
           }),
     );
   });
@@ -221,8 +221,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   app.post('/v1/embeddings', client, async (request, reply) => {
     const body = EmbeddingsRequest.parse(request.body);
     const route = routeFor(state.routes, body.model);
-    return handle(request, reply, route, (signal) =>
-      proxyJson(journal, policy, request, reply, { route, kind: 'embeddings', call: 'embeddings', body, signal }),
+    return handle(request, reply, route, (controller) =>
+      proxyJson(journal, policy, request, reply, { route, kind: 'embeddings', call: 'embeddings', body, controller }),
     );
   });
 

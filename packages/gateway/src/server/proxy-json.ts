@@ -13,9 +13,16 @@ export async function proxyJson(
   policy: RecordPolicy,
   request: FastifyRequest,
   reply: FastifyReply,
-  call: { route: Route; kind: string; call: JsonCall; body: Record<string, unknown>; signal: AbortSignal },
+  call: {
+    route: Route;
+    kind: string;
+    call: JsonCall;
+    body: Record<string, unknown>;
+    /** The request's: aborted when the client goes away, or by the journal when the lease is lost. */
+    controller: AbortController;
+  },
 ): Promise<FastifyReply> {
-  const { route, kind, body, signal } = call;
+  const { route, kind, body, controller } = call;
   const trail = new CallTrail();
   const fields = { operation: call.call, stream: false };
   try {
@@ -51,7 +58,7 @@ export async function proxyJson(
       {
         correlationId: request.correlationId,
         metadata: operationMetadata(policy, body, false),
-        signal,
+        controller,
         onJournalUnavailable: policy.onJournalUnavailable,
       },
     );

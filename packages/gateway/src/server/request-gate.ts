@@ -46,7 +46,7 @@ export function requestHandler(
     request: FastifyRequest,
     reply: FastifyReply,
     route: Route,
-    work: (signal: AbortSignal) => Promise<unknown>,
+    work: (controller: AbortController) => Promise<unknown>,
   ): Promise<unknown> => {
     if (maintenance.of(route.alias)) {
       counters.rejected('maintenance');
@@ -63,10 +63,10 @@ export function requestHandler(
       counters.rejected(REJECTION_REASON[refused.code] ?? 'all_targets_full');
       throw refused;
     }
-    const { signal, done } = requestSignal(reply);
+    const { controller, done } = requestController(reply);
     try {
-      return await admission.gateway.execute(() => work(signal), {
-        signal,
+      return await admission.gateway.execute(() => work(controller), {
+        signal: controller.signal,
         key: 'gateway',
         correlationId: request.correlationId,
       });
@@ -148,15 +148,16 @@ function refusedBeforeWork(route: Route, upstreams: Upstreams): BreakwaterError 
 }
 
 /**
- * The request's signal: aborts when the client goes away (recorded as cancelled). The route's
- * time budget is its pipeline's `timeout()`. `done` releases the listener.
+ * The request's controller: aborts when the client goes away (recorded as cancelled). The route's
+ * time budget is its pipeline's `timeout()`. The journaled operation adopts it (`runOperation`'s
+ * `controller`) rather than linking a signal of its own. `done` releases the listener.
  */
-function requestSignal(reply: FastifyReply): { signal: AbortSignal; done: () => void } {
+function requestController(reply: FastifyReply): { controller: AbortController; done: () => void } {
   const controller = new AbortController();
   const onClose = (): void => {
     if (!reply.raw.writableFinished)
       controller.abort(Errors.cancelled({ message: 'The client closed the connection.' }));
   };
   reply.raw.on('close', onClose);
-  return { signal: controller.signal, done: () => void reply.raw.off('close', onClose) };
+  return { controller, done: () => void reply.raw.off('close', onClose) };
 }

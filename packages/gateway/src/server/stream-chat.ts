@@ -34,7 +34,8 @@ interface StreamArgs {
   route: Route;
   body: Record<string, unknown>;
   journal: Journal<unknown>;
-  signal: AbortSignal;
+  /** The request's: aborted when the client goes away, or by the journal when the lease is lost. */
+  controller: AbortController;
   logger: Logger;
   render: OpenAIErrorRenderer;
   bounds: ClientBounds;
@@ -60,7 +61,8 @@ interface Relayed {
  * output. A clean end after a `finish_reason` is a complete answer, `[DONE]` or not.
  */
 export async function streamChat(args: StreamArgs): Promise<void> {
-  const { request, reply, route, journal, signal, policy } = args;
+  const { request, reply, route, journal, controller, policy } = args;
+  const { signal } = controller;
   // The usage of the answer is asked for even when the client did not (and then not forwarded to it).
   const clientAsksUsage =
     (args.body['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage === true;
@@ -179,7 +181,7 @@ export async function streamChat(args: StreamArgs): Promise<void> {
       {
         correlationId: request.correlationId,
         metadata: operationMetadata(policy, args.body, true),
-        signal,
+        controller,
         onJournalUnavailable: policy.onJournalUnavailable,
       },
     );
