@@ -6,6 +6,7 @@
 // latency of a queue 16 requests deep. The saturation runs keep autocannon; the fixed rates use this.
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
+import { atFixedRate } from '../test/support/fixed-rate.js';
 
 export interface PacedOptions {
   url: string;
@@ -43,30 +44,17 @@ export async function pacedLoad(options: PacedOptions): Promise<PacedRun> {
   const latencies = new Float64Array(total);
   let errors = 0;
   const started = performance.now();
-  await new Promise<void>((resolve) => {
-    let sent = 0;
-    let finished = 0;
-    const send = (index: number) => {
-      const due = started + index * spacingMs;
-      pool
-        .request({ path: pathname, method: 'POST', headers: options.headers, body: options.body })
-        .then(async (response) => {
-          await response.body.text();
-          if (response.statusCode >= 300) errors++;
-        })
-        .catch(() => void errors++)
-        .finally(() => {
-          latencies[index] = performance.now() - due;
-          if (++finished === total) resolve();
-        });
-    };
-    // A timer cannot fire every 0.5 ms: each tick sends every request whose time has come.
-    const tick = () => {
-      const now = performance.now();
-      while (sent < total && started + sent * spacingMs <= now) send(sent++);
-      if (sent < total) setTimeout(tick, Math.max(0, started + sent * spacingMs - performance.now()));
-    };
-    tick();
+  // Half a spacing short of the end: exactly `total` sends, whatever the rounding.
+  await atFixedRate(options.rate, (total - 0.5) * spacingMs, (index) => {
+    const due = started + index * spacingMs;
+    return pool
+      .request({ path: pathname, method: 'POST', headers: options.headers, body: options.body })
+      .then(async (response) => {
+        await response.body.text();
+        if (response.statusCode >= 300) errors++;
+      })
+      .catch(() => void errors++)
+      .finally(() => (latencies[index] = performance.now() - due));
   });
   const elapsedS = (performance.now() - started) / 1000;
   await pool.close();
