@@ -45,8 +45,7 @@ export async function pacedLoad(options: PacedOptions): Promise<PacedRun> {
   let errors = 0;
   const started = performance.now();
   // Half a spacing short of the end: exactly `total` sends, whatever the rounding.
-  await atFixedRate(options.rate, (total - 0.5) * spacingMs, (index) => {
-    const due = started + index * spacingMs;
+  await atFixedRate(options.rate, (total - 0.5) * spacingMs, (index, due) => {
     return pool
       .request({ path: pathname, method: 'POST', headers: options.headers, body: options.body })
       .then(async (response) => {
