@@ -251,26 +251,27 @@ export function journalContract<Tx>(
       );
     });
 
-    test('cancellation is recorded as cancelled', async () => {
-      const controller = new AbortController();
-      const run = runOperation(
-        journal,
-        'cancel',
-        (op) =>
-          new Promise((_, reject) => {
-            if (op.signal.aborted) reject(op.signal.reason);
-            op.signal.addEventListener('abort', () => reject(op.signal.reason));
-          }),
-        {
-          signal: controller.signal,
-          correlationId: 'corr-cancel',
-        },
-      );
-      setImmediate(() => controller.abort());
-      await assert.rejects(run, (error: BreakwaterError) => error.category === 'cancelled');
-      const [row] = await journal.query({ correlationId: 'corr-cancel' });
-      assert.equal(row?.status, 'cancelled');
-    });
+    // The caller cancels through its signal, or through the controller the operation adopted.
+    for (const shape of ['signal', 'controller'] as const) {
+      test(`cancellation is recorded as cancelled (the caller's ${shape})`, async () => {
+        const controller = new AbortController();
+        const correlationId = `corr-cancel-${shape}`;
+        const run = runOperation(
+          journal,
+          'cancel',
+          (op) =>
+            new Promise((_, reject) => {
+              if (op.signal.aborted) reject(op.signal.reason);
+              op.signal.addEventListener('abort', () => reject(op.signal.reason));
+            }),
+          shape === 'signal' ? { signal: controller.signal, correlationId } : { controller, correlationId },
+        );
+        setImmediate(() => controller.abort());
+        await assert.rejects(run, (error: BreakwaterError) => error.category === 'cancelled');
+        const [row] = await journal.query({ correlationId });
+        assert.equal(row?.status, 'cancelled');
+      });
+    }
 
     test("the caller's joined write commits with the success, and a failing one rolls back with it", async () => {
       await runOperation(journal, 'joined', async () => 'a', {

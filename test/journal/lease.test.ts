@@ -60,24 +60,6 @@ describe('a lost lease', () => {
     assert.equal((controller.signal.reason as BreakwaterError).code, 'JOURNAL_LEASE_LOST');
   });
 
-  test("the caller's controller also cancels the work, recorded as cancelled", async () => {
-    const { worker } = journals();
-    const controller = new AbortController();
-    const run = runOperation(
-      worker,
-      'chat',
-      (op) =>
-        new Promise((_, reject) => {
-          op.signal.addEventListener('abort', () => reject(op.signal.reason), { once: true });
-          controller.abort();
-        }),
-      { controller, correlationId: 'cancel-controller' },
-    );
-    await assert.rejects(run, (error: BreakwaterError) => error.category === 'cancelled');
-    const [row] = await worker.query({ correlationId: 'cancel-controller' });
-    assert.equal(row?.status, 'cancelled');
-  });
-
   test('signal and controller together are refused', async () => {
     const { worker } = journals();
     await assert.rejects(

@@ -185,9 +185,10 @@ async function runUnjournaled<T, Tx>(
     }),
   };
 
+  const callerSignal = options.controller?.signal ?? options.signal;
   const context: OperationContext = {
     operation: placeholder,
-    signal: options.controller?.signal ?? options.signal ?? new AbortController().signal,
+    signal: callerSignal ?? new AbortController().signal,
     call: undefined,
     partial: undefined,
     attempts: 1,
@@ -199,11 +200,7 @@ async function runUnjournaled<T, Tx>(
             context.attempts = call.attempt;
             return fn(context);
           },
-          {
-            key: options.key ?? input.kind,
-            signal: options.controller?.signal ?? options.signal,
-            correlationId: options.correlationId,
-          },
+          { key: options.key ?? input.kind, signal: callerSignal, correlationId: options.correlationId },
         )
       : await fn(context);
     journal.defer({ id, input, status: 'succeeded', attempts: context.attempts, result: toJson(result) });
@@ -273,13 +270,12 @@ function replay<T>(operation: Operation, journal: Journal): T {
   });
 }
 
-const noop = (): void => {};
-
 /** Renews the lease at a third of its length; aborts the work if the lease is lost. */
 class LeaseKeeper {
   private readonly controller: AbortController;
   private readonly timer: NodeJS.Timeout;
-  private readonly unlinkCaller: () => void;
+  /** Removes the link to the caller's signal; none when there is nothing to unlink. */
+  private readonly unlinkCaller: (() => void) | undefined;
   lost = false;
 
   constructor(
@@ -288,17 +284,17 @@ class LeaseKeeper {
     caller: { signal?: AbortSignal; controller?: AbortController },
   ) {
     this.controller = caller.controller ?? new AbortController();
-    this.unlinkCaller = caller.controller ? noop : this.link(caller.signal);
+    this.unlinkCaller = caller.controller ? undefined : this.link(caller.signal);
     this.timer = setInterval(() => void this.renew(), Math.max(10, Math.floor(journal.leaseMs / 3)));
     this.timer.unref();
   }
 
   /** The operation's own controller follows the caller's signal; returns the unlink. */
-  private link(callerSignal: AbortSignal | undefined): () => void {
-    if (!callerSignal) return noop;
+  private link(callerSignal: AbortSignal | undefined): (() => void) | undefined {
+    if (!callerSignal) return undefined;
     if (callerSignal.aborted) {
       this.controller.abort(callerSignal.reason);
-      return noop;
+      return undefined;
     }
     const onCallerAbort = (): void => this.controller.abort(callerSignal.reason);
     callerSignal.addEventListener('abort', onCallerAbort, { once: true });
@@ -311,7 +307,7 @@ class LeaseKeeper {
 
   stop(): void {
     clearInterval(this.timer);
-    this.unlinkCaller();
+    this.unlinkCaller?.();
   }
 
   private async renew(): Promise<void> {
