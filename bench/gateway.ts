@@ -19,6 +19,7 @@ import { round, table } from './harness.js';
 import { pacedLoad } from './paced-load.js';
 import { cpuMicros, waitForHttp } from './processes.js';
 import { freePort } from '../test/support/free-port.js';
+import { SERVER_V8_FLAGS } from '../packages/gateway/src/cli/node-flags.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 // 1,000 req/s is where issue 15's targets are stated: the summary line reports that rate.
@@ -28,8 +29,16 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const portkeyDir = join(ROOT, 'bench/portkey');
 const CLI = join(ROOT, 'packages/gateway/dist/cli/main.js');
+// Every server runs with the V8 settings the gateway's own processes get (packages/gateway/src/cli/
+// node-flags.ts says why): the same setup for every contender. BENCH_NODE_FLAGS overrides ("" for
+// Node's defaults).
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? SERVER_V8_FLAGS.join(' ')).split(' ').filter(Boolean);
 function start(args: string[], cwd = ROOT): ChildProcess {
-  return spawn(process.execPath, args, { cwd, stdio: 'ignore', env: { ...process.env, OPENAI_API_KEY: '' } });
+  return spawn(process.execPath, [...NODE_FLAGS, ...args], {
+    cwd,
+    stdio: 'ignore',
+    env: { ...process.env, OPENAI_API_KEY: '' },
+  });
 }
 
 spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
@@ -227,6 +236,7 @@ const summary = {
     process.env.BENCH_JOURNAL === 'memory'
       ? 'memory'
       : `sqlite (synchronous=${process.env.BENCH_SYNCHRONOUS ?? 'FULL'}, group commit)`,
+  node_flags: NODE_FLAGS.join(' '),
   seconds: SECONDS,
   rounds: ROUNDS,
 };
@@ -246,7 +256,7 @@ function startGateway(port: number, journal: string): ChildProcess {
       journal,
     ].join('\n'),
   );
-  return spawn(process.execPath, [CLI, 'serve', '--config', configFile], {
+  return spawn(process.execPath, [...NODE_FLAGS, CLI, 'serve', '--config', configFile], {
     cwd: dir,
     stdio: 'ignore',
     env: { ...process.env, OPENAI_API_KEY: '', LOG_LEVEL: 'error' },

@@ -4,6 +4,7 @@ import { serveClusterState } from 'breakwater/cluster';
 import { relayConsoleSessions } from '../console/session-relay.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Simulator } from '../simulator/simulator.js';
+import { workerExecArgv } from './node-flags.js';
 import { UserError } from './user-error.js';
 
 /** Environment a worker reads: the demo's simulated upstreams live in the primary. */
@@ -42,6 +43,8 @@ export async function servePrimary(options: {
   let stopping = false;
   const crashes: number[] = [];
 
+  // Workers serve the requests: they run with the server's V8 settings (cli/node-flags.ts).
+  cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env['NODE_OPTIONS']) });
   const fork = (): Worker => {
     const worker = cluster.fork(env);
     worker.on('error', () => {}); // an IPC write to a worker that is exiting
