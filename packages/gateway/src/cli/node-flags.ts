@@ -4,8 +4,8 @@
  * the requests in flight at each scavenge (every ~200 ms at 1,000 req/s) are promoted to the old
  * generation, whose incremental marking then runs in steps of up to ~4 ms: the slowest requests'
  * latency. With 64 MB, scavenges come half as often and the old generation grows half as fast;
- * measured at a paced 1,000 req/s, p99 6 ms instead of 11.5 (medians of 7 and 8 runs), for the same
- * CPU and ~70 MB more resident memory per process (`npm run bench:gateway` runs every server with it).
+ * measured at a paced 1,000 req/s, p99 6.3 ms instead of 11.5 (medians of 13 and 14 runs), for the
+ * same CPU and ~70 MB more resident memory per process (`npm run bench:gateway` runs every server with it).
  */
 export const SERVER_V8_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
 
