@@ -8,7 +8,8 @@
 // result); then a saturation run for throughput (autocannon, closed loop), and a streaming run for
 // CPU per streamed chunk. Two reference rows run at the fixed rates too: the same gateway on the
 // memory journal (what the durable journal costs) and bench/bare-proxy.ts, fastify + undici and
-// nothing else (the floor of this stack on this machine). The last line is one JSON object.
+// nothing else (the floor of this stack on this machine; it streams too, piping the upstream's
+// body through unread). The last line is one JSON object.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -173,7 +174,8 @@ for (const rate of RATES) {
     });
   }
 }
-// Throughput and streaming: the contenders only (the reference rows answer the CPU question).
+// Throughput: the contenders only (the reference rows answer the CPU question). Streaming: the
+// contenders and the bare proxy, the floor of a relay.
 const contenders = targets.filter((t) => t.name !== 'breakwater-memory' && t.name !== 'bare-proxy');
 for (const target of contenders) {
   const r = await load(target, {});
@@ -186,7 +188,8 @@ for (const target of contenders) {
   });
 }
 const CHUNKS = 12; // the simulator's reply: a role chunk, 10 words, a finish chunk (+ usage)
-for (const target of contenders.filter((t) => t.name !== 'direct')) {
+// The bare proxy's row is the floor of a relay: it pipes the stream through without reading it.
+for (const target of targets.filter((t) => t.name !== 'direct' && t.name !== 'breakwater-memory')) {
   const r = await load(target, { rate: 200, stream: true });
   results[`${target.name}@stream`] = r;
   rows.push({
@@ -217,6 +220,7 @@ const summary = {
   portkey_max_rps: portkey ? round(results['portkey@max']!.rps, 0) : null,
   throughput_ratio_vs_portkey: portkey ? round(results['breakwater@max']!.rps / results['portkey@max']!.rps, 2) : null,
   breakwater_stream_cpu_us_per_chunk: round((results['breakwater@stream']?.cpuPerRequest ?? NaN) / CHUNKS, 1),
+  bare_proxy_stream_cpu_us_per_chunk: round((results['bare-proxy@stream']?.cpuPerRequest ?? NaN) / CHUNKS, 1),
   portkey_stream_cpu_us_per_chunk: portkey
     ? round((results['portkey@stream']?.cpuPerRequest ?? NaN) / CHUNKS, 1)
     : null,
