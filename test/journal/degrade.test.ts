@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
 import { Journal, MemoryJournalStore, runOperation, type BreakwaterError, type JournalStore } from 'breakwater';
+import { SqliteJournalStore } from 'breakwater/journal-sqlite';
 
 type Flaky = JournalStore<undefined> & { down: boolean; terminalDown: boolean; stalled: boolean };
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -124,6 +126,33 @@ test('a stalled store fails within writeTimeoutMs instead of holding the caller'
     (error: BreakwaterError) => error.code === 'JOURNAL_UNAVAILABLE',
   );
   assert.equal(await runOperation(journal, 'chat', async () => 2, { onJournalUnavailable: 'degrade' }), 2);
+});
+
+// SQLite's driver blocks rather than leaving a promise pending, and its group commit waits at most
+// successCommitDelayMs: no timer per write. A success that waits longer than writeTimeoutMs for its
+// shared commit is still recorded (with a deadline per write, it failed as JOURNAL_UNAVAILABLE).
+test('a synchronous store (SQLite) sets no write deadline: a success deferred past writeTimeoutMs commits', async (t) => {
+  mock.timers.enable({ apis: ['setTimeout', 'setImmediate'] });
+  t.after(() => mock.timers.reset());
+  const db = new BetterSqlite3(':memory:');
+  t.after(() => db.close());
+  const journal = new Journal({ store: new SqliteJournalStore(db, { successCommitDelayMs: 50 }), writeTimeoutMs: 10 });
+  const created = journal.createClaimed({ kind: 'chat' });
+  mock.timers.tick(0);
+  const { operation } = await created;
+  let outcome: string | undefined;
+  void journal.succeed(operation.id, { ok: true }, 1).then(
+    (row) => (outcome = row?.status),
+    (error: BreakwaterError) => (outcome = error.code),
+  );
+  mock.timers.tick(10);
+  await new Promise((resolve) => queueMicrotask(() => resolve(undefined)));
+  assert.equal(outcome, undefined, 'still waiting for its commit, not cut at writeTimeoutMs');
+  mock.timers.tick(40);
+  await new Promise((resolve) => queueMicrotask(() => resolve(undefined)));
+  await new Promise((resolve) => queueMicrotask(() => resolve(undefined)));
+  assert.equal(outcome, 'succeeded');
+  assert.equal((await journal.get(operation.id))?.status, 'succeeded');
 });
 
 test('health follows the latest answer of the store: recovery shows at the next successful call', async () => {

@@ -15,6 +15,13 @@ import type {
  */
 export interface JournalStore<Tx = unknown> {
   readonly name: string;
+  /**
+   * True when every write runs on the event loop and settles within the store's own bound (the
+   * memory store; SQLite, whose driver blocks instead of waiting, and whose group commit waits at
+   * most its `successCommitDelayMs`): a write deadline could never fire while such a write is
+   * stuck, so the journal sets none (`writeTimeoutMs` is for stores reached over a network).
+   */
+  readonly synchronous?: boolean;
   /** Creates the operation, or returns the existing one with the same (kind, idempotency key). */
   create(
     operation: NewOperation & { id: string; createdAt: number },

@@ -33,7 +33,8 @@ export interface JournalOptions<Tx = unknown> {
   /**
    * Longest wait for one store call (ms); past it the call fails as JOURNAL_UNAVAILABLE, so a
    * stalled store (a locked table, a hung connection) cannot hold a request past its budget.
-   * Default 5,000.
+   * Default 5,000. Not applied to a `synchronous` store (memory, SQLite): its writes never wait on
+   * a pending promise (SQLite's lock wait is its `busyTimeoutMs`).
    */
   writeTimeoutMs?: number;
   /**
@@ -443,7 +444,10 @@ export class Journal<Tx = unknown> {
    */
   private async guarded<T>(write: () => Promise<T>, hasJoin = false): Promise<T> {
     try {
-      const result = await withDeadline(write(), this.writeTimeoutMs, this.store.name);
+      // A synchronous store's write cannot be stuck behind a pending promise: no timer per write.
+      const result = await (this.store.synchronous
+        ? write()
+        : withDeadline(write(), this.writeTimeoutMs, this.store.name));
       this.latestFailed = false;
       return result;
     } catch (thrown) {

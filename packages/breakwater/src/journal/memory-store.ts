@@ -27,6 +27,7 @@ export interface MemoryJournalOptions {
  */
 export class MemoryJournalStore implements JournalStore<undefined> {
   readonly name = 'memory';
+  readonly synchronous = true;
   private readonly rows = new Map<string, Operation>();
   private readonly byKey = new Map<string, string>();
   private readonly running = new Set<string>();

@@ -48,6 +48,7 @@ export interface SqliteJournalOptions {
  */
 export class SqliteJournalStore implements JournalStore<Database> {
   readonly name = 'sqlite';
+  readonly synchronous = true;
   private readonly table: string;
   private readonly writer: GroupCommit | undefined;
   private readonly statements = new Map<string, Statement>();
