@@ -18,13 +18,25 @@ const EMBEDDINGS_TEXT =
   '"usage":{"prompt_tokens":1,"total_tokens":1}}';
 const NOT_AN_ANSWER = '{"object":"chat.completion","choices":[]}';
 
+const STREAM_TEXT =
+  'data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}\n\n' +
+  'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}\n\n' +
+  'data: [DONE]\n\n';
+
 let upstream: Server;
 let gateway: Gateway;
 let base: string;
+/** What the upstream received, by the request's x-request-id. */
+const received = new Map<string, string>();
 before(async () => {
   upstream = createServer((request, response) => {
-    request.resume();
+    let sent = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => (sent += chunk));
     request.on('end', () => {
+      received.set(String(request.headers['x-request-id']), sent);
+      if ((JSON.parse(sent) as { stream?: boolean }).stream === true)
+        return void response.writeHead(200, { 'content-type': 'text/event-stream' }).end(STREAM_TEXT);
       const text = request.url!.endsWith('/embeddings')
         ? EMBEDDINGS_TEXT
         : request.headers['x-request-id'] === 'empty'
@@ -54,7 +66,7 @@ const post = (path: string, body: unknown, requestId: string) =>
   fetch(`${base}/v1/${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-request-id': requestId },
-    body: JSON.stringify(body),
+    body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 
 describe('answers from an OpenAI-compatible upstream', () => {
@@ -87,5 +99,49 @@ describe('answers from an OpenAI-compatible upstream', () => {
     );
     assert.equal(response.status, 502);
     assert.doesNotMatch(await response.text(), /chat\.completion/);
+  });
+});
+
+// The request goes upstream as the client wrote it, with only the model replaced: a prompt of tens
+// of KB is not serialised again. Digits and escapes a re-serialisation would change are the proof.
+describe('requests to an OpenAI-compatible upstream', () => {
+  const client = (extra: string) =>
+    `{ "model": "m", "temperature": 1.0e0, "messages": [{"role":"user","content":"caf\\u00e9"}]${extra} }`;
+  const upstreamText = (extra: string) =>
+    `{ "model":"x", "temperature": 1.0e0, "messages": [{"role":"user","content":"caf\\u00e9"}]${extra} }`;
+
+  test('a chat completion: the client text, byte for byte, with the target model', async () => {
+    assert.equal((await post('chat/completions', client(''), 'r1')).status, 200);
+    assert.equal(received.get('r1'), upstreamText(''));
+  });
+
+  test('embeddings: the same', async () => {
+    const text = '{"model":"m","input":[1.50, "caf\\u00e9"]}';
+    assert.equal((await post('embeddings', text, 'r2')).status, 200);
+    assert.equal(received.get('r2'), '{"model":"x","input":[1.50, "caf\\u00e9"]}');
+  });
+
+  test('a stream that asks for usage itself goes as written; one the gateway asks usage for is serialised', async () => {
+    const withUsage = ', "stream": true, "stream_options": {"include_usage": true}';
+    const asked = await post('chat/completions', client(withUsage), 'r3');
+    assert.equal(asked.status, 200);
+    await asked.text();
+    assert.equal(received.get('r3'), upstreamText(withUsage));
+
+    const plain = await post('chat/completions', client(', "stream": true'), 'r4');
+    await plain.text();
+    assert.deepEqual(JSON.parse(received.get('r4')!), {
+      model: 'x',
+      temperature: 1,
+      messages: [{ role: 'user', content: 'café' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+  });
+
+  test('a body the splice cannot describe exactly (the model key twice) is serialised from what was parsed', async () => {
+    const text = '{"model":"other","messages":[{"role":"user","content":"hi"}],"model":"m"}';
+    assert.equal((await post('chat/completions', text, 'r5')).status, 200);
+    assert.deepEqual(JSON.parse(received.get('r5')!), { model: 'x', messages: [{ role: 'user', content: 'hi' }] });
   });
 });

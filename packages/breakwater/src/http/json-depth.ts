@@ -1,3 +1,5 @@
+import { closingQuote } from './json-scan.js';
+
 /** Default bound on JSON nesting for request bodies: deep enough for any real schema, far from a stack overflow. */
 export const DEFAULT_MAX_JSON_DEPTH = 64;
 
@@ -18,15 +20,4 @@ export function jsonNestingExceeds(text: string, max: number): boolean {
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
   }
   return false;
-}
-
-/** Where the string opened at `open` ends: the next quote not escaped (text.length when none). */
-function closingQuote(text: string, open: number): number {
-  for (let at = text.indexOf('"', open + 1); at !== -1; at = text.indexOf('"', at + 1)) {
-    // Escaped when an odd run of backslashes stands before it (the run stops at the opening quote).
-    let backslashes = 0;
-    while (text.charCodeAt(at - 1 - backslashes) === 0x5c /* \ */) backslashes++;
-    if (backslashes % 2 === 0) return at;
-  }
-  return text.length;
 }

@@ -33,7 +33,8 @@ export async function proxyJson(
       async (op) => {
         try {
           answer = await route.pipeline.execute(
-            (ctx) => callJson(route.byKey.get(ctx.key)!, call.call, body, ctx.signal, request.correlationId),
+            (ctx) =>
+              callJson(route.byKey.get(ctx.key)!, call.call, body, ctx.signal, request.correlationId, request.jsonText),
             { key: route.alias, signal: op.signal, correlationId: request.correlationId, trail },
           );
         } catch (error) {

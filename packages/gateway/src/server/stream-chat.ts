@@ -75,10 +75,13 @@ export async function streamChat(args: StreamArgs): Promise<void> {
   const opened: { current?: OpenedStream } = {};
   const onAbort = (): void => opened.current?.abort();
   signal.addEventListener('abort', onAbort, { once: true });
+  // The client's own text goes upstream only for the body it describes (not one with usage asked
+  // for on its behalf, nor a resumption's).
   const open = (target: ResolvedTarget, requestBody: Record<string, unknown>, s: AbortSignal) =>
     openStream(target, requestBody, s, request.correlationId, {
       maxMalformedEvents: route.config.stream.maxMalformedEvents,
       onMalformed: () => args.onMalformedEvent(target.key),
+      ...(requestBody === args.body ? { clientText: request.jsonText } : {}),
     });
   try {
     await runOperation(

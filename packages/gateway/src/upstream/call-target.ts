@@ -4,6 +4,7 @@ import { RULES } from 'breakwater/rules';
 import type { TargetConfig } from '../config/schema.js';
 import { emptyResult, type ChatProtocol, type NativeRequest } from './protocol.js';
 import { unsupported } from './openai-request.js';
+import { passThrough } from './openai.js';
 import { StreamReader, type Chunk } from './stream-reader.js';
 
 export interface ResolvedTarget extends TargetConfig {
@@ -54,7 +55,7 @@ async function send(
   correlationId: string | undefined,
 ) {
   const url = `${target.baseUrl}${native.path}`;
-  const body = JSON.stringify(native.body);
+  const body = native.text ?? JSON.stringify(native.body);
   let response;
   try {
     const headers = headersFor(target, correlationId);
@@ -109,13 +110,14 @@ export async function callJson(
   body: Record<string, unknown>,
   signal: AbortSignal,
   correlationId?: string,
+  clientText?: string,
 ): Promise<JsonAnswer> {
   const { protocol } = target;
   if (call === 'embeddings' && !protocol.embeddings) throw unsupported(target, protocol.kind, 'input', 'embeddings');
   const native =
     call === 'chat'
-      ? protocol.chatRequest(body, target, false)
-      : { path: '/embeddings', body: { ...body, model: target.model } };
+      ? protocol.chatRequest(body, target, false, clientText)
+      : passThrough('/embeddings', body, target, clientText);
   const response = await send(target, native, signal, correlationId);
   let text: string;
   let parsed: Record<string, unknown>;
@@ -150,6 +152,8 @@ export interface OpenedStream {
 
 export interface StreamOptions {
   maxMalformedEvents: number;
+  /** The request as the client sent it (see `ChatProtocol.chatRequest`). */
+  clientText?: string;
   onMalformed?: (count: number) => void;
 }
 
@@ -165,7 +169,11 @@ export async function openStream(
   correlationId: string | undefined,
   options: StreamOptions,
 ): Promise<OpenedStream> {
-  const native = target.protocol.chatRequest({ ...body, stream: true }, target, true);
+  // The client's text says `"stream": true` already when its body does: it can be passed on.
+  const native =
+    body['stream'] === true
+      ? target.protocol.chatRequest(body, target, true, options.clientText)
+      : target.protocol.chatRequest({ ...body, stream: true }, target, true);
   const response = await send(target, native, signal, correlationId);
   const reader = new StreamReader(
     response.body,

@@ -1,4 +1,5 @@
-import { emptyResult, type ChatProtocol } from './protocol.js';
+import { withTopLevelString } from 'breakwater/http';
+import { emptyResult, type ChatProtocol, type NativeRequest, type TranslationTarget } from './protocol.js';
 import { parseChunk } from './stream-reader.js';
 
 /** OpenAI and every OpenAI-compatible server: the request and the answer pass through as they are. */
@@ -7,7 +8,7 @@ export const openAIProtocol: ChatProtocol = {
   probePath: '/models',
   embeddings: true,
   headers: (apiKey): Record<string, string> => (apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
-  chatRequest: (body, target) => ({ path: '/chat/completions', body: { ...body, model: target.model } }),
+  chatRequest: (body, target, _stream, clientText) => passThrough('/chat/completions', body, target, clientText),
   chatResponse(native, target) {
     const choices = native['choices'];
     if (!Array.isArray(choices) || choices.length === 0) throw emptyResult(target, 'choices');
@@ -18,3 +19,18 @@ export const openAIProtocol: ChatProtocol = {
     return chunk ? [chunk] : undefined;
   },
 };
+
+/**
+ * The client's request with the target's model: its own text with the model spliced in when there
+ * is one (a prompt of tens of KB is not serialised again, and goes upstream as the client wrote
+ * it), else the parsed body serialised.
+ */
+export function passThrough(
+  path: string,
+  body: Record<string, unknown>,
+  target: TranslationTarget,
+  clientText: string | undefined,
+): NativeRequest {
+  const text = clientText ? withTopLevelString(clientText, 'model', target.model) : undefined;
+  return { path, body: { ...body, model: target.model }, text };
+}

@@ -11,6 +11,8 @@ export interface NativeRequest {
   /** Appended to the provider's `baseUrl`. */
   path: string;
   body: unknown;
+  /** `body` already serialised (the client's own text with the model spliced in), when it could be. */
+  text?: string | undefined;
 }
 
 /** What a protocol needs to know about the target it translates for. */
@@ -38,7 +40,13 @@ export interface ChatProtocol {
   readonly kind: ProviderKind;
   /** Headers that carry the key, plus any the protocol always needs (e.g. `anthropic-version`). */
   headers(apiKey: string | undefined): Record<string, string>;
-  chatRequest(body: Record<string, unknown>, target: TranslationTarget, stream: boolean): NativeRequest;
+  /** `clientText`: the body as the client sent it, for a protocol that passes it through (OpenAI's). */
+  chatRequest(
+    body: Record<string, unknown>,
+    target: TranslationTarget,
+    stream: boolean,
+    clientText?: string,
+  ): NativeRequest;
   /** The answer as an OpenAI `chat.completion`; throws a classified failure for an answer with nothing in it. */
   chatResponse(native: Record<string, unknown>, target: TranslationTarget): Record<string, unknown>;
   streamTranslator(target: TranslationTarget): StreamTranslator;

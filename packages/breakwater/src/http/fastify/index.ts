@@ -13,6 +13,12 @@ import { DEFAULT_MAX_JSON_DEPTH, jsonNestingExceeds } from '../json-depth.js';
 declare module 'fastify' {
   interface FastifyRequest {
     correlationId: string;
+    /**
+     * A JSON body's text as the client sent it ('' for any other request): a proxy that changes one
+     * field can splice it (`withTopLevelString` from breakwater/http) instead of serialising the
+     * parsed body again.
+     */
+    jsonText: string;
   }
   interface FastifyContextConfig {
     /**
@@ -87,12 +93,14 @@ export async function breakwaterFastify(app: FastifyInstance, options: HttpInteg
 function boundJsonNesting(app: FastifyInstance, maxDepth: number): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
+  app.decorateRequest('jsonText', '');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (jsonNestingExceeds(body as string, maxDepth))
       return done(
         Errors.malformedBody({ message: `The JSON body is nested deeper than ${maxDepth} levels.` }),
         undefined,
       );
+    request.jsonText = body as string;
     return parse(request, body as string, done);
   });
 }
