@@ -5,8 +5,8 @@
 // BENCH_ROUNDS interleaved rounds, default 3, medians reported), open-loop and evenly spaced
 // (bench/paced-load.ts), giving the CPU time of the proxy's process per request (utime+stime from
 // /proc), added p50/p99 against the upstream directly, and errors (a run with errors is not a
-// result); then a saturation run for throughput (autocannon, closed loop), and a streaming run for
-// CPU per streamed chunk. Two reference rows run at the fixed rates too: the same gateway on the
+// result); then a saturation run for throughput (autocannon, closed loop), a streaming run for
+// CPU per streamed chunk, and a run at 500 req/s with a 32-message (~32 KB) prompt. Two reference rows run at the fixed rates too: the same gateway on the
 // memory journal (what the durable journal costs) and bench/bare-proxy.ts, fastify + undici and
 // nothing else (the floor of this stack on this machine; it streams too, piping the upstream's
 // body through unread). The last line is one JSON object.
@@ -67,8 +67,18 @@ const bareProxy = start(['--import', 'tsx', join(ROOT, 'bench/bare-proxy.ts'), S
 await waitForHttp(`http://127.0.0.1:${barePort}/`);
 const portkey = await startPortkey();
 
-const body = (stream: boolean) =>
-  JSON.stringify({ model: 'bench-model', stream, messages: [{ role: 'user', content: 'hello' }] });
+// The fixed rates send a one-word prompt; one run sends a conversation of 32 messages (~32 KB), as
+// real chat traffic does: what a server does per KB of prompt (parse, check, send on) shows there.
+const LONG_MESSAGES = Array.from({ length: 32 }, (_, i) => ({
+  role: i % 2 ? 'assistant' : 'user',
+  content: `message ${i}: ${'lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(17)}`,
+}));
+const body = (stream: boolean, long = false) =>
+  JSON.stringify({
+    model: 'bench-model',
+    stream,
+    messages: long ? LONG_MESSAGES : [{ role: 'user', content: 'hello' }],
+  });
 interface Target {
   name: string;
   url: string;
@@ -105,12 +115,15 @@ const targets: Target[] = [
     : []),
 ];
 
-async function load(target: Target, options: { rate?: number; stream?: boolean; seconds?: number }) {
+async function load(
+  target: Target,
+  options: { rate?: number; stream?: boolean; seconds?: number; longPrompt?: boolean },
+) {
   const before = target.pid ? cpuMicros(target.pid) : 0;
   const work = {
     url: target.url,
     headers: { 'content-type': 'application/json', ...target.headers },
-    body: body(options.stream ?? false),
+    body: body(options.stream ?? false, options.longPrompt),
   };
   const seconds = options.seconds ?? SECONDS;
   // A fixed rate is open-loop and evenly spaced (bench/paced-load.ts says why not autocannon's
@@ -199,6 +212,19 @@ for (const target of targets.filter((t) => t.name !== 'direct' && t.name !== 'br
     errors: r.errors,
   });
 }
+const LONG_RATE = 500;
+for (const target of targets.filter((t) => t.name !== 'breakwater-memory')) {
+  const r = await load(target, { rate: LONG_RATE, longPrompt: true });
+  results[`${target.name}@long`] = r;
+  rows.push({
+    run: `${target.name} @ ${LONG_RATE}/s, 32 KB prompt`,
+    cpu_us_per_req: round(r.cpuPerRequest, 0),
+    p50_ms: round(r.p50, 2),
+    p99_ms: round(r.p99, 2),
+    errors: r.errors,
+    valid: r.errors === 0 ? 'yes' : 'NO (errors)',
+  });
+}
 table(rows);
 
 const at = RATES.includes(1000) ? 1000 : RATES[0]!;
@@ -224,6 +250,12 @@ const summary = {
   portkey_stream_cpu_us_per_chunk: portkey
     ? round((results['portkey@stream']?.cpuPerRequest ?? NaN) / CHUNKS, 1)
     : null,
+  // The 32-message (~32 KB) prompt at 500 req/s: CPU µs per request by contender.
+  cpu_us_per_req_32kb_prompt: Object.fromEntries(
+    targets
+      .filter((t) => t.name !== 'breakwater-memory')
+      .map((t) => [t.name, round(valid(`${t.name}@long`)?.cpuPerRequest ?? NaN, 0)]),
+  ),
   // Every fixed rate, for the rows the summary does not name: CPU µs per request by contender.
   cpu_us_per_req_by_rate: Object.fromEntries(
     RATES.map((rate) => [
