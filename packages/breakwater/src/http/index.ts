@@ -6,4 +6,4 @@ export { allowedMethods } from './route-methods.js';
 export { CORRELATION_HEADER, type HttpIntegrationOptions } from './options.js';
 export { writeClientError, installClientErrorHandler } from './client-error.js';
 export { jsonNestingExceeds, DEFAULT_MAX_JSON_DEPTH } from './json-depth.js';
-export { withTopLevelString } from './json-text.js';
+export { withTopLevel } from './json-text.js';

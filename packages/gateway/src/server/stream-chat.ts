@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { withTopLevel } from 'breakwater/http';
 import {
   BreakwaterError,
   CallTrail,
@@ -75,13 +76,16 @@ export async function streamChat(args: StreamArgs): Promise<void> {
   const opened: { current?: OpenedStream } = {};
   const onAbort = (): void => opened.current?.abort();
   signal.addEventListener('abort', onAbort, { once: true });
-  // The client's own text goes upstream only for the body it describes (not one with usage asked
-  // for on its behalf, nor a resumption's).
+  // The client's own text, with the usage option spliced in when the gateway asks for it: what goes
+  // upstream for `body` (a resumption's body is another, and is serialised).
+  const bodyText = clientAsksUsage
+    ? request.jsonText
+    : withTopLevel(request.jsonText, { stream_options: body['stream_options'] });
   const open = (target: ResolvedTarget, requestBody: Record<string, unknown>, s: AbortSignal) =>
     openStream(target, requestBody, s, request.correlationId, {
       maxMalformedEvents: route.config.stream.maxMalformedEvents,
       onMalformed: () => args.onMalformedEvent(target.key),
-      ...(requestBody === args.body ? { clientText: request.jsonText } : {}),
+      ...(requestBody === body && bodyText ? { bodyText } : {}),
     });
   try {
     await runOperation(

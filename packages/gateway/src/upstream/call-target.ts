@@ -110,14 +110,14 @@ export async function callJson(
   body: Record<string, unknown>,
   signal: AbortSignal,
   correlationId?: string,
-  clientText?: string,
+  bodyText?: string,
 ): Promise<JsonAnswer> {
   const { protocol } = target;
   if (call === 'embeddings' && !protocol.embeddings) throw unsupported(target, protocol.kind, 'input', 'embeddings');
   const native =
     call === 'chat'
-      ? protocol.chatRequest(body, target, false, clientText)
-      : passThrough('/embeddings', body, target, clientText);
+      ? protocol.chatRequest(body, target, false, bodyText)
+      : passThrough('/embeddings', body, target, bodyText);
   const response = await send(target, native, signal, correlationId);
   let text: string;
   let parsed: Record<string, unknown>;
@@ -152,8 +152,8 @@ export interface OpenedStream {
 
 export interface StreamOptions {
   maxMalformedEvents: number;
-  /** The request as the client sent it (see `ChatProtocol.chatRequest`). */
-  clientText?: string;
+  /** The body as text, when it describes `body` exactly (see `ChatProtocol.chatRequest`). */
+  bodyText?: string;
   onMalformed?: (count: number) => void;
 }
 
@@ -169,10 +169,10 @@ export async function openStream(
   correlationId: string | undefined,
   options: StreamOptions,
 ): Promise<OpenedStream> {
-  // The client's text says `"stream": true` already when its body does: it can be passed on.
+  // A text that describes the body says `"stream": true` already when the body does.
   const native =
     body['stream'] === true
-      ? target.protocol.chatRequest(body, target, true, options.clientText)
+      ? target.protocol.chatRequest(body, target, true, options.bodyText)
       : target.protocol.chatRequest({ ...body, stream: true }, target, true);
   const response = await send(target, native, signal, correlationId);
   const reader = new StreamReader(

@@ -1,4 +1,4 @@
-import { withTopLevelString } from 'breakwater/http';
+import { withTopLevel } from 'breakwater/http';
 import { emptyResult, type ChatProtocol, type NativeRequest, type TranslationTarget } from './protocol.js';
 import { parseChunk } from './stream-reader.js';
 
@@ -8,7 +8,7 @@ export const openAIProtocol: ChatProtocol = {
   probePath: '/models',
   embeddings: true,
   headers: (apiKey): Record<string, string> => (apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
-  chatRequest: (body, target, _stream, clientText) => passThrough('/chat/completions', body, target, clientText),
+  chatRequest: (body, target, _stream, bodyText) => passThrough('/chat/completions', body, target, bodyText),
   chatResponse(native, target) {
     const choices = native['choices'];
     if (!Array.isArray(choices) || choices.length === 0) throw emptyResult(target, 'choices');
@@ -21,16 +21,16 @@ export const openAIProtocol: ChatProtocol = {
 };
 
 /**
- * The client's request with the target's model: its own text with the model spliced in when there
- * is one (a prompt of tens of KB is not serialised again, and goes upstream as the client wrote
- * it), else the parsed body serialised.
+ * The request with the target's model: `bodyText` (the body's text: the client's own, perhaps with
+ * a field spliced in already) with the model spliced in when it can be — a prompt of tens of KB is
+ * not serialised again, and goes upstream as the client wrote it — else the body serialised.
  */
 export function passThrough(
   path: string,
   body: Record<string, unknown>,
   target: TranslationTarget,
-  clientText: string | undefined,
+  bodyText: string | undefined,
 ): NativeRequest {
-  const text = clientText ? withTopLevelString(clientText, 'model', target.model) : undefined;
+  const text = bodyText ? withTopLevel(bodyText, { model: target.model }) : undefined;
   return { path, body: { ...body, model: target.model }, text };
 }

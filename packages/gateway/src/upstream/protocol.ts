@@ -40,12 +40,15 @@ export interface ChatProtocol {
   readonly kind: ProviderKind;
   /** Headers that carry the key, plus any the protocol always needs (e.g. `anthropic-version`). */
   headers(apiKey: string | undefined): Record<string, string>;
-  /** `clientText`: the body as the client sent it, for a protocol that passes it through (OpenAI's). */
+  /**
+   * `bodyText`: `body` as text — the client's own, any change spliced in — for a protocol that
+   * passes the request through (OpenAI's); the others translate `body`.
+   */
   chatRequest(
     body: Record<string, unknown>,
     target: TranslationTarget,
     stream: boolean,
-    clientText?: string,
+    bodyText?: string,
   ): NativeRequest;
   /** The answer as an OpenAI `chat.completion`; throws a classified failure for an answer with nothing in it. */
   chatResponse(native: Record<string, unknown>, target: TranslationTarget): Record<string, unknown>;
