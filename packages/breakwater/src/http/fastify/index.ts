@@ -15,7 +15,7 @@ declare module 'fastify' {
     correlationId: string;
     /**
      * A JSON body's text as the client sent it ('' for any other request): a proxy that changes one
-     * field can splice it (`withTopLevelString` from breakwater/http) instead of serialising the
+     * field can splice it (`withTopLevel` from breakwater/http) instead of serialising the
      * parsed body again.
      */
     jsonText: string;
