@@ -5,6 +5,7 @@ import type { TargetConfig } from '../config/schema.js';
 import { emptyResult, type ChatProtocol, type NativeRequest } from './protocol.js';
 import { unsupported } from './openai-request.js';
 import { passThrough } from './openai.js';
+import { bodyChunks } from './body-chunks.js';
 import { StreamReader, type Chunk } from './stream-reader.js';
 
 export interface ResolvedTarget extends TargetConfig {
@@ -176,7 +177,7 @@ export async function openStream(
       : target.protocol.chatRequest({ ...body, stream: true }, target, true);
   const response = await send(target, native, signal, correlationId);
   const reader = new StreamReader(
-    response.body,
+    bodyChunks(response.body),
     options.maxMalformedEvents,
     target.key,
     options.onMalformed,
