@@ -213,8 +213,17 @@ for (const target of targets.filter((t) => t.name !== 'direct' && t.name !== 'br
   });
 }
 const LONG_RATE = 500;
-for (const target of targets.filter((t) => t.name !== 'breakwater-memory')) {
-  const r = await load(target, { rate: LONG_RATE, longPrompt: true });
+const longTargets = targets.filter((t) => t.name !== 'breakwater-memory');
+// Interleaved rounds and medians, as for the fixed rates (one run each moved by a quarter between runs).
+const longRounds = new Map<string, Array<Awaited<ReturnType<typeof load>>>>();
+for (let round = 0; round < ROUNDS; round++)
+  for (const target of longTargets)
+    longRounds.set(target.name, [
+      ...(longRounds.get(target.name) ?? []),
+      await load(target, { rate: LONG_RATE, longPrompt: true }),
+    ]);
+for (const target of longTargets) {
+  const r = medianOf(longRounds.get(target.name)!);
   results[`${target.name}@long`] = r;
   rows.push({
     run: `${target.name} @ ${LONG_RATE}/s, 32 KB prompt`,
