@@ -6,10 +6,11 @@
 // (bench/paced-load.ts), giving the CPU time of the proxy's process per request (utime+stime from
 // /proc), added p50/p99 against the upstream directly, and errors (a run with errors is not a
 // result); then a saturation run for throughput (autocannon, closed loop), a streaming run for
-// CPU per streamed chunk, and a run at 500 req/s with a 32-message (~32 KB) prompt. Two reference rows run at the fixed rates too: the same gateway on the
-// memory journal (what the durable journal costs) and bench/bare-proxy.ts, fastify + undici and
-// nothing else (the floor of this stack on this machine; it streams too, piping the upstream's
-// body through unread). The last line is one JSON object.
+// CPU per streamed chunk, and rounds at 500 req/s with a 32-message (~32 KB) prompt. Two reference
+// rows run at the fixed rates too: the same gateway on the memory journal (what the durable
+// journal costs) and bench/bare-proxy.ts, fastify + undici and nothing else (the floor of this
+// stack on this machine; it streams too, piping the upstream's body through unread). The last line
+// is one JSON object.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -167,18 +168,21 @@ const results: Record<string, Awaited<ReturnType<typeof load>>> = {};
 // a third slower than the next two.
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 for (const target of targets) await load(target, { rate: 1000, seconds: WARMUP_SECONDS });
-for (const rate of RATES) {
-  // Rounds interleave the contenders, so a drift of this shared machine's speed touches them all;
-  // each figure is the median of its rounds, errors are summed.
+/**
+ * `ROUNDS` interleaved rounds of `options` on every one of `among` — so a drift of this shared
+ * machine's speed touches them all — reported as the median of each one's rounds (errors summed),
+ * under `results[name@key]` and a row named `name @ label`.
+ */
+async function inRounds(among: Target[], options: Parameters<typeof load>[1], key: string, label: string) {
   const rounds = new Map<string, Array<Awaited<ReturnType<typeof load>>>>();
   for (let round = 0; round < ROUNDS; round++)
-    for (const target of targets)
-      rounds.set(target.name, [...(rounds.get(target.name) ?? []), await load(target, { rate })]);
-  for (const target of targets) {
+    for (const target of among)
+      rounds.set(target.name, [...(rounds.get(target.name) ?? []), await load(target, options)]);
+  for (const target of among) {
     const r = medianOf(rounds.get(target.name)!);
-    results[`${target.name}@${rate}`] = r;
+    results[`${target.name}@${key}`] = r;
     rows.push({
-      run: `${target.name} @ ${rate}/s`,
+      run: `${target.name} @ ${label}`,
       cpu_us_per_req: round(r.cpuPerRequest, 0),
       p50_ms: round(r.p50, 2),
       p99_ms: round(r.p99, 2),
@@ -187,6 +191,7 @@ for (const rate of RATES) {
     });
   }
 }
+for (const rate of RATES) await inRounds(targets, { rate }, String(rate), `${rate}/s`);
 // Throughput: the contenders only (the reference rows answer the CPU question). Streaming: the
 // contenders and the bare proxy, the floor of a relay.
 const contenders = targets.filter((t) => t.name !== 'breakwater-memory' && t.name !== 'bare-proxy');
@@ -214,26 +219,7 @@ for (const target of targets.filter((t) => t.name !== 'direct' && t.name !== 'br
 }
 const LONG_RATE = 500;
 const longTargets = targets.filter((t) => t.name !== 'breakwater-memory');
-// Interleaved rounds and medians, as for the fixed rates (one run each moved by a quarter between runs).
-const longRounds = new Map<string, Array<Awaited<ReturnType<typeof load>>>>();
-for (let round = 0; round < ROUNDS; round++)
-  for (const target of longTargets)
-    longRounds.set(target.name, [
-      ...(longRounds.get(target.name) ?? []),
-      await load(target, { rate: LONG_RATE, longPrompt: true }),
-    ]);
-for (const target of longTargets) {
-  const r = medianOf(longRounds.get(target.name)!);
-  results[`${target.name}@long`] = r;
-  rows.push({
-    run: `${target.name} @ ${LONG_RATE}/s, 32 KB prompt`,
-    cpu_us_per_req: round(r.cpuPerRequest, 0),
-    p50_ms: round(r.p50, 2),
-    p99_ms: round(r.p99, 2),
-    errors: r.errors,
-    valid: r.errors === 0 ? 'yes' : 'NO (errors)',
-  });
-}
+await inRounds(longTargets, { rate: LONG_RATE, longPrompt: true }, 'long', `${LONG_RATE}/s, 32 KB prompt`);
 table(rows);
 
 const at = RATES.includes(1000) ? 1000 : RATES[0]!;
@@ -261,9 +247,7 @@ const summary = {
     : null,
   // The 32-message (~32 KB) prompt at 500 req/s: CPU µs per request by contender.
   cpu_us_per_req_32kb_prompt: Object.fromEntries(
-    targets
-      .filter((t) => t.name !== 'breakwater-memory')
-      .map((t) => [t.name, round(valid(`${t.name}@long`)?.cpuPerRequest ?? NaN, 0)]),
+    longTargets.map((t) => [t.name, round(valid(`${t.name}@long`)?.cpuPerRequest ?? NaN, 0)]),
   ),
   // Every fixed rate, for the rows the summary does not name: CPU µs per request by contender.
   cpu_us_per_req_by_rate: Object.fromEntries(
