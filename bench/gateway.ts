@@ -21,7 +21,7 @@ import { round, table } from './harness.js';
 import { pacedLoad } from './paced-load.js';
 import { cpuMicros, waitForHttp } from './processes.js';
 import { freePort } from '../test/support/free-port.js';
-import { SERVER_V8_FLAGS } from '../packages/gateway/src/cli/node-flags.js';
+import { serverV8Flags } from '../packages/gateway/src/cli/node-flags.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 // 1,000 req/s is where issue 15's targets are stated: the summary line reports that rate.
@@ -34,7 +34,7 @@ const CLI = join(ROOT, 'packages/gateway/dist/cli/main.js');
 // Every server runs with the V8 settings the gateway's own processes get (packages/gateway/src/cli/
 // node-flags.ts says why): the same setup for every contender. BENCH_NODE_FLAGS overrides ("" for
 // Node's defaults).
-const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? SERVER_V8_FLAGS.join(' ')).split(' ').filter(Boolean);
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? serverV8Flags().join(' ')).split(' ').filter(Boolean);
 function start(args: string[], cwd = ROOT): ChildProcess {
   return spawn(process.execPath, [...NODE_FLAGS, ...args], {
     cwd,

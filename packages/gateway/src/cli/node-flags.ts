@@ -1,21 +1,47 @@
-/**
- * V8 settings the gateway's processes run with. A request allocates ~60 KB that dies within
- * milliseconds, but with V8's default young generation (16 MB semi-spaces on 64-bit) the objects of
- * the requests in flight at each scavenge (every ~200 ms at 1,000 req/s) are promoted to the old
- * generation, whose incremental marking then runs in steps of up to ~4 ms: the slowest requests'
- * latency. With 64 MB, scavenges come half as often and the old generation grows half as fast;
- * measured at a paced 1,000 req/s, p99 6.3 ms instead of 11.5 (medians of 13 and 14 runs), for the
- * same CPU and ~70 MB more resident memory per process (`npm run bench:gateway` runs every server with it).
- */
-export const SERVER_V8_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
+import { availableParallelism } from 'node:os';
 
 /**
- * The `execArgv` a worker starts with: the primary's own, plus SERVER_V8_FLAGS unless the operator
- * chose a young-generation size already (in the primary's flags or in NODE_OPTIONS).
+ * A larger young generation. A request allocates ~60 KB that dies within milliseconds, but with
+ * V8's default (16 MB semi-spaces on 64-bit) the objects of the requests in flight at each scavenge
+ * (every ~200 ms at 1,000 req/s) are promoted to the old generation, whose incremental marking then
+ * runs in steps of up to ~4 ms: the slowest requests' latency. With 64 MB, scavenges come half as
+ * often and the old generation grows half as fast; measured at a paced 1,000 req/s, p99 6.3 ms
+ * instead of 11.5 (medians of 13 and 14 runs), for the same CPU and ~70 MB more resident memory.
  */
-export function workerExecArgv(execArgv: readonly string[], nodeOptions = ''): string[] {
-  const chosen = [...execArgv, ...nodeOptions.split(/\s+/)].some((flag) =>
-    /^--(max|min)[-_]semi[-_]space[-_]size/.test(flag),
-  );
-  return chosen ? [...execArgv] : [...execArgv, ...SERVER_V8_FLAGS];
+const YOUNG_GENERATION = '--max-semi-space-size=64';
+
+/**
+ * GC on the main thread only, for a machine of one or two cores. V8's parallel scavenge and
+ * concurrent marking hand work to helper threads; with two cores those threads compete with the
+ * event loop and the machine's other processes, and a pause ends only when its helpers have been
+ * scheduled. Measured at a paced 1,000 req/s on two cores, twelve runs each, interleaved: p99
+ * median 4.4 ms (3.6–11.0) instead of 6.4 (2.5–14.3), the same CPU. With more cores the helpers
+ * shorten pauses instead, so the flag is only for small machines.
+ */
+const SINGLE_THREADED_GC = '--single-threaded-gc';
+
+/** The V8 settings a gateway process runs with on a machine with `cores` cores. */
+export function serverV8Flags(cores = availableParallelism()): string[] {
+  return cores <= 2 ? [YOUNG_GENERATION, SINGLE_THREADED_GC] : [YOUNG_GENERATION];
+}
+
+/** Flags that show the operator chose the setting a server flag makes (then theirs is kept). */
+const CHOICES: Record<string, RegExp> = {
+  [YOUNG_GENERATION]: /^--(max|min)[-_]semi[-_]space[-_]size/,
+  [SINGLE_THREADED_GC]:
+    /^--(no[-_])?(single[-_]threaded[-_]gc|single[-_]threaded|parallel[-_]scavenge|concurrent[-_]marking)\b/,
+};
+
+/**
+ * The `execArgv` a worker starts with: the primary's own, plus each of `serverV8Flags()` whose
+ * setting the operator did not choose already (in the primary's flags or in NODE_OPTIONS).
+ */
+export function workerExecArgv(
+  execArgv: readonly string[],
+  nodeOptions = '',
+  flags: readonly string[] = serverV8Flags(),
+): string[] {
+  const given = [...execArgv, ...nodeOptions.split(/\s+/)];
+  const chosen = (flag: string) => given.some((arg) => CHOICES[flag]?.test(arg) ?? arg === flag);
+  return [...execArgv, ...flags.filter((flag) => !chosen(flag))];
 }
