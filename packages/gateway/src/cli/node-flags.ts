@@ -15,8 +15,10 @@ const YOUNG_GENERATION = '--max-semi-space-size=64';
  * concurrent marking hand work to helper threads; with two cores those threads compete with the
  * event loop and the machine's other processes, and a pause ends only when its helpers have been
  * scheduled. Measured at a paced 1,000 req/s on two cores, twelve runs each, interleaved: p99
- * median 4.4 ms (3.6–11.0) instead of 6.4 (2.5–14.3), the same CPU. With more cores the helpers
- * shorten pauses instead, so the flag is only for small machines.
+ * median 4.4 ms (3.6–11.0) instead of 6.4 (2.5–14.3), the same CPU. Near the end of a core (2,000
+ * req/s) it costs a little instead (p99 20.1 vs 17.7 ms, four runs each): the collector's work waits
+ * for the busy main thread. With more cores the helpers shorten pauses, so the flag is only for
+ * small machines.
  */
 const SINGLE_THREADED_GC = '--single-threaded-gc';
 
