@@ -224,6 +224,9 @@ table(rows);
 
 const at = RATES.includes(1000) ? 1000 : RATES[0]!;
 const valid = (key: string) => (results[key]?.errors === 0 ? results[key] : undefined);
+/** What `name` adds to the upstream's own latency at `rate` (ms), at the median or the 99th percentile. */
+const added = (name: string, rate: number | string, q: 'p50' | 'p99') =>
+  round((results[`${name}@${rate}`]?.[q] ?? NaN) - (results[`direct@${rate}`]?.[q] ?? NaN), 2);
 const summary = {
   rate: at,
   breakwater_cpu_us_per_req: round(valid(`breakwater@${at}`)?.cpuPerRequest ?? NaN, 0),
@@ -235,8 +238,10 @@ const summary = {
     (valid(`breakwater@${at}`)?.cpuPerRequest ?? NaN) / (valid(`bare-proxy@${at}`)?.cpuPerRequest ?? NaN),
     2,
   ),
-  breakwater_added_p50_ms: round((results[`breakwater@${at}`]?.p50 ?? NaN) - (results[`direct@${at}`]?.p50 ?? NaN), 2),
-  breakwater_added_p99_ms: round((results[`breakwater@${at}`]?.p99 ?? NaN) - (results[`direct@${at}`]?.p99 ?? NaN), 2),
+  breakwater_added_p50_ms: added('breakwater', at, 'p50'),
+  breakwater_added_p99_ms: added('breakwater', at, 'p99'),
+  // The floor's own tail in the same run: what the p99 above compares with on this machine.
+  bare_proxy_added_p99_ms: added('bare-proxy', at, 'p99'),
   breakwater_max_rps: round(results['breakwater@max']!.rps, 0),
   portkey_max_rps: portkey ? round(results['portkey@max']!.rps, 0) : null,
   throughput_ratio_vs_portkey: portkey ? round(results['breakwater@max']!.rps / results['portkey@max']!.rps, 2) : null,
@@ -254,6 +259,15 @@ const summary = {
     RATES.map((rate) => [
       rate,
       Object.fromEntries(targets.map((t) => [t.name, round(valid(`${t.name}@${rate}`)?.cpuPerRequest ?? NaN, 0)])),
+    ]),
+  ),
+  // Every fixed rate: the p99 each server adds to the upstream's own (ms).
+  added_p99_ms_by_rate: Object.fromEntries(
+    RATES.map((rate) => [
+      rate,
+      Object.fromEntries(
+        targets.filter((t) => t.name !== 'direct').map((t) => [t.name, added(t.name, String(rate), 'p99')]),
+      ),
     ]),
   ),
   errors: Object.fromEntries(
