@@ -11,6 +11,7 @@ import { startSimulator, type Simulator } from '../simulator/simulator.js';
 import { ops } from './ops.js';
 import { asUserError, intFlag, UserError } from './user-error.js';
 import { DEMO_UPSTREAMS_ENV, servePrimary, workerCount, type ListeningMessage } from './workers.js';
+import { missingServerFlags } from './node-flags.js';
 
 const HELP = `breakwater — an OpenAI-compatible gateway that classifies, retries, breaks, falls back and journals
 
@@ -139,7 +140,20 @@ async function serve(flags: ServeFlags, rest: string[]): Promise<void> {
   console.log(
     `breakwater gateway listening on ${address} (pid ${process.pid}: kill -HUP ${process.pid} reloads the config)`,
   );
+  tipServerFlags();
   if (!file) printDemo(address);
+}
+
+/**
+ * A running process cannot change its V8 settings (workers get them from their primary), so a lone
+ * `serve` started without them says which to pass.
+ */
+function tipServerFlags(): void {
+  const missing = missingServerFlags(process.execArgv, process.env['NODE_OPTIONS']);
+  if (missing.length > 0)
+    console.log(
+      `tip: start with NODE_OPTIONS="${missing.join(' ')}" for a lower tail latency on this machine (packages/gateway/README.md, "Several replicas")`,
+    );
 }
 
 /** The config file (or the demo's, around its simulated upstreams) with the command line's overrides. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { serverV8Flags, workerExecArgv } from './node-flags.js';
+import { missingServerFlags, serverV8Flags, workerExecArgv } from './node-flags.js';
 
 const SMALL = serverV8Flags(2);
 
@@ -45,4 +45,10 @@ test("an operator's own choice of GC threads is kept, either way", () => {
   ])
     assert.deepEqual(workerExecArgv([choice], '', SMALL), [choice, '--max-semi-space-size=64'], choice);
   assert.deepEqual(workerExecArgv([], '--no-single_threaded_gc', SMALL), ['--max-semi-space-size=64']);
+});
+
+test('a lone server is told which flags it lacks: none when it has them all', () => {
+  assert.deepEqual(missingServerFlags([], '', SMALL), [...SMALL]);
+  assert.deepEqual(missingServerFlags(['--max-semi-space-size=64'], '', SMALL), ['--single-threaded-gc']);
+  assert.deepEqual(missingServerFlags([], '--max-semi-space-size=64 --single-threaded-gc', SMALL), []);
 });

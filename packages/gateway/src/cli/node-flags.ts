@@ -35,15 +35,24 @@ const CHOICES: Record<string, RegExp> = {
 };
 
 /**
- * The `execArgv` a worker starts with: the primary's own, plus each of `serverV8Flags()` whose
- * setting the operator did not choose already (in the primary's flags or in NODE_OPTIONS).
+ * The flags of `flags` whose setting the operator did not choose already, in the process's own
+ * flags or in NODE_OPTIONS (an operator's choice is kept, whichever way it goes).
  */
-export function workerExecArgv(
+export function missingServerFlags(
   execArgv: readonly string[],
   nodeOptions = '',
   flags: readonly string[] = serverV8Flags(),
 ): string[] {
   const given = [...execArgv, ...nodeOptions.split(/\s+/)];
   const chosen = (flag: string) => given.some((arg) => CHOICES[flag]?.test(arg) ?? arg === flag);
-  return [...execArgv, ...flags.filter((flag) => !chosen(flag))];
+  return flags.filter((flag) => !chosen(flag));
+}
+
+/** The `execArgv` a worker starts with: the primary's own, plus the server flags it did not choose. */
+export function workerExecArgv(
+  execArgv: readonly string[],
+  nodeOptions = '',
+  flags: readonly string[] = serverV8Flags(),
+): string[] {
+  return [...execArgv, ...missingServerFlags(execArgv, nodeOptions, flags)];
 }
