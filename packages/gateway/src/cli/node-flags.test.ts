@@ -5,8 +5,8 @@ import { missingServerFlags, serverV8Flags, workerExecArgv } from './node-flags.
 const SMALL = serverV8Flags(2);
 
 test('a small machine (one or two cores) also gets GC on the main thread only; a larger one does not', () => {
-  assert.deepEqual(serverV8Flags(1), ['--max-semi-space-size=64', '--single-threaded-gc']);
-  assert.deepEqual(SMALL, ['--max-semi-space-size=64', '--single-threaded-gc']);
+  assert.deepEqual(serverV8Flags(1), ['--max-semi-space-size=32', '--single-threaded-gc']);
+  assert.deepEqual(SMALL, ['--max-semi-space-size=32', '--single-threaded-gc']);
   assert.deepEqual(serverV8Flags(4), ['--max-semi-space-size=64']);
 });
 
@@ -43,12 +43,12 @@ test("an operator's own choice of GC threads is kept, either way", () => {
     '--no-parallel-scavenge',
     '--concurrent-marking',
   ])
-    assert.deepEqual(workerExecArgv([choice], '', SMALL), [choice, '--max-semi-space-size=64'], choice);
-  assert.deepEqual(workerExecArgv([], '--no-single_threaded_gc', SMALL), ['--max-semi-space-size=64']);
+    assert.deepEqual(workerExecArgv([choice], '', SMALL), [choice, '--max-semi-space-size=32'], choice);
+  assert.deepEqual(workerExecArgv([], '--no-single_threaded_gc', SMALL), ['--max-semi-space-size=32']);
 });
 
 test('a lone server is told which flags it lacks: none when it has them all', () => {
   assert.deepEqual(missingServerFlags([], '', SMALL), [...SMALL]);
   assert.deepEqual(missingServerFlags(['--max-semi-space-size=64'], '', SMALL), ['--single-threaded-gc']);
-  assert.deepEqual(missingServerFlags([], '--max-semi-space-size=64 --single-threaded-gc', SMALL), []);
+  assert.deepEqual(missingServerFlags([], '--max-semi-space-size=32 --single-threaded-gc', SMALL), []);
 });
