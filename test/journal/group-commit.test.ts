@@ -156,6 +156,33 @@ describe('GroupCommit: deferrable writes share the next commit', () => {
     assert.equal((await journal.get(failing.operation.id))?.status, 'failed');
   });
 
+  test("a create nobody waits on (runOperation's durableStart: false) waits like a success and shares a later commit", async () => {
+    const store = new SqliteJournalStore(db, { successCommitDelayMs: 20 });
+    const journal = new Journal({ store, owner: 'me' });
+    const id = journal.newId();
+    const creating = settled(journal.createClaimed({ kind: 'chat' }, id, { deferrable: true }));
+    mock.timers.tick(0);
+    await turn();
+    assert.equal(creating.done, false, 'not committed in its own turn');
+    assert.equal(await journal.get(id), undefined, 'readers do not see it yet');
+    const batches = store.batches;
+    await commitOf(journal.createClaimed({ kind: 'chat' }, journal.newId()));
+    assert.equal(store.batches, batches + 1, 'an ordinary create and the waiting one: one commit');
+    await turn();
+    assert.equal(creating.done, true);
+    assert.equal((await journal.get(id))?.status, 'running');
+
+    const alone = journal.newId();
+    const waiting = settled(journal.createClaimed({ kind: 'chat' }, alone, { deferrable: true }));
+    mock.timers.tick(19);
+    await turn();
+    assert.equal(waiting.done, false);
+    mock.timers.tick(1);
+    await turn();
+    assert.equal(waiting.done, true, 'alone, it commits when its wait runs out');
+    assert.equal((await journal.get(alone))?.status, 'running');
+  });
+
   /** A journal write's promise, with the turn that commits it run. */
   async function commitOf<T>(write: Promise<T>): Promise<T> {
     mock.timers.tick(0);

@@ -22,9 +22,15 @@ export interface JournalStore<Tx = unknown> {
    * stuck, so the journal sets none (`writeTimeoutMs` is for stores reached over a network).
    */
   readonly synchronous?: boolean;
-  /** Creates the operation, or returns the existing one with the same (kind, idempotency key). */
+  /**
+   * Creates the operation, or returns the existing one with the same (kind, idempotency key).
+   * `deferrable`: nobody waits on this write before going on (see `runOperation`'s `durableStart`),
+   * so a store that batches commits may let it wait to share a later one; its promise still settles
+   * only once it is durable. A store without batching ignores it.
+   */
   create(
     operation: NewOperation & { id: string; createdAt: number },
+    how?: { deferrable?: boolean },
   ): Promise<{ operation: Operation; created: boolean }>;
   transition(
     id: string,

@@ -123,15 +123,22 @@ export class Journal<Tx = unknown> {
   /**
    * Creates the operation already running under this worker's lease — one durable write instead
    * of create + claim. An existing operation (same idempotency key) is returned untouched.
+   * `deferrable`: nobody waits on the write before going on, so it may share a later commit (see
+   * `JournalStore.create`).
    */
-  createClaimed(input: NewOperation, id?: string): Promise<{ operation: Operation; created: boolean }> {
-    return this.insert(input, true, id);
+  createClaimed(
+    input: NewOperation,
+    id?: string,
+    how?: { deferrable?: boolean },
+  ): Promise<{ operation: Operation; created: boolean }> {
+    return this.insert(input, true, id, how);
   }
 
   private insert(
     input: NewOperation,
     claimed: boolean,
     id?: string,
+    how?: { deferrable?: boolean },
   ): Promise<{ operation: Operation; created: boolean }> {
     if (typeof input.kind !== 'string' || input.kind.length === 0) {
       throw new TypeError('Expected `kind` to be a non-empty string.');
@@ -151,7 +158,7 @@ export class Journal<Tx = unknown> {
       createdAt: now,
       claim: claimed ? { owner: this.owner, leaseExpiresAt: now + this.leaseMs } : undefined,
     };
-    return this.guarded(() => this.store.create(row));
+    return this.guarded(() => (how ? this.store.create(row, how) : this.store.create(row)));
   }
 
   /** pending → running under this worker's lease. Undefined when someone else got there first. */

@@ -47,6 +47,17 @@ export interface RunOperationOptions<T, Tx> {
    * fail-closed: its atomicity cannot be kept without the store.
    */
   onJournalUnavailable?: 'fail-closed' | 'degrade';
+  /**
+   * `true` (default): the work starts once the operation's running row is durable. `false`: the
+   * work starts at once, and the create is written while it runs — with a store that batches
+   * commits (SQLite's `successCommitDelayMs`) it shares a later commit with other operations' writes
+   * instead of paying an fsync of its own before the work. The outcome is written once the create
+   * has landed; if the store could not take it, the outcome goes to the outbox as in degrade mode.
+   * What a crash can then lose: operations started within the commit delay leave no row at all.
+   * Only with `onJournalUnavailable: 'degrade'`, without `idempotencyKey` (its create decides
+   * whether the work runs at all) and without `join`.
+   */
+  durableStart?: boolean;
 }
 
 /**
@@ -72,6 +83,13 @@ export async function runOperation<T, Tx>(
   const degrade = options.onJournalUnavailable === 'degrade' && options.join === undefined;
   // Chosen before the write, so an outcome can be kept for this id even if the create's fate is unknown.
   const id = journal.newId();
+  if (options.durableStart === false) {
+    if (!degrade || options.idempotencyKey !== undefined)
+      throw new TypeError(
+        "runOperation's `durableStart: false` needs `onJournalUnavailable: 'degrade'`, no `join` and no `idempotencyKey`.",
+      );
+    return runWhileCreating(journal, input, id, fn, options);
+  }
   let started: { operation: Operation; created: boolean };
   try {
     // Created already running under our lease: one durable write instead of create + claim.
@@ -87,37 +105,102 @@ export async function runOperation<T, Tx>(
   if (!claimed) return replay<T>((await journal.get(operation.id)) ?? operation, journal);
 
   const lease = new LeaseKeeper(journal as unknown as Journal<unknown>, claimed.id, options);
+  return runLeased(journal, claimed, input, fn, options, lease, undefined);
+}
+
+/**
+ * `durableStart: false`: the work runs while its create is written. The lease is renewed only once
+ * the row exists; the outcome is written after the create, or kept in the outbox if the store
+ * could not take the create.
+ */
+function runWhileCreating<T, Tx>(
+  journal: Journal<Tx>,
+  input: NewOperation,
+  id: string,
+  fn: (op: OperationContext) => Promise<T> | T,
+  options: RunOperationOptions<T, Tx>,
+): Promise<T> {
+  const creating = journal.createClaimed(input, id, { deferrable: true }).then(
+    () => true,
+    (error: unknown) => {
+      if (isUnavailable(error)) return false;
+      throw error;
+    },
+  );
+  // Settled after the work; until then a rejection must not count as unhandled.
+  creating.catch(() => undefined);
+  const lease = new LeaseKeeper(journal as unknown as Journal<unknown>, id, options, false);
+  void creating.then(
+    (exists) => exists && lease.beginRenewal(),
+    () => undefined,
+  );
+  return runLeased(journal, placeholderOperation(journal, input, id), input, fn, options, lease, creating);
+}
+
+/**
+ * Runs the work under its lease and records exactly one outcome. `creating`, when the create was
+ * not awaited: resolves true once the row exists, false if the store could not take it (then the
+ * outcome goes to the outbox).
+ */
+async function runLeased<T, Tx>(
+  journal: Journal<Tx>,
+  operation: Operation,
+  input: NewOperation,
+  fn: (op: OperationContext) => Promise<T> | T,
+  options: RunOperationOptions<T, Tx>,
+  lease: LeaseKeeper,
+  creating: Promise<boolean> | undefined,
+): Promise<T> {
   const context: OperationContext = {
-    operation: claimed,
+    operation,
     signal: lease.signal,
     call: undefined,
     partial: undefined,
     attempts: 1,
   };
+  let result: T;
   try {
     if (lease.signal.aborted) throw lease.signal.reason;
-    const result = options.pipeline
+    result = options.pipeline
       ? await options.pipeline.execute(
           (call) => {
             context.attempts = call.attempt;
             (context as { call: CallView | undefined }).call = call;
             return fn(context);
           },
-          { key: options.key ?? kind, signal: lease.signal, correlationId: options.correlationId },
+          { key: options.key ?? input.kind, signal: lease.signal, correlationId: options.correlationId },
         )
       : await fn(context);
-    lease.stop();
-    return await recordSuccess(journal, claimed.id, input, result, context.attempts, options.join);
   } catch (thrown) {
     lease.stop();
     if (isBreakwaterError(thrown) && (thrown.code === 'JOURNAL_LEASE_LOST' || thrown.code === 'JOURNAL_UNAVAILABLE'))
       throw thrown;
     const error = lease.lost
-      ? Errors.journalLeaseLost({ message: `Lease on ${claimed.id} was lost while it ran.`, cause: thrown })
+      ? Errors.journalLeaseLost({ message: `Lease on ${operation.id} was lost while it ran.`, cause: thrown })
       : classify(thrown, { correlationId: options.correlationId });
-    if (!lease.lost) await recordFailure(journal, claimed.id, input, error, context.attempts, context.partial);
+    if (lease.lost) throw error;
+    if (creating && !(await creating))
+      deferFailure(journal, operation.id, input, error, context.attempts, context.partial);
+    else await recordFailure(journal, operation.id, input, error, context.attempts, context.partial);
     throw error;
   }
+  lease.stop();
+  if (creating && !(await creating)) {
+    journal.defer({ id: operation.id, input, status: 'succeeded', attempts: context.attempts, result: toJson(result) });
+    return result;
+  }
+  return recordSuccess(journal, operation.id, input, result, context.attempts, options.join);
+}
+
+/** What the work sees of an operation whose row is not written (yet): the row it will be. */
+function placeholderOperation<Tx>(journal: Journal<Tx>, input: NewOperation, id: string): Operation {
+  const now = journal.now();
+  return newOperationRecord({
+    ...input,
+    id,
+    createdAt: now,
+    claim: { owner: journal.owner, leaseExpiresAt: now + journal.leaseMs },
+  });
 }
 
 /**
@@ -175,16 +258,7 @@ async function runUnjournaled<T, Tx>(
   fn: (op: OperationContext) => Promise<T> | T,
   options: RunOperationOptions<T, Tx>,
 ): Promise<T> {
-  const now = journal.now();
-  const placeholder: Operation = {
-    ...newOperationRecord({
-      ...input,
-      id,
-      createdAt: now,
-      claim: { owner: journal.owner, leaseExpiresAt: now + journal.leaseMs },
-    }),
-  };
-
+  const placeholder = placeholderOperation(journal, input, id);
   const callerSignal = options.controller?.signal ?? options.signal;
   const context: OperationContext = {
     operation: placeholder,
@@ -273,7 +347,8 @@ function replay<T>(operation: Operation, journal: Journal): T {
 /** Renews the lease at a third of its length; aborts the work if the lease is lost. */
 class LeaseKeeper {
   private readonly controller: AbortController;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
   /** Removes the link to the caller's signal; none when there is nothing to unlink. */
   private readonly unlinkCaller: (() => void) | undefined;
   lost = false;
@@ -282,10 +357,18 @@ class LeaseKeeper {
     private readonly journal: Pick<Journal<unknown>, 'renew' | 'leaseMs'>,
     private readonly id: string,
     caller: { signal?: AbortSignal; controller?: AbortController },
+    /** False while the row is still being created: a renewal would find no row (`beginRenewal`). */
+    renewNow = true,
   ) {
     this.controller = caller.controller ?? new AbortController();
     this.unlinkCaller = caller.controller ? undefined : this.link(caller.signal);
-    this.timer = setInterval(() => void this.renew(), Math.max(10, Math.floor(journal.leaseMs / 3)));
+    if (renewNow) this.beginRenewal();
+  }
+
+  /** Renews the lease from now on, at a third of its length (not after `stop`). */
+  beginRenewal(): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setInterval(() => void this.renew(), Math.max(10, Math.floor(this.journal.leaseMs / 3)));
     this.timer.unref();
   }
 
@@ -306,6 +389,8 @@ class LeaseKeeper {
   }
 
   stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
     clearInterval(this.timer);
     this.unlinkCaller?.();
   }

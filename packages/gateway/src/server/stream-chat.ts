@@ -25,7 +25,14 @@ import {
 import type { Chunk } from '../upstream/stream-reader.js';
 import { writeToClient, type ClientBounds } from './client-writer.js';
 import type { OpenAIErrorRenderer } from './openai-errors.js';
-import { asUsage, failureRecord, operationMetadata, successRecord, type RecordPolicy } from './operation-record.js';
+import {
+  asUsage,
+  failureRecord,
+  journalOptions,
+  operationMetadata,
+  successRecord,
+  type RecordPolicy,
+} from './operation-record.js';
 import { requestOutcome } from './request-outcome.js';
 import { overheadMs, trailHeaders, type Route } from './route.js';
 
@@ -189,7 +196,7 @@ export async function streamChat(args: StreamArgs): Promise<void> {
         correlationId: request.correlationId,
         metadata: operationMetadata(policy, args.body, true),
         controller,
-        onJournalUnavailable: policy.onJournalUnavailable,
+        ...journalOptions(policy),
       },
     );
   } catch (thrown) {

@@ -24,13 +24,15 @@ export interface SqliteJournalOptions {
   /** Batch concurrent writes into one transaction. Default true. */
   groupCommit?: boolean;
   /**
-   * With group commit: how long the write that records an operation's success (without a joined
-   * write) may wait to share the next commit, in ms. Under steady traffic it rides along with the
-   * next operation's create, so an operation costs one fsync instead of two. Its promise still
-   * settles only once it is durable; until then readers see the operation running, and a crash of
-   * the process loses it (the sweeper records the operation abandoned once its lease expires).
-   * Failures are not deferred: a caller usually answers with them. Default 0: every write commits
-   * in the turn it was made.
+   * With group commit: how long a write nobody waits on may wait to share a later commit, in ms —
+   * the write that records an operation's success (without a joined write), and the create of an
+   * operation whose work did not wait for it (`runOperation`'s `durableStart: false`). Under steady
+   * traffic the writes of many operations then share one commit (one fsync) instead of paying one
+   * each. Every such promise still settles only once its write is durable; until then readers do
+   * not see the write, and a crash of the process loses it (an operation whose success was lost is
+   * recorded abandoned once its lease expires; one whose create was lost leaves no row). Failures
+   * are not deferred: a caller usually answers with them. Default 0: every write commits in the
+   * turn it was made.
    */
   successCommitDelayMs?: number;
   /**
@@ -109,21 +111,24 @@ export class SqliteJournalStore implements JournalStore<Database> {
     return statement;
   }
 
-  create(input: NewOperationRow): Promise<{ operation: Operation; created: boolean }> {
-    return this.write(() => {
-      // No `RETURNING *`: the new row is known already (building a JS object of every column back
-      // from SQLite was a large part of an insert's cost).
-      const inserted = this.statement(
-        `INSERT INTO ${this.table} (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      ).run(...insertValues(input));
-      if (inserted.changes === 1) return { operation: newOperationRecord(input), created: true };
-      const existing = this.statement(`SELECT * FROM ${this.table} WHERE kind = ? AND idempotency_key = ?`).get(
-        input.kind,
-        input.idempotencyKey ?? null,
-      ) as OperationRow | undefined;
-      if (!existing) throw new Error(`Insert of operation ${input.id} conflicted but no row was found.`);
-      return { operation: fromRow(existing), created: false };
-    }, ONE_STATEMENT);
+  create(input: NewOperationRow, how?: { deferrable?: boolean }): Promise<{ operation: Operation; created: boolean }> {
+    return this.write(
+      () => {
+        // No `RETURNING *`: the new row is known already (building a JS object of every column back
+        // from SQLite was a large part of an insert's cost).
+        const inserted = this.statement(
+          `INSERT INTO ${this.table} (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        ).run(...insertValues(input));
+        if (inserted.changes === 1) return { operation: newOperationRecord(input), created: true };
+        const existing = this.statement(`SELECT * FROM ${this.table} WHERE kind = ? AND idempotency_key = ?`).get(
+          input.kind,
+          input.idempotencyKey ?? null,
+        ) as OperationRow | undefined;
+        if (!existing) throw new Error(`Insert of operation ${input.id} conflicted but no row was found.`);
+        return { operation: fromRow(existing), created: false };
+      },
+      how?.deferrable === true ? DEFERRABLE : ONE_STATEMENT,
+    );
   }
 
   transition(
@@ -253,12 +258,13 @@ export class SqliteJournalStore implements JournalStore<Database> {
 }
 
 const ONE_STATEMENT: QueuedWrite = { oneStatement: true };
-const SUCCESS: QueuedWrite = { oneStatement: true, deferrable: true };
+/** A write nobody waits on: a success, or a create the work did not wait for (`successCommitDelayMs`). */
+const DEFERRABLE: QueuedWrite = { oneStatement: true, deferrable: true };
 
 /** A transition is one statement unless the caller joins its own; a success may wait (`successCommitDelayMs`). */
 function transitionWrite(to: OperationStatus, join: unknown): QueuedWrite {
   if (join !== undefined) return {};
-  return to === 'succeeded' ? SUCCESS : ONE_STATEMENT;
+  return to === 'succeeded' ? DEFERRABLE : ONE_STATEMENT;
 }
 
 /** Opens (or creates) a SQLite journal file. */
