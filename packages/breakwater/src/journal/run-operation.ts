@@ -195,8 +195,13 @@ async function runLeased<T, Tx>(
 /** What the work sees of an operation whose row is not written (yet): the row it will be. */
 function placeholderOperation<Tx>(journal: Journal<Tx>, input: NewOperation, id: string): Operation {
   const now = journal.now();
+  // Field by field, not spread: on the gateway's path this runs for every request.
   return newOperationRecord({
-    ...input,
+    kind: input.kind,
+    idempotencyKey: input.idempotencyKey,
+    correlationId: input.correlationId,
+    sessionId: input.sessionId,
+    metadata: input.metadata,
     id,
     createdAt: now,
     claim: { owner: journal.owner, leaseExpiresAt: now + journal.leaseMs },
