@@ -88,7 +88,7 @@ export async function runOperation<T, Tx>(
       throw new TypeError(
         "runOperation's `durableStart: false` needs `onJournalUnavailable: 'degrade'`, no `join` and no `idempotencyKey`.",
       );
-    return runWhileCreating(journal, input, id, fn, options);
+    return runWhileCreating({ journal, input, id, fn, options });
   }
   let started: { operation: Operation; created: boolean };
   try {
@@ -96,7 +96,7 @@ export async function runOperation<T, Tx>(
     started = await journal.createClaimed(input, id);
   } catch (error) {
     if (!degrade || !isUnavailable(error)) throw error;
-    return runUnjournaled(journal, input, id, fn, options);
+    return runUnjournaled({ journal, input, id, fn, options });
   }
   const { operation, created } = started;
   if (!created && operation.status !== 'pending') return replay<T>(operation, journal);
@@ -108,18 +108,22 @@ export async function runOperation<T, Tx>(
   return runLeased(journal, claimed, input, fn, options, lease, undefined);
 }
 
+/** An operation whose work has not started yet, and whose row may not exist. */
+interface Unstarted<T, Tx> {
+  journal: Journal<Tx>;
+  input: NewOperation;
+  /** Chosen before the create, so an outcome can be kept for it whatever the create's fate. */
+  id: string;
+  fn: (op: OperationContext) => Promise<T> | T;
+  options: RunOperationOptions<T, Tx>;
+}
+
 /**
  * `durableStart: false`: the work runs while its create is written. The lease is renewed only once
  * the row exists; the outcome is written after the create, or kept in the outbox if the store
  * could not take the create.
  */
-function runWhileCreating<T, Tx>(
-  journal: Journal<Tx>,
-  input: NewOperation,
-  id: string,
-  fn: (op: OperationContext) => Promise<T> | T,
-  options: RunOperationOptions<T, Tx>,
-): Promise<T> {
+function runWhileCreating<T, Tx>({ journal, input, id, fn, options }: Unstarted<T, Tx>): Promise<T> {
   const creating = journal.createClaimed(input, id, { deferrable: true }).then(
     () => true,
     (error: unknown) => {
@@ -256,13 +260,7 @@ function isUnavailable(error: unknown): boolean {
 }
 
 /** Degrade mode with the store down: run the work, keep the outcome for later. */
-async function runUnjournaled<T, Tx>(
-  journal: Journal<Tx>,
-  input: NewOperation,
-  id: string,
-  fn: (op: OperationContext) => Promise<T> | T,
-  options: RunOperationOptions<T, Tx>,
-): Promise<T> {
+async function runUnjournaled<T, Tx>({ journal, input, id, fn, options }: Unstarted<T, Tx>): Promise<T> {
   const placeholder = placeholderOperation(journal, input, id);
   const callerSignal = options.controller?.signal ?? options.signal;
   const context: OperationContext = {

@@ -21,23 +21,20 @@ export interface Usage {
 }
 
 /**
- * How a request's operation meets an unavailable journal, and whether its upstream call waits for
- * the operation's row to be durable. In degrade mode it does not: the create shares a later commit
- * with other requests' writes (the journal's `successCommitDelayMs`) instead of an fsync of its
- * own before every upstream call. Fail-closed runs nothing unrecorded, so it waits.
+ * The journal options of a request's operation. Its metadata: the model asked for, and the prompt
+ * itself only under `content: full`. Whether its upstream call waits for the operation's row to be
+ * durable: in degrade mode it does not — the create shares a later commit with other requests'
+ * writes (the journal's `successCommitDelayMs`) instead of an fsync of its own before every upstream
+ * call; fail-closed runs nothing unrecorded, so it waits.
  */
-export function journalOptions(policy: RecordPolicy) {
+export function operationOptions(policy: RecordPolicy, body: Record<string, unknown>, stream: boolean) {
+  const metadata: Record<string, unknown> = { model: body['model'], stream };
+  if (policy.content === 'full' && body['messages'] !== undefined) metadata['messages'] = body['messages'];
   return {
+    metadata,
     onJournalUnavailable: policy.onJournalUnavailable,
     durableStart: policy.onJournalUnavailable === 'fail-closed',
   };
-}
-
-/** The operation's metadata: the model asked for, and the prompt itself only under `content: full`. */
-export function operationMetadata(policy: RecordPolicy, body: Record<string, unknown>, stream: boolean) {
-  const metadata: Record<string, unknown> = { model: body['model'], stream };
-  if (policy.content === 'full' && body['messages'] !== undefined) metadata['messages'] = body['messages'];
-  return metadata;
 }
 
 /**

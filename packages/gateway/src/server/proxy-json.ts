@@ -1,14 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CallTrail, classify, runOperation, type Journal } from 'breakwater';
 import { callJson, type JsonAnswer, type JsonCall } from '../upstream/call-target.js';
-import {
-  asUsage,
-  failureRecord,
-  journalOptions,
-  operationMetadata,
-  successRecord,
-  type RecordPolicy,
-} from './operation-record.js';
+import { asUsage, failureRecord, operationOptions, successRecord, type RecordPolicy } from './operation-record.js';
 import { requestOutcome } from './request-outcome.js';
 import { overheadMs, trailHeaders, type Route } from './route.js';
 
@@ -65,9 +58,8 @@ export async function proxyJson(
       },
       {
         correlationId: request.correlationId,
-        metadata: operationMetadata(policy, body, false),
         controller,
-        ...journalOptions(policy),
+        ...operationOptions(policy, body, false),
       },
     );
     return reply;

@@ -25,14 +25,7 @@ import {
 import type { Chunk } from '../upstream/stream-reader.js';
 import { writeToClient, type ClientBounds } from './client-writer.js';
 import type { OpenAIErrorRenderer } from './openai-errors.js';
-import {
-  asUsage,
-  failureRecord,
-  journalOptions,
-  operationMetadata,
-  successRecord,
-  type RecordPolicy,
-} from './operation-record.js';
+import { asUsage, failureRecord, operationOptions, successRecord, type RecordPolicy } from './operation-record.js';
 import { requestOutcome } from './request-outcome.js';
 import { overheadMs, trailHeaders, type Route } from './route.js';
 
@@ -194,9 +187,8 @@ export async function streamChat(args: StreamArgs): Promise<void> {
       },
       {
         correlationId: request.correlationId,
-        metadata: operationMetadata(policy, args.body, true),
         controller,
-        ...journalOptions(policy),
+        ...operationOptions(policy, args.body, true),
       },
     );
   } catch (thrown) {
