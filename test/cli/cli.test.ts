@@ -197,9 +197,13 @@ describe('signals reach the gateway that `npm start` started', () => {
       assert.ok(match, `never printed ${pattern}: ${out}`);
       return match;
     };
+    // npm's child: killed too if the test fails, or it would keep the test file running.
+    let pid: string | undefined;
     try {
-      const [, address, pid] = (await waitFor(/listening on (http:\/\/\S+) \(pid (\d+)/))!;
+      let address: string | undefined;
+      [, address, pid] = (await waitFor(/listening on (http:\/\/\S+) \(pid (\d+)/))!;
       // `npm start` passes the young-generation size; GC threading is for a small machine only.
+      // The tip is printed before the listening line: it is in `out` by now if it was printed at all.
       if (availableParallelism() <= 2) assert.match(out, /tip: start with NODE_OPTIONS="--single-threaded-gc"/);
       else assert.doesNotMatch(out, /tip:/);
       writeFileSync(file, config('second'));
@@ -224,6 +228,7 @@ describe('signals reach the gateway that `npm start` started', () => {
       assert.match(out, /SIGTERM: draining/);
     } finally {
       child.kill('SIGKILL');
+      if (pid) killQuietly(Number(pid));
     }
   });
 });
@@ -258,3 +263,12 @@ test('ops finds the operation behind an error response by its correlation id', a
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--status "bogus": expected one of/);
 });
+
+/** SIGKILL, for cleanup: a process that is gone already is fine. */
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // exited already
+  }
+}

@@ -137,10 +137,11 @@ async function serve(flags: ServeFlags, rest: string[]): Promise<void> {
   }
   // Handlers first: a SIGHUP sent the moment the pid is printed must not meet the default action (exit).
   handleSignals(gateway, file, simulators);
+  // Before the listening line: whoever waits for that line (a script, a test) has the tip already.
+  tipServerFlags();
   console.log(
     `breakwater gateway listening on ${address} (pid ${process.pid}: kill -HUP ${process.pid} reloads the config)`,
   );
-  tipServerFlags();
   if (!file) printDemo(address);
 }
 
