@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -19,16 +19,27 @@ const EXAMPLE = join(ROOT, 'packages/gateway/breakwater.example.yaml');
 const dir = mkdtempSync(join(tmpdir(), 'bw-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/**
+ * One run of the CLI from source. Asynchronous, so independent runs can overlap: each spends a
+ * second or two compiling the gateway through tsx, and run one by one they were half a minute.
+ */
 function cli(args: string[], env: Record<string, string> = {}) {
   // tsx resolved here: the CLI runs in an empty folder, where `--import tsx` would not be found.
   const tsx = import.meta.resolve('tsx');
-  const result = spawnSync(process.execPath, ['--conditions=breakwater-source', '--import', tsx, MAIN, ...args], {
+  const child = spawn(process.execPath, ['--conditions=breakwater-source', '--import', tsx, MAIN, ...args], {
     cwd: dir,
-    encoding: 'utf8',
     env: { ...process.env, OPENAI_API_KEY: '', ...env },
-    timeout: 20_000,
+    // A bound against a hang, not a measure: a dozen of them compile side by side on two cores.
+    timeout: 60_000,
   });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
 }
 
 describe('user errors: one line naming the fix, exit 2, no stack trace', () => {
@@ -41,7 +52,7 @@ describe('user errors: one line naming the fix, exit 2, no stack trace', () => {
   });
   after(() => busy.close());
 
-  test('each mistake', () => {
+  test('each mistake', async () => {
     writeFileSync(join(dir, 'typo.yaml'), 'providers: {}\nroutes: {}\nrouts: {}\n');
     const cases: Array<[string[], RegExp]> = [
       [['--bogus'], /unknown option --bogus/],
@@ -56,8 +67,9 @@ describe('user errors: one line naming the fix, exit 2, no stack trace', () => {
       [['config', 'check'], /config check FILE/],
       [['simulate', '--rate', 'nope=2'], /--rate nope=2: expected FAULT=P/],
     ];
-    for (const [args, message] of cases) {
-      const { code, stderr } = cli(args);
+    const runs = await Promise.all(cases.map(([args]) => cli(args)));
+    for (const [i, [args, message]] of cases.entries()) {
+      const { code, stderr } = runs[i]!;
       assert.equal(code, 2, `${args.join(' ')}: exit ${code}, ${stderr}`);
       assert.match(stderr, message, args.join(' '));
       assert.ok(!stderr.includes('    at '), `${args.join(' ')} printed a stack: ${stderr}`);
@@ -65,30 +77,31 @@ describe('user errors: one line naming the fix, exit 2, no stack trace', () => {
     }
   });
 
-  test('a key in the shell and no config: a clear choice, and --demo runs the demo anyway', () => {
-    const { code, stderr } = cli(['serve'], { OPENAI_API_KEY: 'sk-something' });
+  test('a key in the shell and no config: a clear choice, and --demo runs the demo anyway', async () => {
+    const { code, stderr } = await cli(['serve'], { OPENAI_API_KEY: 'sk-something' });
     assert.equal(code, 2);
     assert.match(stderr, /pass --config FILE .* or --demo/);
   });
 
-  test('--version and --help', () => {
+  test('--version and --help', async () => {
     const version = JSON.parse(readFileSync(join(ROOT, 'packages/gateway/package.json'), 'utf8')).version;
-    assert.equal(cli(['--version']).stdout.trim(), version);
-    assert.match(cli(['--help']).stdout, /breakwater config check FILE/);
+    const [shown, help] = await Promise.all([cli(['--version']), cli(['--help'])]);
+    assert.equal(shown.stdout.trim(), version);
+    assert.match(help.stdout, /breakwater config check FILE/);
   });
 });
 
 describe('configuration operators can trust', () => {
-  test('the commented example loads, and `config check` prints its resolved routes', () => {
+  test('the commented example loads, and `config check` prints its resolved routes', async () => {
     const config = loadConfig(EXAMPLE, { env: {} });
     assert.ok(config.routes['fast']);
-    const { code, stdout } = cli(['config', 'check', EXAMPLE]);
+    const { code, stdout } = await cli(['config', 'check', EXAMPLE]);
     assert.equal(code, 0);
     assert.match(stdout, /fast: openai:gpt-4o-mini → openrouter:/);
   });
 
-  test('the JSON Schema validates the example and rejects a typo', () => {
-    const { code, stdout } = cli(['config', 'schema']);
+  test('the JSON Schema validates the example and rejects a typo', async () => {
+    const { code, stdout } = await cli(['config', 'schema']);
     assert.equal(code, 0);
     assert.deepEqual(JSON.parse(stdout), configJsonSchema());
     const validate = new Ajv2020({ strict: false }).compile(JSON.parse(stdout) as object);
@@ -248,18 +261,19 @@ test('ops finds the operation behind an error response by its correlation id', a
     },
   ).catch(() => undefined);
   await journal.close();
-  const listed = cli(['ops', 'list', '--journal', file, '--correlation', 'corr-failed']);
+  const [listed, succeeded, bad] = await Promise.all([
+    cli(['ops', 'list', '--journal', file, '--correlation', 'corr-failed']),
+    cli(['ops', 'list', '--journal', file, '--status', 'succeeded', '--since', '1h']),
+    cli(['ops', 'list', '--journal', file, '--status', 'bogus']),
+  ]);
   assert.equal(listed.code, 0, listed.stderr);
   const lines = listed.stdout.trim().split('\n');
   assert.equal(lines.length, 1);
   assert.match(lines[0]!, /failed .* UPSTREAM_SERVER_ERROR .* corr-failed$/);
   const id = lines[0]!.split(/\s+/)[0]!;
-  assert.equal(JSON.parse(cli(['ops', 'show', id, '--journal', file, '--json']).stdout).correlationId, 'corr-failed');
-  assert.equal(
-    cli(['ops', 'list', '--journal', file, '--status', 'succeeded', '--since', '1h']).stdout.trim().split('\n').length,
-    1,
-  );
-  const bad = cli(['ops', 'list', '--journal', file, '--status', 'bogus']);
+  const shown = await cli(['ops', 'show', id, '--journal', file, '--json']);
+  assert.equal(JSON.parse(shown.stdout).correlationId, 'corr-failed');
+  assert.equal(succeeded.stdout.trim().split('\n').length, 1);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--status "bogus": expected one of/);
 });
