@@ -158,7 +158,7 @@ export class Journal<Tx = unknown> {
       createdAt: now,
       claim: claimed ? { owner: this.owner, leaseExpiresAt: now + this.leaseMs } : undefined,
     };
-    return this.guarded(() => (how ? this.store.create(row, how) : this.store.create(row)));
+    return this.guarded(() => this.store.create(row, how));
   }
 
   /** pending → running under this worker's lease. Undefined when someone else got there first. */

@@ -131,9 +131,8 @@ function runWhileCreating<T, Tx>({ journal, input, id, fn, options }: Unstarted<
       throw error;
     },
   );
-  // Settled after the work; until then a rejection must not count as unhandled.
-  creating.catch(() => undefined);
   const lease = new LeaseKeeper(journal as unknown as Journal<unknown>, id, options, false);
+  // Its rejection handler also keeps a failed create from counting as unhandled while the work runs.
   void creating.then(
     (exists) => exists && lease.beginRenewal(),
     () => undefined,
@@ -190,7 +189,7 @@ async function runLeased<T, Tx>(
   }
   lease.stop();
   if (creating && !(await creating)) {
-    journal.defer({ id: operation.id, input, status: 'succeeded', attempts: context.attempts, result: toJson(result) });
+    deferSuccess(journal, operation.id, input, result, context.attempts);
     return result;
   }
   return recordSuccess(journal, operation.id, input, result, context.attempts, options.join);
@@ -230,6 +229,17 @@ async function recordFailure<Tx>(
     if (!isUnavailable(thrown)) throw thrown;
     deferFailure(journal, id, input, error, attempts, partial);
   }
+}
+
+/** Keeps a success for the outbox to write when the store is back. */
+function deferSuccess<Tx>(
+  journal: Journal<Tx>,
+  id: string,
+  input: NewOperation,
+  result: unknown,
+  attempts: number,
+): void {
+  journal.defer({ id, input, status: 'succeeded', attempts, result: toJson(result) });
 }
 
 /** Keeps a failure for the outbox to write when the store is back. */
@@ -280,7 +290,7 @@ async function runUnjournaled<T, Tx>({ journal, input, id, fn, options }: Unstar
           { key: options.key ?? input.kind, signal: callerSignal, correlationId: options.correlationId },
         )
       : await fn(context);
-    journal.defer({ id, input, status: 'succeeded', attempts: context.attempts, result: toJson(result) });
+    deferSuccess(journal, id, input, result, context.attempts);
     return result;
   } catch (thrown) {
     const error = classify(thrown, { correlationId: options.correlationId });
@@ -309,7 +319,7 @@ async function recordSuccess<T, Tx>(
     done = await journal.markSucceeded(id, result, attempts, join && ((tx) => join(tx, result)));
   } catch (thrown) {
     if (isUnavailable(thrown) && join === undefined) {
-      journal.defer({ id, input, status: 'succeeded', attempts, result: toJson(result) });
+      deferSuccess(journal, id, input, result, attempts);
       return result;
     }
     if (isUnavailable(thrown)) throw thrown;
