@@ -120,6 +120,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     prices: config.prices,
     metrics: counters,
     finished: notifyAll([counters.request, genAITelemetry(metrics.registry), recent.record]),
+    onRecordError: (error: BreakwaterError) =>
+      logger.warn(
+        { err: error, event: 'journal_record_failed', correlation_id: error.correlationId },
+        `the outcome of a request could not be recorded: ${error.code}`,
+      ),
   };
   const stopSweeper = journal.startSweeper(undefined, (error) =>
     logger.warn({ err: error, event: 'journal_sweep_failed' }, 'journal sweep failed'),

@@ -1,4 +1,4 @@
-import type { CallTrail } from 'breakwater';
+import type { BreakwaterError, CallTrail } from 'breakwater';
 import type { GatewayConfig } from '../config/schema.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { RequestObserver } from './request-outcome.js';
@@ -12,6 +12,8 @@ export interface RecordPolicy {
   metrics: GatewayMetrics;
   /** Told once how each request ended (metrics, spans, the console). */
   finished: RequestObserver;
+  /** An outcome written after its answer that could not be recorded, nor kept in the outbox. */
+  onRecordError: (error: BreakwaterError) => void;
 }
 
 export interface Usage {
@@ -22,18 +24,23 @@ export interface Usage {
 
 /**
  * The journal options of a request's operation. Its metadata: the model asked for, and the prompt
- * itself only under `content: full`. Whether its upstream call waits for the operation's row to be
- * durable: in degrade mode it does not — the create shares a later commit with other requests'
- * writes (the journal's `successCommitDelayMs`) instead of an fsync of its own before every upstream
- * call; fail-closed runs nothing unrecorded, so it waits.
+ * itself only under `content: full`. In degrade mode nothing of the request waits for the journal:
+ * the upstream call starts before the operation's row is written (the create shares a later commit
+ * with other requests' writes, the journal's `successCommitDelayMs`, instead of an fsync of its own
+ * before every call), and the request ends when its answer is sent, its outcome written after —
+ * so its objects are garbage at once, not a commit or two later. Fail-closed runs nothing
+ * unrecorded, so it waits for both.
  */
 export function operationOptions(policy: RecordPolicy, body: Record<string, unknown>, stream: boolean) {
   const metadata: Record<string, unknown> = { model: body['model'], stream };
   if (policy.content === 'full' && body['messages'] !== undefined) metadata['messages'] = body['messages'];
+  const failClosed = policy.onJournalUnavailable === 'fail-closed';
   return {
     metadata,
     onJournalUnavailable: policy.onJournalUnavailable,
-    durableStart: policy.onJournalUnavailable === 'fail-closed',
+    durableStart: failClosed,
+    waitForRecord: failClosed,
+    onRecordError: policy.onRecordError,
   };
 }
 
