@@ -120,6 +120,7 @@ async function load(
   target: Target,
   options: { rate?: number; stream?: boolean; seconds?: number; longPrompt?: boolean },
 ) {
+  await quiet();
   const before = target.pid ? cpuMicros(target.pid) : 0;
   const work = {
     url: target.url,
@@ -132,6 +133,22 @@ async function load(
   const run = options.rate ? await pacedLoad({ ...work, rate: options.rate, seconds }) : await saturate(work, seconds);
   const cpu = target.pid ? cpuMicros(target.pid) - before : 0;
   return { ...run, cpuPerRequest: run.requests > 0 ? cpu / run.requests : NaN };
+}
+
+/**
+ * Waits (at most 5 s) until every server is idle, so no run shares the two cores with what the run
+ * before it left behind: a saturated contender still draining its backlog or collecting garbage.
+ */
+async function quiet(): Promise<void> {
+  const pids = targets.map((t) => t.pid).filter((pid): pid is number => pid !== undefined);
+  const busy = () => pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline) {
+    const before = busy();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    // One clock tick (10 ms) in 250 ms: idle, as finely as /proc can tell.
+    if (busy() - before <= 10_000) return;
+  }
 }
 
 async function saturate(work: { url: string; headers: Record<string, string>; body: string }, seconds: number) {
