@@ -46,7 +46,10 @@ const noop = (): void => {};
  * signal. The signal is made only when the callee reads `ctx.signal`, and only if something could
  * abort it (a deadline, a caller signal, a hedge): the happy path allocates no controller, no
  * listener and no timer. Timeouts and hedges derive child scopes, whose resources are released when
- * the work they guard settles.
+ * the work they guard settles. A signal costs more than its ~2 µs: on Node 20 every AbortSignal
+ * outlives the young-generation collections until the next full one, dead or not (measured: a loop
+ * making signals that die at once promotes ~5 MB per scavenge; the same EventTargets, none), so each
+ * is copied and promoted — in the gateway, most of what a scavenge copies.
  */
 export class CallContext implements CallView {
   readonly key: string;
