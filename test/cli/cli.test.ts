@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { configJsonSchema, loadConfig, parseConfig } from '../../packages/gateway/src/config/load.js';
 import { createGateway } from '../../packages/gateway/src/server/gateway.js';
 import { startSimulator, type Simulator } from '../../packages/gateway/src/simulator/simulator.js';
+import { freePort } from '../support/free-port.js';
 
 // The command line as an operator uses it: user errors are one line and exit 2, signals do what
 // the help says, and the configuration can be checked before it is deployed.
@@ -66,6 +67,7 @@ describe('user errors: one line naming the fix, exit 2, no stack trace', () => {
       [['ops', 'list', '--journal', 'none.db'], /no journal at none\.db/],
       [['config', 'check'], /config check FILE/],
       [['simulate', '--rate', 'nope=2'], /--rate nope=2: expected FAULT=P/],
+      [['simulate', '--reply', ' '], /--reply: expected the answer's text/],
     ];
     const runs = await Promise.all(cases.map(([args]) => cli(args)));
     for (const [i, [args, message]] of cases.entries()) {
@@ -89,6 +91,45 @@ describe('user errors: one line naming the fix, exit 2, no stack trace', () => {
     assert.equal(shown.stdout.trim(), version);
     assert.match(help.stdout, /breakwater config check FILE/);
   });
+});
+
+test('simulate --reply: the simulated upstream answers with that text, streamed a word per chunk', async () => {
+  const port = await freePort();
+  const tsx = import.meta.resolve('tsx');
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=breakwater-source',
+      '--import',
+      tsx,
+      MAIN,
+      'simulate',
+      '--port',
+      String(port),
+      '--reply',
+      'one two three',
+    ],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  child.stderr.on('data', (chunk) => (out += chunk));
+  try {
+    for (let i = 0; i < 600 && !out.includes('simulated upstream on'); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(out, /simulated upstream on/);
+    const ask = (stream: boolean) =>
+      fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'x', stream, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+    const answer = (await (await ask(false)).json()) as { choices: Array<{ message: { content: string } }> };
+    assert.equal(answer.choices[0]!.message.content, 'one two three');
+    const words = [...(await (await ask(true)).text()).matchAll(/"content":"([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(words, ['one ', 'two ', 'three']);
+  } finally {
+    child.kill('SIGKILL');
+  }
 });
 
 describe('configuration operators can trust', () => {

@@ -25,11 +25,12 @@ Usage:
   breakwater config check FILE     validate a configuration and print its resolved routes
   breakwater config schema         print the configuration's JSON Schema (for editors)
 
-  breakwater simulate [--port N] [--seed N] [--rate FAULT=P ...] [--persona NAME]
+  breakwater simulate [--port N] [--seed N] [--rate FAULT=P ...] [--persona NAME] [--reply TEXT]
       Run the simulated OpenAI-compatible upstream alone.
       --rate FAULT=P  probability of a fault per request, e.g. --rate rate_limit=0.2
                       faults: ${FAULTS.filter((f) => f !== 'ok').join(', ')}
       --persona NAME  answer faults in a provider's own words: ${Object.keys(PERSONAS).join(', ')}
+      --reply TEXT    the assistant's answer (streamed a word per chunk)
 
   breakwater ops list [--journal FILE|URL] [--status S] [--kind K] [--since 30m] [--correlation ID] [--limit N]
   breakwater ops show ID [--journal FILE|URL] [--json]
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
       seed: { type: 'string' },
       rate: { type: 'string', multiple: true },
       persona: { type: 'string' },
+      reply: { type: 'string' },
       journal: { type: 'string' },
       status: { type: 'string' },
       kind: { type: 'string' },
@@ -235,11 +237,19 @@ async function configCommand(args: string[]): Promise<void> {
     console.log(`  note: providers.${name}: ${p.apiKeyEnv} is not set here${p.apiKeyOptional ? ' (optional)' : ''}`);
 }
 
-async function simulate(flags: { port?: string; seed?: string; rate?: string[]; persona?: string }): Promise<void> {
+async function simulate(flags: {
+  port?: string;
+  seed?: string;
+  rate?: string[];
+  persona?: string;
+  reply?: string;
+}): Promise<void> {
   if (flags.persona !== undefined && !isPersona(flags.persona))
     throw new UserError(
       `--persona ${JSON.stringify(flags.persona)}: expected one of ${Object.keys(PERSONAS).join(', ')}`,
     );
+  if (flags.reply !== undefined && flags.reply.trim() === '')
+    throw new UserError("--reply: expected the answer's text");
   const rates: Partial<Record<Fault, number>> = {};
   for (const entry of flags.rate ?? []) {
     const [name, value] = entry.split('=');
@@ -252,6 +262,7 @@ async function simulate(flags: { port?: string; seed?: string; rate?: string[]; 
     seed: intFlag('seed', flags.seed, 42, 0, Number.MAX_SAFE_INTEGER),
     faultRates: rates,
     ...(flags.persona ? { persona: flags.persona as Persona } : {}),
+    ...(flags.reply !== undefined ? { replyText: flags.reply } : {}),
   });
   console.log(`simulated upstream on ${simulator.url} (stats: ${simulator.url.replace(/\/v1$/, '')}/_simulator/stats)`);
 }

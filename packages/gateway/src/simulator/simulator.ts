@@ -56,7 +56,8 @@ const BEDROCK_PATH = /^\/model\/([^/]+)\/(converse|converse-stream)$/;
 /** Gemini's generateContent paths: the model and the method. */
 const GEMINI_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
 
-const DEFAULT_REPLY = 'Breakwater classifies every failure once and decides by category.';
+/** What the simulated assistant answers unless told otherwise (`replyText`, `--reply`). */
+export const DEFAULT_REPLY = 'Breakwater classifies every failure once and decides by category.';
 
 /**
  * A simulated upstream that speaks three protocols at once — OpenAI's (`/v1/chat/completions`,
