@@ -5,8 +5,9 @@
 // BENCH_ROUNDS interleaved rounds, default 3, medians reported), open-loop and evenly spaced
 // (bench/paced-load.ts), giving the CPU time of the proxy's process per request (utime+stime from
 // /proc), added p50/p99 against the upstream directly, and errors (a run with errors is not a
-// result); then a saturation run for throughput (autocannon, closed loop), a streaming run for
-// CPU per streamed chunk, and rounds at 500 req/s with a 32-message (~32 KB) prompt. Two reference
+// result); then a saturation run for throughput (autocannon, closed loop), streaming runs for CPU
+// per streamed chunk (a short answer, and a 100-word one: the difference per extra chunk is the
+// relay's own cost), and rounds at 500 req/s with a 32-message (~32 KB) prompt. Two reference
 // rows run at the fixed rates too: the same gateway on the memory journal (what the durable
 // journal costs) and bench/bare-proxy.ts, fastify + undici and nothing else (the floor of this
 // stack on this machine; it streams too, piping the upstream's body through unread). The last line
@@ -22,6 +23,7 @@ import { pacedLoad } from './paced-load.js';
 import { cpuMicros, waitForHttp } from './processes.js';
 import { freePort } from '../test/support/free-port.js';
 import { serverV8Flags } from '../packages/gateway/src/cli/node-flags.js';
+import { DEFAULT_REPLY } from '../packages/gateway/src/simulator/simulator.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 // 1,000 req/s is where issue 15's targets are stated: the summary line reports that rate.
@@ -49,6 +51,23 @@ const simPort = await freePort();
 const simulator = start([CLI, 'simulate', '--port', String(simPort)]);
 const simulatorUrl = `http://127.0.0.1:${simPort}/v1`;
 await waitForHttp(`${simulatorUrl}/models`);
+// A second upstream whose answer is LONG_WORDS words (a chunk each), for streams: the CPU a stream
+// of it costs beyond a stream of the short answer, per extra chunk, is what relaying one chunk
+// costs — without the fixed cost of each request (routing, journal, policies) that CPU per chunk
+// of a short answer also carries.
+const LONG_WORDS = 100;
+const SHORT_WORDS = DEFAULT_REPLY.split(/(?<= )/).length;
+const longPort = await freePort();
+const longSimulator = start([
+  CLI,
+  'simulate',
+  '--port',
+  String(longPort),
+  '--reply',
+  Array.from({ length: LONG_WORDS }, (_, i) => `word${i}`).join(' '),
+]);
+const longUrl = `http://127.0.0.1:${longPort}/v1`;
+await waitForHttp(`${longUrl}/models`);
 
 const gwPort = await freePort();
 // BENCH_JOURNAL=memory measures the gateway without the durable journal.
@@ -66,6 +85,10 @@ const memoryGateway = process.env.BENCH_JOURNAL === 'memory' ? undefined : await
 const barePort = await freePort();
 const bareProxy = start(['--import', 'tsx', join(ROOT, 'bench/bare-proxy.ts'), String(barePort), simulatorUrl]);
 await waitForHttp(`http://127.0.0.1:${barePort}/`);
+// The bare proxy in front of the long answer (it knows one upstream).
+const bareLongPort = await freePort();
+const bareLongProxy = start(['--import', 'tsx', join(ROOT, 'bench/bare-proxy.ts'), String(bareLongPort), longUrl]);
+await waitForHttp(`http://127.0.0.1:${bareLongPort}/`);
 const portkey = await startPortkey();
 
 // The fixed rates send a one-word prompt; one run sends a conversation of 32 messages (~32 KB), as
@@ -74,9 +97,9 @@ const LONG_MESSAGES = Array.from({ length: 32 }, (_, i) => ({
   role: i % 2 ? 'assistant' : 'user',
   content: `message ${i}: ${'lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(17)}`,
 }));
-const body = (stream: boolean, long = false) =>
+const body = (stream: boolean, long = false, model = 'bench-model') =>
   JSON.stringify({
-    model: 'bench-model',
+    model,
     stream,
     messages: long ? LONG_MESSAGES : [{ role: 'user', content: 'hello' }],
   });
@@ -85,10 +108,18 @@ interface Target {
   url: string;
   headers: Record<string, string>;
   pid: number | undefined;
+  /** The same contender in front of the long answer: its URL, headers and model when they differ. */
+  long?: { url?: string; headers?: Record<string, string>; model?: string; pid?: number };
 }
 const targets: Target[] = [
   { name: 'direct', url: `${simulatorUrl}/chat/completions`, headers: {}, pid: simulator.pid },
-  { name: 'breakwater', url: `${gatewayUrl}/v1/chat/completions`, headers: {}, pid: gateway.pid },
+  {
+    name: 'breakwater',
+    url: `${gatewayUrl}/v1/chat/completions`,
+    headers: {},
+    pid: gateway.pid,
+    long: { model: 'bench-model-long' },
+  },
   ...(memoryGateway
     ? [
         {
@@ -99,7 +130,13 @@ const targets: Target[] = [
         },
       ]
     : []),
-  { name: 'bare-proxy', url: `http://127.0.0.1:${barePort}/v1/chat/completions`, headers: {}, pid: bareProxy.pid },
+  {
+    name: 'bare-proxy',
+    url: `http://127.0.0.1:${barePort}/v1/chat/completions`,
+    headers: {},
+    pid: bareProxy.pid,
+    long: { url: `http://127.0.0.1:${bareLongPort}/v1/chat/completions`, pid: bareLongProxy.pid },
+  },
   ...(portkey
     ? [
         {
@@ -111,6 +148,13 @@ const targets: Target[] = [
             authorization: 'Bearer sk-fake',
           },
           pid: portkey.child.pid,
+          long: {
+            headers: {
+              'x-portkey-provider': 'openai',
+              'x-portkey-custom-host': longUrl,
+              authorization: 'Bearer sk-fake',
+            },
+          },
         },
       ]
     : []),
@@ -118,20 +162,22 @@ const targets: Target[] = [
 
 async function load(
   target: Target,
-  options: { rate?: number; stream?: boolean; seconds?: number; longPrompt?: boolean },
+  options: { rate?: number; stream?: boolean; seconds?: number; longPrompt?: boolean; longAnswer?: boolean },
 ) {
   await quiet();
-  const before = target.pid ? cpuMicros(target.pid) : 0;
+  const long = options.longAnswer ? target.long : undefined;
+  const pid = long?.pid ?? target.pid;
+  const before = pid ? cpuMicros(pid) : 0;
   const work = {
-    url: target.url,
-    headers: { 'content-type': 'application/json', ...target.headers },
-    body: body(options.stream ?? false, options.longPrompt),
+    url: long?.url ?? target.url,
+    headers: { 'content-type': 'application/json', ...(long?.headers ?? target.headers) },
+    body: body(options.stream ?? false, options.longPrompt, long?.model),
   };
   const seconds = options.seconds ?? SECONDS;
   // A fixed rate is open-loop and evenly spaced (bench/paced-load.ts says why not autocannon's
   // overallRate); saturation is autocannon's closed loop on CONNECTIONS connections.
   const run = options.rate ? await pacedLoad({ ...work, rate: options.rate, seconds }) : await saturate(work, seconds);
-  const cpu = target.pid ? cpuMicros(target.pid) - before : 0;
+  const cpu = pid ? cpuMicros(pid) - before : 0;
   return { ...run, cpuPerRequest: run.requests > 0 ? cpu / run.requests : NaN };
 }
 
@@ -140,7 +186,9 @@ async function load(
  * before it left behind: a saturated contender still draining its backlog or collecting garbage.
  */
 async function quiet(): Promise<void> {
-  const pids = targets.map((t) => t.pid).filter((pid): pid is number => pid !== undefined);
+  const pids = [...targets.flatMap((t) => [t.pid, t.long?.pid]), longSimulator.pid].filter(
+    (pid): pid is number => pid !== undefined,
+  );
   const busy = () => pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
   const deadline = Date.now() + 5_000;
   while (Date.now() < deadline) {
@@ -180,6 +228,8 @@ function medianOf(runs: Array<Awaited<ReturnType<typeof load>>>): Awaited<Return
 
 const rows: Array<Record<string, string | number>> = [];
 const results: Record<string, Awaited<ReturnType<typeof load>>> = {};
+/** A result without errors, or undefined (a run with errors is not a result). */
+const valid = (key: string) => (results[key]?.errors === 0 ? results[key] : undefined);
 // Warm-up: JIT, pools, and the journal's WAL past its first growth (appending to the file costs more
 // per fsync than the reuse that follows a checkpoint). Shorter, the first round of every contender ran
 // a third slower than the next two.
@@ -233,6 +283,21 @@ for (const target of targets.filter((t) => t.name !== 'direct' && t.name !== 'br
     p50_ms: round(r.p50, 2),
     errors: r.errors,
   });
+  const long = await load(target, { rate: 200, stream: true, longAnswer: true });
+  results[`${target.name}@stream-long`] = long;
+  rows.push({
+    run: `${target.name} streaming @ 200/s, ${LONG_WORDS} words`,
+    cpu_us_per_chunk: round(extraChunkCost(target.name) ?? NaN, 1),
+    p50_ms: round(long.p50, 2),
+    errors: long.errors,
+  });
+}
+/** CPU µs per chunk beyond the short answer's: a stream of the long answer against one of the short. */
+function extraChunkCost(name: string): number | undefined {
+  const short = valid(`${name}@stream`);
+  const long = valid(`${name}@stream-long`);
+  if (!short || !long) return undefined;
+  return (long.cpuPerRequest - short.cpuPerRequest) / (LONG_WORDS - SHORT_WORDS);
 }
 const LONG_RATE = 500;
 const longTargets = targets.filter((t) => t.name !== 'breakwater-memory');
@@ -240,7 +305,6 @@ await inRounds(longTargets, { rate: LONG_RATE, longPrompt: true }, 'long', `${LO
 table(rows);
 
 const at = RATES.includes(1000) ? 1000 : RATES[0]!;
-const valid = (key: string) => (results[key]?.errors === 0 ? results[key] : undefined);
 /** What `name` adds to the upstream's own latency at `rate` (ms), at the median or the 99th percentile. */
 const added = (name: string, rate: number | string, q: 'p50' | 'p99') =>
   round((results[`${name}@${rate}`]?.[q] ?? NaN) - (results[`direct@${rate}`]?.[q] ?? NaN), 2);
@@ -267,6 +331,10 @@ const summary = {
   portkey_stream_cpu_us_per_chunk: portkey
     ? round((results['portkey@stream']?.cpuPerRequest ?? NaN) / CHUNKS, 1)
     : null,
+  // What one more chunk costs (long answer against short, same rate): the relay itself.
+  breakwater_stream_cpu_us_per_extra_chunk: round(extraChunkCost('breakwater') ?? NaN, 1),
+  bare_proxy_stream_cpu_us_per_extra_chunk: round(extraChunkCost('bare-proxy') ?? NaN, 1),
+  portkey_stream_cpu_us_per_extra_chunk: portkey ? round(extraChunkCost('portkey') ?? NaN, 1) : null,
   // The 32-message (~32 KB) prompt at 500 req/s: CPU µs per request by contender.
   cpu_us_per_req_32kb_prompt: Object.fromEntries(
     longTargets.map((t) => [t.name, round(valid(`${t.name}@long`)?.cpuPerRequest ?? NaN, 0)]),
@@ -300,7 +368,8 @@ const summary = {
   seconds: SECONDS,
   rounds: ROUNDS,
 };
-for (const child of [gateway, memoryGateway?.child, bareProxy, simulator, portkey?.child]) child?.kill('SIGKILL');
+for (const child of [gateway, memoryGateway?.child, bareProxy, bareLongProxy, simulator, longSimulator, portkey?.child])
+  child?.kill('SIGKILL');
 rmSync(dir, { recursive: true, force: true });
 console.log(JSON.stringify(summary));
 
@@ -311,8 +380,12 @@ function startGateway(port: number, journal: string): ChildProcess {
     configFile,
     [
       `server: { port: ${port}, maxInFlight: 4096, maxQueue: 4096 }`,
-      `providers: { sim: { baseUrl: "${simulatorUrl}", concurrency: { max: 4096, queue: 4096 } } }`,
-      'routes: { bench-model: { targets: [{ provider: sim, model: sim-model }] } }',
+      'providers:',
+      `  sim: { baseUrl: "${simulatorUrl}", concurrency: { max: 4096, queue: 4096 } }`,
+      `  simlong: { baseUrl: "${longUrl}", concurrency: { max: 4096, queue: 4096 } }`,
+      'routes:',
+      '  bench-model: { targets: [{ provider: sim, model: sim-model }] }',
+      '  bench-model-long: { targets: [{ provider: simlong, model: sim-model }] }',
       journal,
     ].join('\n'),
   );
