@@ -25,14 +25,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
  * second or two compiling the gateway through tsx, and run one by one they were half a minute.
  */
 function cli(args: string[], env: Record<string, string> = {}) {
-  // tsx resolved here: the CLI runs in an empty folder, where `--import tsx` would not be found.
-  const tsx = import.meta.resolve('tsx');
-  const child = spawn(process.execPath, ['--conditions=breakwater-source', '--import', tsx, MAIN, ...args], {
-    cwd: dir,
-    env: { ...process.env, OPENAI_API_KEY: '', ...env },
-    // A bound against a hang, not a measure: a dozen of them compile side by side on two cores.
-    timeout: 60_000,
-  });
+  // A bound against a hang, not a measure: a dozen of them compile side by side on two cores.
+  const child = spawnCli(args, env, 60_000);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -40,6 +34,17 @@ function cli(args: string[], env: Record<string, string> = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
     child.on('error', fail);
     child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/** The CLI from source in its own process, in the test's empty folder. */
+function spawnCli(args: string[], env: Record<string, string> = {}, timeout?: number) {
+  // tsx resolved here: the CLI runs in an empty folder, where `--import tsx` would not be found.
+  const tsx = import.meta.resolve('tsx');
+  return spawn(process.execPath, ['--conditions=breakwater-source', '--import', tsx, MAIN, ...args], {
+    cwd: dir,
+    env: { ...process.env, OPENAI_API_KEY: '', ...env },
+    ...(timeout === undefined ? {} : { timeout }),
   });
 }
 
@@ -95,22 +100,7 @@ describe('user errors: one line naming the fix, exit 2, no stack trace', () => {
 
 test('simulate --reply: the simulated upstream answers with that text, streamed a word per chunk', async () => {
   const port = await freePort();
-  const tsx = import.meta.resolve('tsx');
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=breakwater-source',
-      '--import',
-      tsx,
-      MAIN,
-      'simulate',
-      '--port',
-      String(port),
-      '--reply',
-      'one two three',
-    ],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawnCli(['simulate', '--port', String(port), '--reply', 'one two three']);
   let out = '';
   child.stdout.on('data', (chunk) => (out += chunk));
   child.stderr.on('data', (chunk) => (out += chunk));
