@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Journal, MemoryJournalStore, runOperation, type BreakwaterError, type OperationContext } from 'breakwater';
+import {
+  Cancellation,
+  Journal,
+  MemoryJournalStore,
+  runOperation,
+  type BreakwaterError,
+  type OperationContext,
+} from 'breakwater';
 
 // A worker whose lease is taken away (its process was thought dead and swept) must stop: the work's
 // signal aborts with JOURNAL_LEASE_LOST, whether the operation made that signal or was handed the
@@ -58,6 +65,44 @@ describe('a lost lease', () => {
     await assert.rejects(runOperation(worker, 'chat', untilAborted(sweeper, seen), { controller }), leaseLost);
     assert.equal(seen.signal, controller.signal);
     assert.equal((controller.signal.reason as BreakwaterError).code, 'JOURNAL_LEASE_LOST');
+  });
+
+  test('aborts a Cancellation handed as the controller; op.abortSource is that Cancellation', async () => {
+    const { worker, sweeper } = journals();
+    const cancellation = new Cancellation();
+    let source: unknown;
+    const run = runOperation(
+      worker,
+      'chat',
+      (op) => {
+        source = op.abortSource;
+        return untilAborted(sweeper, {})(op);
+      },
+      { controller: cancellation },
+    );
+    await assert.rejects(run, leaseLost);
+    assert.equal(source, cancellation, "no cancellation of its own: the caller's is the operation's");
+    assert.equal((cancellation.reason as BreakwaterError).code, 'JOURNAL_LEASE_LOST');
+  });
+
+  test("without a controller, op.abortSource follows the caller's Cancellation and is not it", async () => {
+    const { worker } = journals();
+    const caller = new Cancellation();
+    let source: { aborted: boolean; reason: unknown } | undefined;
+    const run = runOperation(
+      worker,
+      'chat',
+      (op) =>
+        new Promise((_, reject) => {
+          source = op.abortSource;
+          op.abortSource.addEventListener('abort', () => reject(op.abortSource.reason));
+          caller.abort(new DOMException('gone', 'AbortError'));
+        }),
+      { signal: caller },
+    );
+    await assert.rejects(run, (error: BreakwaterError) => error.category === 'cancelled');
+    assert.notEqual(source, caller);
+    assert.equal(source?.aborted, true);
   });
 
   test('signal and controller together are refused', async () => {

@@ -56,6 +56,7 @@ export { classifyStreamEvent } from './classify/classify-stream-event.js';
 
 // policies: composed outermost first, decided by category
 export { systemClock, type Clock } from './policies/clock.js';
+export { Cancellation, toSignal, type AbortSource, type CancelSource } from './policies/cancellation.js';
 export type { CallContext, CallOptions, CallView, Degradation } from './policies/context.js';
 export { CallTrail, type BranchRecord } from './policies/call-trail.js';
 export { pipeline, type Pipeline, type PipelineOptions, type PipelineEvents } from './policies/pipeline.js';

@@ -4,13 +4,19 @@ import { Errors } from '../errors/codes.js';
 import { classify } from '../classify/classify.js';
 import type { Pipeline } from '../policies/pipeline.js';
 import type { CallView } from '../policies/context.js';
+import { Cancellation, toSignal, type CancelSource } from '../policies/cancellation.js';
 import { toJson, type Journal } from './journal.js';
 import { failureStatus, newOperationRecord, type NewOperation, type Operation } from './operation.js';
 
 export interface OperationContext {
   readonly operation: Operation;
-  /** Aborts when the caller aborts or this worker loses the operation's lease. */
+  /** Aborts when the caller aborts or this worker loses the operation's lease. Made on first read. */
   readonly signal: AbortSignal;
+  /**
+   * The same cancellation without making an AbortSignal: pass it as a pipeline's `signal`, or to
+   * what accepts any abort EventTarget (see `CallView.abortSource`).
+   */
+  readonly abortSource: CancelSource;
   /** The policy context of the current attempt, when a pipeline runs the work. */
   readonly call: CallView | undefined;
   /** Output so far: kept on the row if the operation fails (e.g. a stream cut mid-way). */
@@ -28,13 +34,14 @@ export interface RunOperationOptions<T, Tx> {
   pipeline?: Pipeline;
   /** Pipeline key (e.g. `openai:gpt-4o`). */
   key?: string;
-  signal?: AbortSignal;
+  signal?: CancelSource;
   /**
    * Instead of `signal`: the caller's own controller for this call, which the operation then uses as
    * its own — `op.signal` is its signal, and a lost lease aborts it (JOURNAL_LEASE_LOST). A caller
-   * that owns a controller per request already (a server) saves a second signal linked to the first.
+   * that owns a controller per request already (a server) saves a second cancellation linked to the
+   * first. A `Cancellation` makes no AbortSignal unless something reads `op.signal`.
    */
-  controller?: AbortController;
+  controller?: AbortController | Cancellation;
   /**
    * The caller's own writes, run in the same transaction as the `succeeded` transition: if either
    * fails, neither is kept, and the operation is recorded failed.
@@ -202,15 +209,9 @@ async function workUnderLease<T, Tx>(
   options: RunOperationOptions<T, Tx>,
   lease: LeaseKeeper,
 ): Promise<WorkOutcome<T>> {
-  const context: OperationContext = {
-    operation,
-    signal: lease.signal,
-    call: undefined,
-    partial: undefined,
-    attempts: 1,
-  };
+  const context = operationContext(operation, lease.source);
   try {
-    if (lease.signal.aborted) throw lease.signal.reason;
+    if (lease.source.aborted) throw lease.source.reason;
     const value = options.pipeline
       ? await options.pipeline.execute(
           (call) => {
@@ -218,7 +219,7 @@ async function workUnderLease<T, Tx>(
             (context as { call: CallView | undefined }).call = call;
             return fn(context);
           },
-          { key: options.key ?? input.kind, signal: lease.signal, correlationId: options.correlationId },
+          { key: options.key ?? input.kind, signal: lease.source, correlationId: options.correlationId },
         )
       : await fn(context);
     lease.stop();
@@ -337,14 +338,8 @@ function isUnavailable(error: unknown): boolean {
 /** Degrade mode with the store down: run the work, keep the outcome for later. */
 async function runUnjournaled<T, Tx>({ journal, input, id, fn, options }: Unstarted<T, Tx>): Promise<T> {
   const placeholder = placeholderOperation(journal, input, id);
-  const callerSignal = options.controller?.signal ?? options.signal;
-  const context: OperationContext = {
-    operation: placeholder,
-    signal: callerSignal ?? new AbortController().signal,
-    call: undefined,
-    partial: undefined,
-    attempts: 1,
-  };
+  const callerSignal = options.controller ? sourceOf(options.controller) : options.signal;
+  const context = operationContext(placeholder, callerSignal ?? new Cancellation());
   try {
     const result = options.pipeline
       ? await options.pipeline.execute(
@@ -420,7 +415,7 @@ function replay<T>(operation: Operation, journal: Journal): T {
 
 /** Renews the lease at a third of its length; aborts the work if the lease is lost. */
 class LeaseKeeper {
-  private readonly controller: AbortController;
+  private readonly controller: AbortController | Cancellation;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** Removes the link to the caller's signal; none when there is nothing to unlink. */
@@ -430,11 +425,11 @@ class LeaseKeeper {
   constructor(
     private readonly journal: Pick<Journal<unknown>, 'renew' | 'leaseMs'>,
     private readonly id: string,
-    caller: { signal?: AbortSignal; controller?: AbortController },
+    caller: { signal?: CancelSource; controller?: AbortController | Cancellation },
     /** False while the row is still being created: a renewal would find no row (`beginRenewal`). */
     renewNow = true,
   ) {
-    this.controller = caller.controller ?? new AbortController();
+    this.controller = caller.controller ?? new Cancellation();
     this.unlinkCaller = caller.controller ? undefined : this.link(caller.signal);
     if (renewNow) this.beginRenewal();
   }
@@ -447,7 +442,7 @@ class LeaseKeeper {
   }
 
   /** The operation's own controller follows the caller's signal; returns the unlink. */
-  private link(callerSignal: AbortSignal | undefined): (() => void) | undefined {
+  private link(callerSignal: CancelSource | undefined): (() => void) | undefined {
     if (!callerSignal) return undefined;
     if (callerSignal.aborted) {
       this.controller.abort(callerSignal.reason);
@@ -458,8 +453,9 @@ class LeaseKeeper {
     return () => callerSignal.removeEventListener('abort', onCallerAbort);
   }
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
+  /** The operation's cancellation: the caller's controller, or one of its own linked to the caller's signal. */
+  get source(): CancelSource {
+    return sourceOf(this.controller);
   }
 
   stop(): void {
@@ -479,4 +475,22 @@ class LeaseKeeper {
       // A failed renewal is retried at the next tick; the lease only lapses if they keep failing.
     }
   }
+}
+
+/** What the work sees of its operation; `signal` is made only if the work reads it. */
+function operationContext(operation: Operation, source: CancelSource): OperationContext {
+  return {
+    operation,
+    get signal() {
+      return toSignal(source);
+    },
+    abortSource: source,
+    call: undefined,
+    partial: undefined,
+    attempts: 1,
+  };
+}
+
+function sourceOf(controller: AbortController | Cancellation): CancelSource {
+  return controller instanceof Cancellation ? controller : controller.signal;
 }

@@ -1,3 +1,4 @@
+import type { AbortSource } from './cancellation.js';
 /**
  * Time as the policies see it. Injected everywhere so tests move time instead of sleeping.
  * `now` is monotonic milliseconds (not wall time): durations must not jump with NTP.
@@ -27,7 +28,7 @@ export const systemClock: Clock = {
 };
 
 /** Waits `ms` on the clock (keeping the process alive meanwhile); rejects as soon as the signal aborts. */
-export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep(clock: Clock, ms: number, signal?: AbortSource): Promise<void> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {

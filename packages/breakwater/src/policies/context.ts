@@ -1,12 +1,13 @@
 import type { Clock } from './clock.js';
 import type { CallTrail } from './call-trail.js';
 import { schedulerFor } from './deadline-scheduler.js';
+import { Cancellation, toSignal, type CancelSource } from './cancellation.js';
 
 export interface CallOptions {
   /** What the call is about, for per-key breakers and limiters (e.g. `openai:gpt-4o`). */
   key?: string;
-  /** The caller's own cancellation. */
-  signal?: AbortSignal;
+  /** The caller's own cancellation: an AbortSignal, or a `Cancellation` (which makes none). */
+  signal?: CancelSource;
   correlationId?: string;
   /**
    * Filled in as the call runs: attempts, and for `alternatives` each branch tried, which one
@@ -26,6 +27,12 @@ export interface CallView {
   readonly deadline: number;
   readonly timeLeft: number;
   readonly signal: AbortSignal;
+  /**
+   * The same cancellation as `signal`, without making an AbortSignal when none exists yet: a
+   * `Cancellation` (or a signal made already). Hand it to what accepts any abort EventTarget, such
+   * as undici's `signal` option; `fetch` and Node's APIs need `signal`.
+   */
+  readonly abortSource: CancelSource;
   readonly degraded: Degradation | undefined;
   /** Calls that reached the callee so far, all branches and attempts included. */
   readonly invocations: number;
@@ -49,7 +56,8 @@ const noop = (): void => {};
  * the work they guard settles. A signal costs more than its ~2 µs: on Node 20 every AbortSignal
  * outlives the young-generation collections until the next full one, dead or not (measured: a loop
  * making signals that die at once promotes ~5 MB per scavenge; the same EventTargets, none), so each
- * is copied and promoted — in the gateway, most of what a scavenge copies.
+ * is copied and promoted. A scope's own cancellation is therefore a `Cancellation` (a plain object);
+ * the AbortSignal is made only when the callee reads `ctx.signal`, not for `ctx.abortSource`.
  */
 export class CallContext implements CallView {
   readonly key: string;
@@ -72,8 +80,9 @@ export class CallContext implements CallView {
   private degradation: Degradation | undefined = undefined;
   private calleeFn: unknown = undefined;
   private readonly parent: CallContext | undefined;
-  private readonly callerSignal: AbortSignal | undefined;
-  private controller: AbortController | undefined = undefined;
+  private readonly callerSignal: CancelSource | undefined;
+  /** This scope's own cancellation, when it can abort for a reason of its own (deadline, policy). */
+  private own: Cancellation | undefined = undefined;
   private release: (() => void) | undefined = undefined;
   private work: Promise<unknown> | undefined = undefined;
   private cancellable = false;
@@ -172,7 +181,7 @@ export class CallContext implements CallView {
   }
 
   /** The caller's own signal (never a deadline): what a retry's wait listens to. */
-  get rootSignal(): AbortSignal | undefined {
+  get rootSignal(): CancelSource | undefined {
     return this.callerSignal;
   }
 
@@ -183,11 +192,16 @@ export class CallContext implements CallView {
 
   /** Aborts at the deadline, when the caller aborts, or when a policy cancels this scope. Made on first read. */
   get signal(): AbortSignal {
-    if (this.controller) return this.controller.signal;
+    return toSignal(this.abortSource);
+  }
+
+  /** The scope's cancellation, made on first read: `signal` without the AbortSignal. */
+  get abortSource(): CancelSource {
+    if (this.own) return this.own;
     const ownDeadline = this.deadline !== Infinity && !(this.parent && this.deadline >= this.parent.deadline);
-    if (ownDeadline) return this.createSignal(this.abortSourceAbove(), true);
-    const upstream = this.parent ? this.parent.signal : this.callerSignal;
-    return this.cancellable ? this.createSignal(upstream, false) : (upstream ?? NEVER);
+    if (ownDeadline) return this.createCancellation(this.abortSourceAbove(), true);
+    const upstream = this.parent ? this.parent.abortSource : this.callerSignal;
+    return this.cancellable ? this.createCancellation(upstream, false) : (upstream ?? NEVER);
   }
 
   /**
@@ -198,10 +212,10 @@ export class CallContext implements CallView {
    * signal made already, a scope a policy cancels (hedge, alternatives) or one cancelled already —
    * else the caller's signal.
    */
-  private abortSourceAbove(): AbortSignal | undefined {
+  private abortSourceAbove(): CancelSource | undefined {
     for (let scope = this.parent; scope; scope = scope.parent) {
-      if (scope.controller) return scope.controller.signal;
-      if (scope.cancellable || scope.cancelReason !== undefined) return scope.signal;
+      if (scope.own) return scope.own;
+      if (scope.cancellable || scope.cancelReason !== undefined) return scope.abortSource;
     }
     return this.callerSignal;
   }
@@ -235,7 +249,7 @@ export class CallContext implements CallView {
   /** Aborts this scope's signal (now, or as soon as the callee reads it). */
   cancel(reason?: unknown): void {
     this.cancelReason = reason ?? new DOMException('Cancelled by a breakwater policy.', 'AbortError');
-    this.controller?.abort(this.cancelReason);
+    this.own?.abort(this.cancelReason);
   }
 
   /** Releases the signal's timer and listener once the scope's work settles. */
@@ -250,17 +264,17 @@ export class CallContext implements CallView {
     this.parent?.markInnerTimeout();
   }
 
-  private createSignal(upstream: AbortSignal | undefined, ownDeadline: boolean): AbortSignal {
-    const controller = new AbortController();
-    this.controller = controller;
-    if (this.cancelReason !== undefined) controller.abort(this.cancelReason);
+  private createCancellation(upstream: CancelSource | undefined, ownDeadline: boolean): Cancellation {
+    const own = new Cancellation();
+    this.own = own;
+    if (this.cancelReason !== undefined) own.abort(this.cancelReason);
     const entry = ownDeadline ? schedulerFor(this.clock).schedule(this.deadline, this) : undefined;
     // A signal that can never abort (no caller signal, no enclosing deadline) needs no listener.
     const linked = upstream !== undefined && upstream !== NEVER ? upstream : undefined;
     let onUpstreamAbort: (() => void) | undefined;
-    if (linked?.aborted) controller.abort(linked.reason);
+    if (linked?.aborted) own.abort(linked.reason);
     else if (linked)
-      linked.addEventListener('abort', (onUpstreamAbort = () => controller.abort(linked.reason)), { once: true });
+      linked.addEventListener('abort', (onUpstreamAbort = () => own.abort(linked.reason)), { once: true });
     this.release =
       entry === undefined && onUpstreamAbort === undefined
         ? noop
@@ -270,7 +284,7 @@ export class CallContext implements CallView {
           };
     // Read after the work was tracked (the callee awaited before reading): release on settle too.
     if (this.work) releaseWhenSettled(this.work, this.release);
-    return controller.signal;
+    return own;
   }
 
   /** @internal the deadline scheduler's callback: this scope's deadline has come. */

@@ -192,7 +192,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   app.post('/v1/chat/completions', client, async (request, reply) => {
     const body = ChatRequest.parse(request.body);
     const route = routeForNeeds(routeFor(state.routes, body.model), body);
-    return handle(request, reply, route, (controller) =>
+    return handle(request, reply, route, (cancellation) =>
       body.stream
         ? streamChat({
             request,
@@ -200,7 +200,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
             route,
             body,
             journal,
-            controller,
+            cancellation,
             logger,
             render,
             bounds: config.server,
@@ -218,7 +218,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
             kind: 'chat.completions',
             call: 'chat',
             body,
-            controller,
+            cancellation,
           }),
     );
   });
@@ -226,8 +226,8 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   app.post('/v1/embeddings', client, async (request, reply) => {
     const body = EmbeddingsRequest.parse(request.body);
     const route = routeFor(state.routes, body.model);
-    return handle(request, reply, route, (controller) =>
-      proxyJson(journal, policy, request, reply, { route, kind: 'embeddings', call: 'embeddings', body, controller }),
+    return handle(request, reply, route, (cancellation) =>
+      proxyJson(journal, policy, request, reply, { route, kind: 'embeddings', call: 'embeddings', body, cancellation }),
     );
   });
 

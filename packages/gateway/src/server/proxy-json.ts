@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CallTrail, classify, runOperation, type Journal } from 'breakwater';
+import { CallTrail, classify, runOperation, type Cancellation, type Journal } from 'breakwater';
 import { callJson, type JsonAnswer, type JsonCall } from '../upstream/call-target.js';
 import { asUsage, failureRecord, operationOptions, successRecord, type RecordPolicy } from './operation-record.js';
 import { requestOutcome } from './request-outcome.js';
@@ -19,10 +19,10 @@ export async function proxyJson(
     call: JsonCall;
     body: Record<string, unknown>;
     /** The request's: aborted when the client goes away, or by the journal when the lease is lost. */
-    controller: AbortController;
+    cancellation: Cancellation;
   },
 ): Promise<FastifyReply> {
-  const { route, kind, body, controller } = call;
+  const { route, kind, body, cancellation } = call;
   const trail = new CallTrail();
   const fields = { operation: call.call, stream: false };
   try {
@@ -34,8 +34,15 @@ export async function proxyJson(
         try {
           answer = await route.pipeline.execute(
             (ctx) =>
-              callJson(route.byKey.get(ctx.key)!, call.call, body, ctx.signal, request.correlationId, request.jsonText),
-            { key: route.alias, signal: op.signal, correlationId: request.correlationId, trail },
+              callJson(
+                route.byKey.get(ctx.key)!,
+                call.call,
+                body,
+                ctx.abortSource,
+                request.correlationId,
+                request.jsonText,
+              ),
+            { key: route.alias, signal: op.abortSource, correlationId: request.correlationId, trail },
           );
         } catch (error) {
           op.partial = failureRecord(policy, trail);
@@ -58,7 +65,7 @@ export async function proxyJson(
       },
       {
         correlationId: request.correlationId,
-        controller,
+        controller: cancellation,
         ...operationOptions(policy, body, false),
       },
     );

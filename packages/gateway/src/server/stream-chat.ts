@@ -10,6 +10,9 @@ import {
   runOperation,
   systemClock,
   watchdog,
+  type AbortSource,
+  type CancelSource,
+  type Cancellation,
   type Journal,
 } from 'breakwater';
 import { RULES } from 'breakwater/rules';
@@ -36,7 +39,7 @@ interface StreamArgs {
   body: Record<string, unknown>;
   journal: Journal<unknown>;
   /** The request's: aborted when the client goes away, or by the journal when the lease is lost. */
-  controller: AbortController;
+  cancellation: Cancellation;
   logger: Logger;
   render: OpenAIErrorRenderer;
   bounds: ClientBounds;
@@ -62,8 +65,8 @@ interface Relayed {
  * output. A clean end after a `finish_reason` is a complete answer, `[DONE]` or not.
  */
 export async function streamChat(args: StreamArgs): Promise<void> {
-  const { request, reply, route, journal, controller, policy } = args;
-  const { signal } = controller;
+  const { request, reply, route, journal, policy } = args;
+  const signal = args.cancellation;
   // The usage of the answer is asked for even when the client did not (and then not forwarded to it).
   const clientAsksUsage =
     (args.body['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage === true;
@@ -81,7 +84,7 @@ export async function streamChat(args: StreamArgs): Promise<void> {
   const bodyText = clientAsksUsage
     ? request.jsonText
     : withTopLevel(request.jsonText, { stream_options: body['stream_options'] });
-  const open = (target: ResolvedTarget, requestBody: Record<string, unknown>, s: AbortSignal) =>
+  const open = (target: ResolvedTarget, requestBody: Record<string, unknown>, s: CancelSource) =>
     openStream(target, requestBody, s, request.correlationId, {
       maxMalformedEvents: route.config.stream.maxMalformedEvents,
       onMalformed: () => args.onMalformedEvent(target.key),
@@ -94,10 +97,10 @@ export async function streamChat(args: StreamArgs): Promise<void> {
       async (op) => {
         try {
           opened.current = await route.streamPipeline.execute(
-            (ctx) => open(route.byKey.get(ctx.key)!, body, ctx.signal),
+            (ctx) => open(route.byKey.get(ctx.key)!, body, ctx.abortSource),
             {
               key: route.alias,
-              signal: op.signal,
+              signal: op.abortSource,
               correlationId: request.correlationId,
               trail,
             },
@@ -144,7 +147,7 @@ export async function streamChat(args: StreamArgs): Promise<void> {
               relayed,
               trail,
               open,
-              signal: op.signal,
+              signal: op.abortSource,
               correlationId: request.correlationId,
             });
             if (!resumed) {
@@ -187,7 +190,7 @@ export async function streamChat(args: StreamArgs): Promise<void> {
       },
       {
         correlationId: request.correlationId,
-        controller,
+        controller: signal,
         ...operationOptions(policy, args.body, true),
       },
     );
@@ -228,8 +231,8 @@ async function resumeOnPrefillTarget(
     body: Record<string, unknown>;
     relayed: Relayed;
     trail: CallTrail;
-    open: (target: ResolvedTarget, body: Record<string, unknown>, signal: AbortSignal) => Promise<OpenedStream>;
-    signal: AbortSignal;
+    open: (target: ResolvedTarget, body: Record<string, unknown>, signal: CancelSource) => Promise<OpenedStream>;
+    signal: CancelSource;
     correlationId: string;
   },
 ): Promise<{ target: ResolvedTarget; opened: OpenedStream } | undefined> {
@@ -240,7 +243,7 @@ async function resumeOnPrefillTarget(
   let target = failed;
   try {
     const opened = await resume.execute(
-      (ctx) => open((target = route.byKey.get(ctx.key)!), { ...body, messages }, ctx.signal),
+      (ctx) => open((target = route.byKey.get(ctx.key)!), { ...body, messages }, ctx.abortSource),
       { key: route.alias, signal, trail, correlationId },
     );
     return { target, opened };
@@ -270,7 +273,7 @@ async function relay(
   client: ServerResponse,
   limits: RouteConfig['stream'],
   bounds: ClientBounds,
-  signal: AbortSignal,
+  signal: AbortSource,
   out: Relayed,
   continuation: boolean,
   clientAsksUsage: boolean,

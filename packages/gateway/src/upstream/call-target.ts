@@ -1,5 +1,12 @@
 import { Agent, request, type Dispatcher } from 'undici';
-import { classify, classifyResponse, classifyStreamEvent, fromRule, type BreakwaterError } from 'breakwater';
+import {
+  classify,
+  classifyResponse,
+  classifyStreamEvent,
+  fromRule,
+  type BreakwaterError,
+  type CancelSource,
+} from 'breakwater';
 import { RULES } from 'breakwater/rules';
 import type { TargetConfig } from '../config/schema.js';
 import { emptyResult, type ChatProtocol, type NativeRequest } from './protocol.js';
@@ -52,7 +59,7 @@ const failure = (target: ResolvedTarget, thrown: unknown): BreakwaterError =>
 async function send(
   target: ResolvedTarget,
   native: NativeRequest,
-  signal: AbortSignal,
+  signal: CancelSource,
   correlationId: string | undefined,
 ) {
   const url = `${target.baseUrl}${native.path}`;
@@ -66,7 +73,8 @@ async function send(
         ? await target.protocol.sign({ url, headers, body }, target.aws, target.region)
         : headers,
       body,
-      signal,
+      // undici takes any abort EventTarget: a Cancellation goes as is, and no AbortSignal is made.
+      signal: signal as AbortSignal,
       dispatcher: target.dispatcher,
     });
   } catch (error) {
@@ -109,7 +117,7 @@ export async function callJson(
   target: ResolvedTarget,
   call: JsonCall,
   body: Record<string, unknown>,
-  signal: AbortSignal,
+  signal: CancelSource,
   correlationId?: string,
   bodyText?: string,
 ): Promise<JsonAnswer> {
@@ -166,7 +174,7 @@ export interface StreamOptions {
 export async function openStream(
   target: ResolvedTarget,
   body: Record<string, unknown>,
-  signal: AbortSignal,
+  signal: CancelSource,
   correlationId: string | undefined,
   options: StreamOptions,
 ): Promise<OpenedStream> {
