@@ -81,6 +81,57 @@ test('degrade: the work runs, the outcome waits in the outbox, and is written wh
   assert.equal(journal.health().deferred, 0);
 });
 
+// An operation whose work runs an operation of its own (an agent's journaled tool): the inner one
+// fails closed while the store is down, and that failure is the outer work's, recorded like any
+// other — in the outbox while the store is down, as a row once it is back. Not dropped.
+test("degrade: a work's own journal error is its failure, kept in the outbox and then recorded", async () => {
+  const store = flaky(new MemoryJournalStore());
+  const journal = new Journal({ store });
+  const nested = () =>
+    runOperation(journal, 'outer', () => runOperation(journal, 'inner', async () => 'tool result'), {
+      onJournalUnavailable: 'degrade',
+      correlationId: 'outer-1',
+    });
+  store.down = true;
+  await assert.rejects(nested(), (error: BreakwaterError) => error.code === 'JOURNAL_UNAVAILABLE');
+  assert.equal(journal.health().deferred, 1, "the outer operation's failure waits in the outbox");
+  store.down = false;
+  assert.equal(await journal.flushOutbox(), 1);
+  const [outer] = await journal.query({ correlationId: 'outer-1' });
+  assert.equal(outer?.status, 'failed');
+  assert.equal(outer?.errorCode, 'JOURNAL_UNAVAILABLE');
+});
+
+test("a work's own journal error (another journal, down) is recorded as its failure, not left running", async () => {
+  const journal = new Journal({ store: new MemoryJournalStore() });
+  const downStore = flaky(new MemoryJournalStore());
+  downStore.down = true;
+  const toolJournal = new Journal({ store: downStore });
+  for (const options of [{}, { onJournalUnavailable: 'degrade' as const, waitForRecord: false }]) {
+    const correlationId = `outer-up-${Object.keys(options).length}`;
+    await assert.rejects(
+      runOperation(journal, 'outer', () => runOperation(toolJournal, 'tool', async () => 'x'), {
+        ...options,
+        correlationId,
+      }),
+      (error: BreakwaterError) => error.code === 'JOURNAL_UNAVAILABLE',
+    );
+    const [outer] = await eventuallyRow(journal, correlationId);
+    assert.equal(outer?.status, 'failed');
+    assert.equal(outer?.errorCode, 'JOURNAL_UNAVAILABLE');
+  }
+});
+
+async function eventuallyRow(journal: Journal<unknown>, correlationId: string) {
+  // With waitForRecord: false the outcome is written after the call settles.
+  for (let i = 0; i < 100; i++) {
+    const rows = await journal.query({ correlationId });
+    if (rows[0]?.status !== 'running') return rows;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return journal.query({ correlationId });
+}
+
 test('degrade never applies to a call with a joined write (its atomicity needs the store)', async () => {
   const store = flaky(new MemoryJournalStore());
   const journal = new Journal({ store });

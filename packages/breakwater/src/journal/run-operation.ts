@@ -119,7 +119,11 @@ export async function runOperation<T, Tx>(
     started = await journal.createClaimed(input, id);
   } catch (error) {
     if (!degrade || !isUnavailable(error)) throw error;
-    return runUnjournaled({ journal, input, id, fn, options });
+    // Degrade mode with the store down: the work runs all the same; there is no row to renew a
+    // lease on, and the outcome goes to the outbox.
+    const unrenewed = new LeaseKeeper(journal as unknown as Journal<unknown>, id, options, false);
+    const placeholder = placeholderOperation(journal, input, id);
+    return runLeased(journal, placeholder, input, fn, options, unrenewed, Promise.resolve(false));
   }
   const { operation, created } = started;
   if (!created && operation.status !== 'pending') return replay<T>(operation, journal);
@@ -199,8 +203,8 @@ function runLeased<T, Tx>(
 }
 
 /**
- * The work, under the lease. Rejects without an outcome to record when the lease was lost (someone
- * else owns the operation now) or the journal failed the work itself.
+ * The work, under the lease. Rejects without an outcome to record only when the lease was lost
+ * (someone else owns the operation now).
  */
 async function workUnderLease<T, Tx>(
   operation: Operation,
@@ -226,8 +230,7 @@ async function workUnderLease<T, Tx>(
     return { ok: true, value, attempts: context.attempts };
   } catch (thrown) {
     lease.stop();
-    if (isBreakwaterError(thrown) && (thrown.code === 'JOURNAL_LEASE_LOST' || thrown.code === 'JOURNAL_UNAVAILABLE'))
-      throw thrown;
+    // A journal error of the work's own (an operation it ran itself) is its failure like any other.
     if (lease.lost)
       throw Errors.journalLeaseLost({ message: `Lease on ${operation.id} was lost while it ran.`, cause: thrown });
     const error = classify(thrown, { correlationId: options.correlationId });
@@ -333,30 +336,6 @@ function isOrigin(value: string | null): value is Origin {
 
 function isUnavailable(error: unknown): boolean {
   return isBreakwaterError(error) && error.code === 'JOURNAL_UNAVAILABLE';
-}
-
-/** Degrade mode with the store down: run the work, keep the outcome for later. */
-async function runUnjournaled<T, Tx>({ journal, input, id, fn, options }: Unstarted<T, Tx>): Promise<T> {
-  const placeholder = placeholderOperation(journal, input, id);
-  const callerSignal = options.controller ? sourceOf(options.controller) : options.signal;
-  const context = operationContext(placeholder, callerSignal ?? new Cancellation());
-  try {
-    const result = options.pipeline
-      ? await options.pipeline.execute(
-          (call) => {
-            context.attempts = call.attempt;
-            return fn(context);
-          },
-          { key: options.key ?? input.kind, signal: callerSignal, correlationId: options.correlationId },
-        )
-      : await fn(context);
-    deferSuccess(journal, id, input, result, context.attempts);
-    return result;
-  } catch (thrown) {
-    const error = classify(thrown, { correlationId: options.correlationId });
-    deferFailure(journal, id, input, error, context.attempts, context.partial);
-    throw error;
-  }
 }
 
 /**
