@@ -36,7 +36,7 @@ export class ChaosPolicy implements Policy {
   async run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
     if (this.options.enabled === false) return next(ctx);
     if ((this.options.latencyRate ?? 0) > this.random())
-      await sleep(ctx.clock, this.options.latencyMs ?? 0, ctx.signal);
+      await sleep(ctx.clock, this.options.latencyMs ?? 0, ctx.abortSource);
     if ((this.options.faultRate ?? 0) > this.random()) throw this.options.fault?.(ctx) ?? defaultFault();
     return next(ctx);
   }
