@@ -1,4 +1,4 @@
-import type { Operation, TransitionPatch } from './operation.js';
+import type { Operation, TransitionGuard, TransitionPatch } from './operation.js';
 
 /** Column names of the operations table, shared by the SQL stores. */
 export const PATCH_COLUMNS: Readonly<Record<keyof TransitionPatch, string>> = {
@@ -66,15 +66,43 @@ export function fromRow(row: OperationRow, jsonIsText = true): Operation {
   };
 }
 
-/** The patch as [column, value] pairs in a stable order (statements are cached by their shape). */
-export function patchEntries(patch: TransitionPatch): Array<[string, unknown]> {
-  return (Object.keys(PATCH_COLUMNS) as Array<keyof TransitionPatch>)
-    .filter((key) => patch[key] !== undefined)
-    .map((key) => {
-      const column = PATCH_COLUMNS[key];
-      const value = patch[key];
-      return [column, JSON_COLUMNS.has(column) ? (value === null ? null : JSON.stringify(value)) : value];
-    });
+const PATCH_KEYS = Object.keys(PATCH_COLUMNS) as ReadonlyArray<keyof TransitionPatch>;
+
+/**
+ * A compare-and-set UPDATE's shape: which patch columns it sets, how many statuses it accepts,
+ * whether it checks the lease owner, whether it returns the row. Writes of one shape share one SQL
+ * text and one prepared statement, so the SQL is built once per shape, not per write (a pending
+ * write of a group commit holds only its parameters).
+ */
+export interface UpdateShape {
+  /** Bit i set: the patch sets PATCH_KEYS[i]. */
+  readonly mask: number;
+  /** A number naming the whole shape (the statement cache's key). */
+  readonly key: number;
+}
+
+export function updateShape(patch: TransitionPatch, guard: TransitionGuard, returning: boolean): UpdateShape {
+  let mask = 0;
+  for (let i = 0; i < PATCH_KEYS.length; i++) if (patch[PATCH_KEYS[i]!] !== undefined) mask |= 1 << i;
+  // PATCH_KEYS has 10 keys (bits 0-9); a guard names at most the 5 statuses (bits 10-12).
+  const key =
+    mask | (guard.from.length << 10) | (guard.leaseOwner === undefined ? 0 : 1 << 13) | (returning ? 1 << 14 : 0);
+  return { mask, key };
+}
+
+/** The columns a shape sets, in the stable order of PATCH_COLUMNS. */
+export function shapeColumns(mask: number): string[] {
+  return PATCH_KEYS.filter((_, i) => mask & (1 << i)).map((key) => PATCH_COLUMNS[key]);
+}
+
+/** Appends the values a shape sets to `params` (JSON columns as text), in the order of `shapeColumns`. */
+export function pushPatchValues(params: unknown[], patch: TransitionPatch, mask: number): void {
+  for (let i = 0; i < PATCH_KEYS.length; i++) {
+    if (!(mask & (1 << i))) continue;
+    const key = PATCH_KEYS[i]!;
+    const value = patch[key];
+    params.push(JSON_COLUMNS.has(PATCH_COLUMNS[key]) && value !== null ? JSON.stringify(value) : value);
+  }
 }
 
 /** Table names are interpolated into SQL: only plain identifiers are accepted. */

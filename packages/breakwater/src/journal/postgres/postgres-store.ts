@@ -12,7 +12,16 @@ import {
   type TransitionGuard,
   type TransitionPatch,
 } from '../operation.js';
-import { ADDED_COLUMNS, checkIdentifier, fromRow, patchEntries, schemaSql, type OperationRow } from '../sql-rows.js';
+import {
+  ADDED_COLUMNS,
+  checkIdentifier,
+  fromRow,
+  pushPatchValues,
+  schemaSql,
+  shapeColumns,
+  updateShape,
+  type OperationRow,
+} from '../sql-rows.js';
 
 /** pg parses jsonb columns itself. */
 const fromPg = (row: OperationRow): Operation => fromRow(row, false);
@@ -38,6 +47,8 @@ const ignore = (): void => {};
 export class PostgresJournalStore implements JournalStore<PoolClient> {
   readonly name = 'postgres';
   private readonly table: string;
+  /** The SQL of each UPDATE shape (`updateShape`), built once. */
+  private readonly updates = new Map<number, string>();
 
   constructor(
     readonly pool: Pool,
@@ -94,14 +105,20 @@ export class PostgresJournalStore implements JournalStore<PoolClient> {
     to: OperationStatus,
     patch: TransitionPatch,
   ): { sql: string; params: unknown[] } {
-    const entries = patchEntries(patch);
-    const params: unknown[] = [to, ...entries.map(([, value]) => value), id, [...guard.from]];
-    const sets = ['status = $1', ...entries.map(([column], i) => `${column} = $${i + 2}`)].join(', ');
-    let sql = `UPDATE ${this.table} SET ${sets} WHERE id = $${entries.length + 2} AND status = ANY($${entries.length + 3}::text[])`;
-    if (guard.leaseOwner !== undefined) {
-      params.push(guard.leaseOwner);
-      sql += ` AND lease_owner = $${params.length}`;
+    // The statuses go as one array parameter: the shape's status count does not change the SQL.
+    const shape = updateShape(patch, { from: [], leaseOwner: guard.leaseOwner }, false);
+    let sql = this.updates.get(shape.key);
+    if (sql === undefined) {
+      const columns = shapeColumns(shape.mask);
+      const sets = ['status = $1', ...columns.map((column, i) => `${column} = $${i + 2}`)].join(', ');
+      sql = `UPDATE ${this.table} SET ${sets} WHERE id = $${columns.length + 2} AND status = ANY($${columns.length + 3}::text[])`;
+      if (guard.leaseOwner !== undefined) sql += ` AND lease_owner = $${columns.length + 4}`;
+      this.updates.set(shape.key, sql);
     }
+    const params: unknown[] = [to];
+    pushPatchValues(params, patch, shape.mask);
+    params.push(id, [...guard.from]);
+    if (guard.leaseOwner !== undefined) params.push(guard.leaseOwner);
     return { sql, params };
   }
 

@@ -13,7 +13,16 @@ import {
   type TransitionGuard,
   type TransitionPatch,
 } from '../operation.js';
-import { ADDED_COLUMNS, checkIdentifier, fromRow, patchEntries, schemaSql, type OperationRow } from '../sql-rows.js';
+import {
+  ADDED_COLUMNS,
+  checkIdentifier,
+  fromRow,
+  pushPatchValues,
+  schemaSql,
+  shapeColumns,
+  updateShape,
+  type OperationRow,
+} from '../sql-rows.js';
 import { GroupCommit, type QueuedWrite } from './group-commit.js';
 
 export interface SqliteJournalOptions {
@@ -54,6 +63,10 @@ export class SqliteJournalStore implements JournalStore<Database> {
   private readonly table: string;
   private readonly writer: GroupCommit | undefined;
   private readonly statements = new Map<string, Statement>();
+  /** The SQL of each UPDATE shape (`updateShape`), built once. */
+  private readonly updates = new Map<number, string>();
+  private readonly insertSql: string;
+  private readonly byIdempotencyKeySql: string;
   /** One transaction per write, when group commit is off. */
   private readonly single: { immediate(work: () => unknown): unknown };
 
@@ -62,6 +75,8 @@ export class SqliteJournalStore implements JournalStore<Database> {
     options: SqliteJournalOptions = {},
   ) {
     this.table = checkIdentifier(options.table ?? 'breakwater_operations');
+    this.insertSql = `INSERT INTO ${this.table} (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
+    this.byIdempotencyKeySql = `SELECT * FROM ${this.table} WHERE kind = ? AND idempotency_key = ?`;
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
     const busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
@@ -116,14 +131,10 @@ export class SqliteJournalStore implements JournalStore<Database> {
       () => {
         // No `RETURNING *`: the new row is known already (building a JS object of every column back
         // from SQLite was a large part of an insert's cost).
-        const inserted = this.statement(
-          `INSERT INTO ${this.table} (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-        ).run(...insertValues(input));
+        const inserted = this.statement(this.insertSql).run(...insertValues(input));
         if (inserted.changes === 1) return { operation: newOperationRecord(input), created: true };
-        const existing = this.statement(`SELECT * FROM ${this.table} WHERE kind = ? AND idempotency_key = ?`).get(
-          input.kind,
-          input.idempotencyKey ?? null,
-        ) as OperationRow | undefined;
+        const existing = this.statement(this.byIdempotencyKeySql).get(input.kind, input.idempotencyKey ?? null) as
+          OperationRow | undefined;
         if (!existing) throw new Error(`Insert of operation ${input.id} conflicted but no row was found.`);
         return { operation: fromRow(existing), created: false };
       },
@@ -175,18 +186,19 @@ export class SqliteJournalStore implements JournalStore<Database> {
     patch: TransitionPatch,
     returning: boolean,
   ): { sql: string; params: unknown[] } {
-    const entries = patchEntries(patch);
-    const sets = ['status = ?', ...entries.map(([column]) => `${column} = ?`)].join(', ');
-    const statuses = guard.from.map(() => '?').join(', ');
-    const ownerClause = guard.leaseOwner === undefined ? '' : ' AND lease_owner = ?';
-    const sql = `UPDATE ${this.table} SET ${sets} WHERE id = ? AND status IN (${statuses})${ownerClause}${returning ? ' RETURNING *' : ''}`;
-    const params = [
-      to,
-      ...entries.map(([, value]) => value),
-      id,
-      ...guard.from,
-      ...(guard.leaseOwner === undefined ? [] : [guard.leaseOwner]),
-    ];
+    const shape = updateShape(patch, guard, returning);
+    let sql = this.updates.get(shape.key);
+    if (sql === undefined) {
+      const sets = ['status = ?', ...shapeColumns(shape.mask).map((column) => `${column} = ?`)].join(', ');
+      const statuses = guard.from.map(() => '?').join(', ');
+      const ownerClause = guard.leaseOwner === undefined ? '' : ' AND lease_owner = ?';
+      sql = `UPDATE ${this.table} SET ${sets} WHERE id = ? AND status IN (${statuses})${ownerClause}${returning ? ' RETURNING *' : ''}`;
+      this.updates.set(shape.key, sql);
+    }
+    const params: unknown[] = [to];
+    pushPatchValues(params, patch, shape.mask);
+    params.push(id, ...guard.from);
+    if (guard.leaseOwner !== undefined) params.push(guard.leaseOwner);
     return { sql, params };
   }
 
