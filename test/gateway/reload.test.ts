@@ -16,10 +16,10 @@ const configFor = (url: string, alias: string) => ({
   routes: { [alias]: { targets: [{ provider: 'sim', model: 'x' }] } },
   journal: { memory: true as const },
 });
-const ask = (base: string, model: string) =>
+const ask = (base: string, model: string, headers: Record<string, string> = {}) =>
   fetch(`${base}/v1/chat/completions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
   });
 
@@ -88,5 +88,36 @@ test('SIGHUP re-reads the config file; a broken file keeps the running config', 
     child.kill('SIGTERM');
     await simulator.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// The headers a target sends (its key among them) are built once per resolved target, not per
+// request: a reload resolves new targets, so a rotated key is used from the next request on.
+test('a reload picks up a rotated provider key; each request sends its own x-request-id', async () => {
+  const simulator = await startSimulator();
+  const env: Record<string, string | undefined> = { SIM_KEY: 'sk-old-0123456789abcdef' };
+  const config = () =>
+    parseConfig({
+      providers: { sim: { baseUrl: simulator.url, apiKeyEnv: 'SIM_KEY' } },
+      routes: { m: { targets: [{ provider: 'sim', model: 'x' }] } },
+      journal: { memory: true },
+    });
+  const gateway = await createGateway(config(), { env, logger: pino({ level: 'silent' }) });
+  const base = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    for (const id of ['rot-1', 'rot-2']) assert.equal((await ask(base, 'm', { 'x-request-id': id })).status, 200);
+    env['SIM_KEY'] = 'sk-new-0123456789abcdef';
+    gateway.reload(config());
+    assert.equal((await ask(base, 'm')).status, 200);
+    assert.deepEqual(simulator.stats().authorizations, [
+      'Bearer sk-old-0123456789abcdef',
+      'Bearer sk-old-0123456789abcdef',
+      'Bearer sk-new-0123456789abcdef',
+    ]);
+    // The per-target headers are shared: each request's own id is added to a copy, never to them.
+    assert.deepEqual(simulator.stats().requestIds.slice(0, 2), ['rot-1', 'rot-2']);
+  } finally {
+    await gateway.close();
+    await simulator.close();
   }
 });

@@ -31,8 +31,11 @@ export interface SimulatorStats {
   received: number;
   byFault: Partial<Record<Fault, number>>;
   byPath: Record<string, number>;
-  /** Authorization headers seen (to prove which key the gateway used). */
+  /** Authorization headers seen, the last KEPT (to prove which key the gateway used). */
   authorizations: string[];
+  /** `x-request-id` headers seen, the last KEPT ('' for a request without one). */
+  requestIds: string[];
+  /** Request bodies seen, the last KEPT. */
   lastBodies: unknown[];
 }
 
@@ -103,9 +106,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       stats.byFault[fault] = (stats.byFault[fault] ?? 0) + 1;
       stats.byPath[path] = (stats.byPath[path] ?? 0) + 1;
       // Whichever header the protocol carries its key in: OpenAI's Bearer, Anthropic's, Google's.
-      stats.authorizations.push(
+      keepLast(
+        stats.authorizations,
         String(req.headers.authorization ?? req.headers['x-api-key'] ?? req.headers['x-goog-api-key'] ?? ''),
       );
+      keepLast(stats.requestIds, String(req.headers['x-request-id'] ?? ''));
       let body: Record<string, unknown>;
       try {
         body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
@@ -119,8 +124,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           },
         });
       }
-      stats.lastBodies.push(body);
-      if (stats.lastBodies.length > 20) stats.lastBodies.shift();
+      keepLast(stats.lastBodies, body);
       void answer(req, res, path, body, fault);
     });
   });
@@ -311,7 +315,18 @@ function prefillOf(body: Record<string, unknown>): string {
 }
 
 function emptyStats(): SimulatorStats {
-  return { received: 0, byFault: {}, byPath: {}, authorizations: [], lastBodies: [] };
+  return { received: 0, byFault: {}, byPath: {}, authorizations: [], requestIds: [], lastBodies: [] };
+}
+
+/**
+ * What the stats keep of each request: the last few, so a simulator that serves for days (the
+ * built-in upstream of `breakwater serve` with no key, a benchmark) does not grow with its traffic.
+ */
+const KEPT = 20;
+
+function keepLast<T>(list: T[], item: T): void {
+  list.push(item);
+  if (list.length > KEPT) list.shift();
 }
 
 function embeddings(model: string, input: unknown) {

@@ -42,14 +42,20 @@ export function createUpstreamAgent(maxResponseBytes: number): Agent {
   return new Agent({ keepAliveTimeout: 10_000, connections: 256, maxResponseSize: maxResponseBytes });
 }
 
-function headersFor(target: ResolvedTarget, correlationId: string | undefined): Record<string, string> {
-  const headers: Record<string, string> = {
-    ...target.protocol.headers(target.apiKey),
-    ...target.headers,
-    'content-type': 'application/json',
-  };
-  if (correlationId) headers['x-request-id'] = correlationId;
-  return headers;
+/**
+ * What every request to a target carries (its key, its static headers, the content type), built
+ * once per target rather than per request. A reloaded config resolves new targets, so a changed key
+ * is never served from here.
+ */
+const baseHeaders = new WeakMap<ResolvedTarget, Readonly<Record<string, string>>>();
+
+function headersFor(target: ResolvedTarget, correlationId: string | undefined): Readonly<Record<string, string>> {
+  let base = baseHeaders.get(target);
+  if (!base) {
+    base = { ...target.protocol.headers(target.apiKey), ...target.headers, 'content-type': 'application/json' };
+    baseHeaders.set(target, base);
+  }
+  return correlationId ? { ...base, 'x-request-id': correlationId } : base;
 }
 
 const failure = (target: ResolvedTarget, thrown: unknown): BreakwaterError =>
