@@ -449,12 +449,24 @@ export class Journal<Tx = unknown> {
    * Store failures are classified like any dependency's and reported as JOURNAL_UNAVAILABLE; an
    * error thrown by a joined write is the caller's and passes through as it is.
    */
-  private async guarded<T>(write: () => Promise<T>, hasJoin = false): Promise<T> {
+  private guarded<T>(write: () => Promise<T>, hasJoin = false): Promise<T> {
+    let pending: Promise<T>;
+    try {
+      pending = write();
+    } catch (thrown) {
+      pending = Promise.reject(thrown);
+    }
+    // Awaited in a frame of its own: a write that waits for a shared commit (up to
+    // successCommitDelayMs) does not keep the thunk, and the patch it closes over, alive meanwhile.
+    return this.settled(pending, hasJoin);
+  }
+
+  private async settled<T>(pending: Promise<T>, hasJoin: boolean): Promise<T> {
     try {
       // A synchronous store's write cannot be stuck behind a pending promise: no timer per write.
       const result = await (this.store.synchronous
-        ? write()
-        : withDeadline(write(), this.writeTimeoutMs, this.store.name));
+        ? pending
+        : withDeadline(pending, this.writeTimeoutMs, this.store.name));
       this.latestFailed = false;
       return result;
     } catch (thrown) {
