@@ -395,6 +395,8 @@ function replay<T>(operation: Operation, journal: Journal): T {
 /** Renews the lease at a third of its length; aborts the work if the lease is lost. */
 class LeaseKeeper {
   private readonly controller: AbortController | Cancellation;
+  /** The operation's cancellation: the caller's controller, or one of its own linked to the caller's signal. */
+  readonly source: CancelSource;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** Removes the link to the caller's signal; none when there is nothing to unlink. */
@@ -409,6 +411,7 @@ class LeaseKeeper {
     renewNow = true,
   ) {
     this.controller = caller.controller ?? new Cancellation();
+    this.source = this.controller instanceof Cancellation ? this.controller : this.controller.signal;
     this.unlinkCaller = caller.controller ? undefined : this.link(caller.signal);
     if (renewNow) this.beginRenewal();
   }
@@ -430,11 +433,6 @@ class LeaseKeeper {
     const onCallerAbort = (): void => this.controller.abort(callerSignal.reason);
     callerSignal.addEventListener('abort', onCallerAbort, { once: true });
     return () => callerSignal.removeEventListener('abort', onCallerAbort);
-  }
-
-  /** The operation's cancellation: the caller's controller, or one of its own linked to the caller's signal. */
-  get source(): CancelSource {
-    return sourceOf(this.controller);
   }
 
   stop(): void {
@@ -468,8 +466,4 @@ function operationContext(operation: Operation, source: CancelSource): Operation
     partial: undefined,
     attempts: 1,
   };
-}
-
-function sourceOf(controller: AbortController | Cancellation): CancelSource {
-  return controller instanceof Cancellation ? controller : controller.signal;
 }

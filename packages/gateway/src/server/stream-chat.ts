@@ -66,7 +66,7 @@ interface Relayed {
  */
 export async function streamChat(args: StreamArgs): Promise<void> {
   const { request, reply, route, journal, policy } = args;
-  const signal = args.cancellation;
+  const { cancellation } = args;
   // The usage of the answer is asked for even when the client did not (and then not forwarded to it).
   const clientAsksUsage =
     (args.body['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage === true;
@@ -78,7 +78,7 @@ export async function streamChat(args: StreamArgs): Promise<void> {
   let firstByteMs: number | undefined;
   const opened: { current?: OpenedStream } = {};
   const onAbort = (): void => opened.current?.abort();
-  signal.addEventListener('abort', onAbort, { once: true });
+  cancellation.addEventListener('abort', onAbort, { once: true });
   // The client's own text, with the usage option spliced in when the gateway asks for it: what goes
   // upstream for `body` (a resumption's body is another, and is serialised).
   const bodyText = clientAsksUsage
@@ -133,7 +133,7 @@ export async function streamChat(args: StreamArgs): Promise<void> {
               reply.raw,
               route.config.stream,
               args.bounds,
-              signal,
+              cancellation,
               relayed,
               continuation,
               clientAsksUsage,
@@ -190,14 +190,14 @@ export async function streamChat(args: StreamArgs): Promise<void> {
       },
       {
         correlationId: request.correlationId,
-        controller: signal,
+        controller: cancellation,
         ...operationOptions(policy, args.body, true),
       },
     );
   } catch (thrown) {
     const error =
-      signal.aborted && signal.reason instanceof BreakwaterError
-        ? signal.reason
+      cancellation.aborted && cancellation.reason instanceof BreakwaterError
+        ? cancellation.reason
         : classify(thrown, { correlationId: request.correlationId });
     error.correlationId ??= request.correlationId;
     policy.finished(
@@ -211,7 +211,7 @@ export async function streamChat(args: StreamArgs): Promise<void> {
     args.logger[error.logLevel]({ err: error, correlation_id: request.correlationId }, `stream ended by ${error.code}`);
     if (!reply.raw.destroyed) reply.raw.end(`data: ${JSON.stringify(args.render(error).body)}\n\n`);
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    cancellation.removeEventListener('abort', onAbort);
     // Whatever ended the stream (a slow client, an error event), the upstream connection is released.
     opened.current?.abort();
   }

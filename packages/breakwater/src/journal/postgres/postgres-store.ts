@@ -105,8 +105,8 @@ export class PostgresJournalStore implements JournalStore<PoolClient> {
     to: OperationStatus,
     patch: TransitionPatch,
   ): { sql: string; params: unknown[] } {
-    // The statuses go as one array parameter: the shape's status count does not change the SQL.
-    const shape = updateShape(patch, { from: [], leaseOwner: guard.leaseOwner }, false);
+    // The statuses go as one array parameter, so shapes that differ only in their count share a text.
+    const shape = updateShape(patch, guard, false);
     let sql = this.updates.get(shape.key);
     if (sql === undefined) {
       const columns = shapeColumns(shape.mask);
