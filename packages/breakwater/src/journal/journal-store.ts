@@ -53,6 +53,22 @@ export interface JournalStore<Tx = unknown> {
     patch: TransitionPatch,
     join?: (tx: Tx) => unknown,
   ): Promise<boolean>;
+  /**
+   * `apply`, written as part of the operation's create when that create is still queued for a
+   * shared commit (`create`'s `deferrable`): one row is inserted as it ends up, instead of a row and
+   * then its update. Undefined, with nothing written, when there is no such create (it has been
+   * written already, or was never made here), when the queued row does not pass `guard`, or when
+   * another write of the row was queued after its create; then write with `apply` once the create
+   * has landed. The promise settles with the create's commit and shares its fate: if the create
+   * fails, so does this write, with the same error. `patch` is called only when the write is
+   * taken. Optional: a store that writes each create at once has nothing to merge with.
+   */
+  applyWithCreate?(
+    id: string,
+    guard: TransitionGuard,
+    to: OperationStatus,
+    patch: () => TransitionPatch,
+  ): Promise<boolean> | undefined;
   get(id: string): Promise<Operation | undefined>;
   findByIdempotencyKey(kind: string, key: string): Promise<Operation | undefined>;
   query(query: OperationQuery): Promise<Operation[]>;

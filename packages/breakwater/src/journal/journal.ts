@@ -207,6 +207,38 @@ export class Journal<Tx = unknown> {
     );
   }
 
+  /**
+   * `markSucceeded`, written as part of the operation's create while that create still waits for a
+   * shared commit (`JournalStore.applyWithCreate`): one row inserted as it ends up, instead of a
+   * row and its update. Undefined, with nothing written, when it cannot be: write it with
+   * `markSucceeded` once the create has landed. It shares the create's fate.
+   */
+  markSucceededWithCreate(id: string, result: unknown, attempts: number): Promise<boolean> | undefined {
+    return this.applyWithCreate(id, 'succeeded', () => this.successPatch(result, attempts));
+  }
+
+  /** `markFailed`, written with the operation's create as `markSucceededWithCreate` is. */
+  markFailedWithCreate(
+    id: string,
+    error: BreakwaterError,
+    attempts: number,
+    partial?: unknown,
+  ): Promise<boolean> | undefined {
+    return this.applyWithCreate(id, failureStatus(error), () => this.failurePatch(error, attempts, partial));
+  }
+
+  private applyWithCreate(id: string, to: OperationStatus, patch: () => TransitionPatch): Promise<boolean> | undefined {
+    const store = this.store;
+    if (!store.applyWithCreate) return undefined;
+    let pending: Promise<boolean> | undefined;
+    try {
+      pending = store.applyWithCreate(id, ownedBy(this.owner), to, patch);
+    } catch (thrown) {
+      pending = Promise.reject(thrown);
+    }
+    return pending && this.settled(pending, false);
+  }
+
   private successPatch(result: unknown, attempts: number): TransitionPatch {
     return { result: this.stored(result), attempts, finishedAt: this.now(), leaseOwner: null, leaseExpiresAt: null };
   }

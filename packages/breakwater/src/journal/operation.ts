@@ -123,6 +123,23 @@ export function newOperationRecord(input: NewOperationRow): Operation {
   };
 }
 
+/** Whether `record` passes the compare-and-set `guard` (its status, and its lease owner if named). */
+export function passesGuard(record: Operation, guard: TransitionGuard): boolean {
+  return (
+    guard.from.includes(record.status) && (guard.leaseOwner === undefined || record.leaseOwner === guard.leaseOwner)
+  );
+}
+
+/** `record` after a transition to `to` with `patch`, as a SQL store writes it: an undefined field stays as it was. */
+export function transitioned(record: Operation, to: OperationStatus, patch: TransitionPatch): Operation {
+  const next: Operation = { ...record, status: to };
+  for (const key of Object.keys(patch) as Array<keyof TransitionPatch>) {
+    const value = patch[key];
+    if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
+  }
+  return next;
+}
+
 /** The insert's values, in the column order the SQL stores use. */
 export const INSERT_COLUMNS =
   'id, kind, idempotency_key, status, attempts, correlation_id, session_id, metadata, created_at, started_at, lease_owner, lease_expires_at';

@@ -256,12 +256,47 @@ async function recordOutcome<T, Tx>(
   join: ((tx: Tx, result: T) => unknown) | undefined,
   creating: Promise<boolean> | undefined,
 ): Promise<void> {
+  const merged = creating && recordWithCreate(journal, id, done);
+  if (merged) return settleWithCreate(journal, id, input, done, merged, creating!);
   const exists = creating === undefined || (await creating);
   if (!done.ok) {
     if (exists) await recordFailure(journal, id, input, done.error, done.attempts, done.partial);
     else deferFailure(journal, id, input, done.error, done.attempts, done.partial);
   } else if (exists) await recordSuccess(journal, id, input, done.value, done.attempts, join);
   else deferSuccess(journal, id, input, done.value, done.attempts);
+}
+
+/** The outcome, written with its create while that create still waits for its commit (else undefined). */
+function recordWithCreate<T, Tx>(journal: Journal<Tx>, id: string, done: WorkOutcome<T>): Promise<boolean> | undefined {
+  return done.ok
+    ? journal.markSucceededWithCreate(id, done.value, done.attempts)
+    : journal.markFailedWithCreate(id, done.error, done.attempts, done.partial);
+}
+
+/**
+ * An outcome written with its create shares the create's fate: when the store could not take the
+ * create, neither landed and the outcome goes to the outbox, as it would have after a failed create.
+ */
+async function settleWithCreate<T, Tx>(
+  journal: Journal<Tx>,
+  id: string,
+  input: NewOperation,
+  done: WorkOutcome<T>,
+  merged: Promise<boolean>,
+  creating: Promise<boolean>,
+): Promise<void> {
+  let applied: boolean | undefined;
+  try {
+    applied = await merged;
+  } catch (thrown) {
+    if (!isUnavailable(thrown)) throw thrown;
+  }
+  if (applied === undefined || !(await creating)) {
+    if (done.ok) deferSuccess(journal, id, input, done.value, done.attempts);
+    else deferFailure(journal, id, input, done.error, done.attempts, done.partial);
+    return;
+  }
+  if (!applied && done.ok) throw successOvertaken(id);
 }
 
 /** What the work sees of an operation whose row is not written (yet): the row it will be. */
@@ -364,10 +399,13 @@ async function recordSuccess<T, Tx>(
     await recordFailure(journal, id, input, error, attempts, undefined);
     throw error;
   }
-  if (!done)
-    throw Errors.journalLeaseLost({
-      message: `Operation ${id} was finished by someone else (its lease expired) before its success was recorded.`,
-    });
+  if (!done) throw successOvertaken(id);
+}
+
+function successOvertaken(id: string): BreakwaterError {
+  return Errors.journalLeaseLost({
+    message: `Operation ${id} was finished by someone else (its lease expired) before its success was recorded.`,
+  });
 }
 
 /** The recorded outcome of an operation that already ran (or is running elsewhere). */

@@ -1,4 +1,4 @@
-import type { Operation, TransitionGuard, TransitionPatch } from './operation.js';
+import { INSERT_COLUMNS, type Operation, type TransitionGuard, type TransitionPatch } from './operation.js';
 
 /** Column names of the operations table, shared by the SQL stores. */
 export const PATCH_COLUMNS: Readonly<Record<keyof TransitionPatch, string>> = {
@@ -103,6 +103,34 @@ export function pushPatchValues(params: unknown[], patch: TransitionPatch, mask:
     const value = patch[key];
     params.push(JSON_COLUMNS.has(PATCH_COLUMNS[key]) && value !== null ? JSON.stringify(value) : value);
   }
+}
+
+/** Every column of a row, for an insert of a whole row (`rowValues`): the insert's, then the rest. */
+export const ROW_COLUMNS = `${INSERT_COLUMNS}, error_category, error_code, error_message, error_origin, result, finished_at`;
+
+/** A whole row's values, in the order of `ROW_COLUMNS` (JSON columns as text). */
+export function rowValues(row: Operation): unknown[] {
+  const json = (value: unknown): unknown => (value === null || value === undefined ? null : JSON.stringify(value));
+  return [
+    row.id,
+    row.kind,
+    row.idempotencyKey,
+    row.status,
+    row.attempts,
+    row.correlationId,
+    row.sessionId,
+    json(row.metadata),
+    row.createdAt,
+    row.startedAt,
+    row.leaseOwner,
+    row.leaseExpiresAt,
+    row.errorCategory,
+    row.errorCode,
+    row.errorMessage,
+    row.errorOrigin,
+    json(row.result),
+    row.finishedAt,
+  ];
 }
 
 /** Table names are interpolated into SQL: only plain identifiers are accepted. */

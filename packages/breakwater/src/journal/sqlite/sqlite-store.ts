@@ -5,6 +5,8 @@ import {
   INSERT_COLUMNS,
   insertValues,
   newOperationRecord,
+  passesGuard,
+  transitioned,
   type NewOperationRow,
   type Operation,
   type OperationQuery,
@@ -18,12 +20,27 @@ import {
   checkIdentifier,
   fromRow,
   pushPatchValues,
+  ROW_COLUMNS,
+  rowValues,
   schemaSql,
   shapeColumns,
   updateShape,
   type OperationRow,
 } from '../sql-rows.js';
 import { GroupCommit, type QueuedWrite } from './group-commit.js';
+
+/**
+ * A create waiting in the group commit's queue. Outcomes written meanwhile (`applyWithCreate`) are
+ * applied to `row`, and the create inserts the row as it ends up; `inserted` or `error` then says
+ * how the insert went, for those writes' own promises.
+ */
+interface QueuedCreate {
+  input: NewOperationRow;
+  /** The row as it will be inserted, once an outcome was merged; until then the create's own values. */
+  row: Operation | undefined;
+  inserted?: boolean;
+  error?: unknown;
+}
 
 export interface SqliteJournalOptions {
   /** Table name. Default `breakwater_operations`. */
@@ -66,6 +83,10 @@ export class SqliteJournalStore implements JournalStore<Database> {
   /** The SQL of each UPDATE shape (`updateShape`), built once. */
   private readonly updates = new Map<number, string>();
   private readonly insertSql: string;
+  /** The insert of a whole row: a create with its outcome merged in. */
+  private readonly insertRowSql: string;
+  /** Creates still in the group commit's queue that an outcome may be merged into, by id. */
+  private readonly queuedCreates = new Map<string, QueuedCreate>();
   private readonly byIdempotencyKeySql: string;
   /** One transaction per write, when group commit is off. */
   private readonly single: { immediate(work: () => unknown): unknown };
@@ -76,6 +97,9 @@ export class SqliteJournalStore implements JournalStore<Database> {
   ) {
     this.table = checkIdentifier(options.table ?? 'breakwater_operations');
     this.insertSql = `INSERT INTO ${this.table} (${INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`;
+    this.insertRowSql = `INSERT INTO ${this.table} (${ROW_COLUMNS}) VALUES (${ROW_COLUMNS.split(',')
+      .map(() => '?')
+      .join(', ')}) ON CONFLICT DO NOTHING`;
     this.byIdempotencyKeySql = `SELECT * FROM ${this.table} WHERE kind = ? AND idempotency_key = ?`;
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
@@ -127,18 +151,66 @@ export class SqliteJournalStore implements JournalStore<Database> {
   }
 
   create(input: NewOperationRow, how?: { deferrable?: boolean }): Promise<{ operation: Operation; created: boolean }> {
+    const deferrable = how?.deferrable === true;
+    // Only a create that may wait for a later commit waits long enough for an outcome to join it.
+    const queued: QueuedCreate | undefined = deferrable && this.writer ? { input, row: undefined } : undefined;
+    if (queued) this.queuedCreates.set(input.id, queued);
+    const created = this.write(
+      () => {
+        if (!queued) return this.insert(input);
+        this.forgetQueued(input.id, queued);
+        try {
+          const outcome = this.insert(input, queued.row);
+          queued.inserted = outcome.created;
+          return outcome;
+        } catch (error) {
+          queued.error = error;
+          throw error;
+        }
+      },
+      deferrable ? DEFERRABLE : ONE_STATEMENT,
+    );
+    // A batch whose commit failed never ran the write above: the entry must not outlive it.
+    if (queued) created.catch(() => this.forgetQueued(input.id, queued));
+    return created;
+  }
+
+  private forgetQueued(id: string, queued: QueuedCreate): void {
+    if (this.queuedCreates.get(id) === queued) this.queuedCreates.delete(id);
+  }
+
+  /** Inserts the new operation (as `row`, when an outcome was merged into it), or finds the one it duplicates. */
+  private insert(input: NewOperationRow, row?: Operation): { operation: Operation; created: boolean } {
+    // No `RETURNING *`: the new row is known already (building a JS object of every column back
+    // from SQLite was a large part of an insert's cost).
+    const inserted = row
+      ? this.statement(this.insertRowSql).run(...rowValues(row))
+      : this.statement(this.insertSql).run(...insertValues(input));
+    if (inserted.changes === 1) return { operation: newOperationRecord(input), created: true };
+    const existing = this.statement(this.byIdempotencyKeySql).get(input.kind, input.idempotencyKey ?? null) as
+      OperationRow | undefined;
+    if (!existing) throw new Error(`Insert of operation ${input.id} conflicted but no row was found.`);
+    return { operation: fromRow(existing), created: false };
+  }
+
+  applyWithCreate(
+    id: string,
+    guard: TransitionGuard,
+    to: OperationStatus,
+    patch: () => TransitionPatch,
+  ): Promise<boolean> | undefined {
+    const queued = this.queuedCreates.get(id);
+    if (!queued) return undefined;
+    const row = queued.row ?? newOperationRecord(queued.input);
+    if (!passesGuard(row, guard)) return undefined;
+    queued.row = transitioned(row, to, patch());
+    // Queued behind the create, so it settles with the create's commit, and as the insert went.
     return this.write(
       () => {
-        // No `RETURNING *`: the new row is known already (building a JS object of every column back
-        // from SQLite was a large part of an insert's cost).
-        const inserted = this.statement(this.insertSql).run(...insertValues(input));
-        if (inserted.changes === 1) return { operation: newOperationRecord(input), created: true };
-        const existing = this.statement(this.byIdempotencyKeySql).get(input.kind, input.idempotencyKey ?? null) as
-          OperationRow | undefined;
-        if (!existing) throw new Error(`Insert of operation ${input.id} conflicted but no row was found.`);
-        return { operation: fromRow(existing), created: false };
+        if (queued.error !== undefined) throw queued.error;
+        return queued.inserted === true;
       },
-      how?.deferrable === true ? DEFERRABLE : ONE_STATEMENT,
+      transitionWrite(to, undefined),
     );
   }
 
@@ -149,6 +221,8 @@ export class SqliteJournalStore implements JournalStore<Database> {
     patch: TransitionPatch,
     join?: (tx: Database) => unknown,
   ): Promise<Operation | undefined> {
+    // Queued after the create: an outcome merged into it later would overtake this write.
+    this.queuedCreates.delete(id);
     const update = this.update(id, guard, to, patch, true);
     return this.write(
       () => {
@@ -167,6 +241,7 @@ export class SqliteJournalStore implements JournalStore<Database> {
     patch: TransitionPatch,
     join?: (tx: Database) => unknown,
   ): Promise<boolean> {
+    this.queuedCreates.delete(id);
     const update = this.update(id, guard, to, patch, false);
     return this.write(
       () => {
