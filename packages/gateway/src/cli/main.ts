@@ -149,7 +149,9 @@ async function serve(flags: ServeFlags, rest: string[]): Promise<void> {
 
 /**
  * A running process cannot change its V8 settings (workers get them from their primary), so a lone
- * `serve` started without them says which to pass.
+ * `serve` started without them says which to pass. Not set from inside: the young generation's size
+ * is fixed when the heap is made, and `v8.setFlagsFromString('--single-threaded-gc')` after start
+ * aborts Node 20 at its next full collection (a failed V8 check in cppgc's marker, seen here).
  */
 function tipServerFlags(): void {
   const missing = missingServerFlags(process.execArgv, process.env['NODE_OPTIONS']);
