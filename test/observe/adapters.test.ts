@@ -167,6 +167,28 @@ test('prometheus: a secret in a key is redacted every time, however many other k
   assert.match(body, /breakwater_calls_total\{key="key-1199",outcome="success"\} 1/);
 });
 
+test('prometheus: calls of one key are counted per outcome, their attempts per key, each call once', async () => {
+  const metrics = prometheusTelemetry();
+  const run = pipeline(retry({ maxAttempts: 2, backoff: constantBackoff(0) }));
+  instrument(run, metrics);
+  await run.execute(async () => 'ok', { key: 'k' });
+  await run.execute(async () => 'ok', { key: 'k' });
+  await run
+    .execute(
+      async () => {
+        throw upstream(503);
+      },
+      { key: 'k' },
+    )
+    .catch(() => undefined);
+  const { body } = await metrics.metrics();
+  assert.match(body, /breakwater_calls_total\{key="k",outcome="success"\} 2/);
+  assert.match(body, /breakwater_calls_total\{key="k",outcome="failure"\} 1/);
+  assert.match(body, /breakwater_attempts_total\{key="k"\} 4/, 'one each for the successes, two for the failure');
+  assert.match(body, /breakwater_call_duration_seconds_count\{key="k",outcome="success"\} 2/);
+  assert.match(body, /breakwater_call_duration_seconds_count\{key="k",outcome="failure"\} 1/);
+});
+
 test('otel: a span per call with error.type set to the breakwater code', async () => {
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });

@@ -154,6 +154,8 @@ export function gatewayMetrics(registry: Registry, sources: GaugeSources): Gatew
   // Labelled children resolved once per label set: no label hashing on each request.
   const requestSeries = new Map<string, { inc(): void }>();
   const firstTokenSeries = new Map<string, { observe(value: number): void }>();
+  // Routes and targets come from the configuration: these maps are as small as it is.
+  const usageSeries = new Map<string, Record<'prompt' | 'completion' | 'cost', { inc(value: number): void }>>();
   return {
     request: (done) => {
       const target = done.target ?? 'none';
@@ -177,9 +179,20 @@ export function gatewayMetrics(registry: Registry, sources: GaugeSources): Gatew
     malformedEvent: (target) => malformed.inc({ target }),
     overhead: (ms) => overhead.observe(ms / 1000),
     usage: (route, target, usage, price) => {
-      if (usage.prompt_tokens) tokens.inc({ route, target, kind: 'prompt' }, usage.prompt_tokens);
-      if (usage.completion_tokens) tokens.inc({ route, target, kind: 'completion' }, usage.completion_tokens);
-      if (price) cost.inc({ route, target }, price);
+      const key = `${route}\u0000${target}`;
+      let series = usageSeries.get(key);
+      if (!series)
+        usageSeries.set(
+          key,
+          (series = {
+            prompt: tokens.labels({ route, target, kind: 'prompt' }),
+            completion: tokens.labels({ route, target, kind: 'completion' }),
+            cost: cost.labels({ route, target }),
+          }),
+        );
+      if (usage.prompt_tokens) series.prompt.inc(usage.prompt_tokens);
+      if (usage.completion_tokens) series.completion.inc(usage.completion_tokens);
+      if (price) series.cost.inc(price);
     },
   };
 }

@@ -17,6 +17,12 @@ export interface PrometheusOptions {
 }
 
 const BREAKER_STATE = { closed: 0, half_open: 1, open: 2, isolated: 3 } as const;
+
+interface CallSeries {
+  calls: { inc(value?: number): void };
+  attempts: { inc(value?: number): void };
+  duration: { observe(value: number): void };
+}
 // Label values are user-controlled (keys, dependency names): redacted and bounded in length.
 // Remembered per value — a handful of keys recur on every call, and the redactor's scan of each
 // was a visible share of a gateway request — in a map cleared when it grows past its bound.
@@ -111,15 +117,33 @@ export function prometheusTelemetry(
     registers: [registry],
   });
 
+  // The series one call updates, by key and outcome, resolved once: prom-client checks and builds
+  // a labels object for every update given one (two calls per gateway request, three updates each).
+  const callSeries = new Map<string, CallSeries>();
+  const seriesFor = (key: string, outcome: string): CallSeries => {
+    const id = `${key}\u0000${outcome}`;
+    let series = callSeries.get(id);
+    if (!series) {
+      if (callSeries.size >= MAX_REMEMBERED_LABELS) callSeries.clear();
+      series = {
+        calls: calls.labels({ key, outcome }),
+        attempts: attempts.labels({ key }),
+        duration: duration.labels({ key, outcome }),
+      };
+      callSeries.set(id, series);
+    }
+    return series;
+  };
+
   return {
     registry,
     metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
     'pipeline.call': ({ key, durationMs, attempts: n, error, degraded }) => {
       const outcome = error ? 'failure' : degraded ? 'degraded' : 'success';
-      const clean = label(key);
-      calls.inc({ key: clean, outcome });
-      attempts.inc({ key: clean }, n);
-      duration.observe({ key: clean, outcome }, durationMs / 1000);
+      const series = seriesFor(label(key), outcome);
+      series.calls.inc();
+      series.attempts.inc(n);
+      series.duration.observe(durationMs / 1000);
       if (error) errors.inc({ category: error.category, code: error.code, dependency: label(error.dependency ?? key) });
     },
     'retry.retry': ({ key, reason }) => retries.inc({ key: label(key), reason }),
