@@ -132,7 +132,27 @@ export function passesGuard(record: Operation, guard: TransitionGuard): boolean 
 
 /** `record` after a transition to `to` with `patch`, as a SQL store writes it: an undefined field stays as it was. */
 export function transitioned(record: Operation, to: OperationStatus, patch: TransitionPatch): Operation {
-  const next: Operation = { ...record, status: to };
+  // Field by field, not spread: it runs for every request the gateway journals (see newOperationRecord).
+  const next: Operation = {
+    id: record.id,
+    kind: record.kind,
+    idempotencyKey: record.idempotencyKey,
+    status: to,
+    attempts: record.attempts,
+    errorCategory: record.errorCategory,
+    errorCode: record.errorCode,
+    errorMessage: record.errorMessage,
+    errorOrigin: record.errorOrigin,
+    correlationId: record.correlationId,
+    sessionId: record.sessionId,
+    metadata: record.metadata,
+    result: record.result,
+    createdAt: record.createdAt,
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+    leaseOwner: record.leaseOwner,
+    leaseExpiresAt: record.leaseExpiresAt,
+  };
   for (const key of Object.keys(patch) as Array<keyof TransitionPatch>) {
     const value = patch[key];
     if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;

@@ -1,4 +1,4 @@
-import type { BreakwaterError, CallTrail } from 'breakwater';
+import type { BreakwaterError, CallTrail, Cancellation } from 'breakwater';
 import type { GatewayConfig } from '../config/schema.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { RequestObserver } from './request-outcome.js';
@@ -31,11 +31,22 @@ export interface Usage {
  * so its objects are garbage at once, not a commit or two later. Fail-closed runs nothing
  * unrecorded, so it waits for both.
  */
-export function operationOptions(policy: RecordPolicy, body: Record<string, unknown>, stream: boolean) {
+export function operationOptions(
+  policy: RecordPolicy,
+  body: Record<string, unknown>,
+  stream: boolean,
+  correlationId: string,
+  controller: Cancellation,
+) {
   const metadata: Record<string, unknown> = { model: body['model'], stream };
   if (policy.content === 'full' && body['messages'] !== undefined) metadata['messages'] = body['messages'];
   const failClosed = policy.onJournalUnavailable === 'fail-closed';
+  // Built whole, not spread into the caller's literal: on Node 20 an object made by spread on the
+  // request path kept young objects alive through young-generation collections (see the gateway
+  // README, "Measured"), and each one a collection copies lengthens its pause.
   return {
+    correlationId,
+    controller,
     metadata,
     onJournalUnavailable: policy.onJournalUnavailable,
     durableStart: failClosed,

@@ -24,7 +24,6 @@ export async function proxyJson(
 ): Promise<FastifyReply> {
   const { route, kind, body, cancellation } = call;
   const trail = new CallTrail();
-  const fields = { operation: call.call, stream: false };
   try {
     let answer: JsonAnswer = { body: {}, text: undefined };
     await runOperation(
@@ -60,20 +59,19 @@ export async function proxyJson(
         if (answer.text === undefined) void reply.send(answer.body);
         else void reply.type(JSON_CONTENT_TYPE).send(answer.text);
         const usage = asUsage(answer.body['usage']);
-        policy.finished(requestOutcome(route, trail, { ...fields, elapsedMs: reply.elapsedTime, usage }));
+        policy.finished(
+          requestOutcome(route, trail, { operation: call.call, stream: false, elapsedMs: reply.elapsedTime, usage }),
+        );
         return successRecord(policy, route.alias, trail, usage);
       },
-      {
-        correlationId: request.correlationId,
-        controller: cancellation,
-        ...operationOptions(policy, body, false),
-      },
+      operationOptions(policy, body, false, request.correlationId, cancellation),
     );
     return reply;
   } catch (error) {
     // Sent already: what failed after the answer (the journal) is the journal's to record, not the client's.
     if (reply.sent) return reply;
-    policy.finished(requestOutcome(route, trail, { ...fields, elapsedMs: reply.elapsedTime, error: classify(error) }));
+    const failed = { operation: call.call, stream: false, elapsedMs: reply.elapsedTime, error: classify(error) };
+    policy.finished(requestOutcome(route, trail, failed));
     // A failure too says which target failed last and how often it was tried.
     void reply.headers(trailHeaders(trail));
     throw error;

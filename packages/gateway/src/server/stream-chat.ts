@@ -74,7 +74,6 @@ export async function streamChat(args: StreamArgs): Promise<void> {
     ? args.body
     : { ...args.body, stream_options: { ...(args.body['stream_options'] as object), include_usage: true } };
   const trail = new CallTrail();
-  const fields = { operation: 'chat' as const, stream: true };
   let firstByteMs: number | undefined;
   const opened: { current?: OpenedStream } = {};
   const onAbort = (): void => opened.current?.abort();
@@ -176,7 +175,8 @@ export async function streamChat(args: StreamArgs): Promise<void> {
         const usage = asUsage(relayed.usage);
         policy.finished(
           requestOutcome(route, trail, {
-            ...fields,
+            operation: 'chat',
+            stream: true,
             elapsedMs: reply.elapsedTime,
             usage,
             timeToFirstTokenMs: firstByteMs,
@@ -188,11 +188,7 @@ export async function streamChat(args: StreamArgs): Promise<void> {
           malformedEvents: relayed.malformed,
         };
       },
-      {
-        correlationId: request.correlationId,
-        controller: cancellation,
-        ...operationOptions(policy, args.body, true),
-      },
+      operationOptions(policy, args.body, true, request.correlationId, cancellation),
     );
   } catch (thrown) {
     const error =
@@ -201,7 +197,13 @@ export async function streamChat(args: StreamArgs): Promise<void> {
         : classify(thrown, { correlationId: request.correlationId });
     error.correlationId ??= request.correlationId;
     policy.finished(
-      requestOutcome(route, trail, { ...fields, elapsedMs: reply.elapsedTime, error, timeToFirstTokenMs: firstByteMs }),
+      requestOutcome(route, trail, {
+        operation: 'chat',
+        stream: true,
+        elapsedMs: reply.elapsedTime,
+        error,
+        timeToFirstTokenMs: firstByteMs,
+      }),
     );
     if (!reply.raw.headersSent) {
       // Nothing was streamed yet: an ordinary error response (the route already retried and fell back).

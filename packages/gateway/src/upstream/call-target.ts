@@ -55,7 +55,12 @@ function headersFor(target: ResolvedTarget, correlationId: string | undefined): 
     base = { ...target.protocol.headers(target.apiKey), ...target.headers, 'content-type': 'application/json' };
     baseHeaders.set(target, base);
   }
-  return correlationId ? { ...base, 'x-request-id': correlationId } : base;
+  if (!correlationId) return base;
+  // Copied key by key rather than spread (see `operationOptions`): this runs for every attempt.
+  const headers: Record<string, string> = {};
+  for (const name in base) headers[name] = base[name]!;
+  headers['x-request-id'] = correlationId;
+  return headers;
 }
 
 const failure = (target: ResolvedTarget, thrown: unknown): BreakwaterError =>

@@ -339,3 +339,16 @@ describe('Bedrock Converse translation', () => {
     );
   });
 });
+
+test('passThrough: the body goes on with the target model, every key kept as the client sent it (__proto__ too)', async () => {
+  const { passThrough } = await import('./openai.js');
+  const body = JSON.parse('{"model":"alias","input":"hi","__proto__":{"polluted":1}}') as Record<string, unknown>;
+  const native = passThrough('/embeddings', body, { key: 'p:m', model: 'real-model', defaultMaxTokens: 1 }, undefined);
+  assert.deepEqual(
+    JSON.parse(JSON.stringify(native.body)),
+    JSON.parse('{"model":"real-model","input":"hi","__proto__":{"polluted":1}}'),
+  );
+  assert.equal(Object.getPrototypeOf(native.body), Object.prototype, 'the copy keeps its prototype');
+  assert.equal(body['model'], 'alias', "the client's body is not changed");
+  assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+});
