@@ -165,7 +165,11 @@ export const INSERT_COLUMNS =
   'id, kind, idempotency_key, status, attempts, correlation_id, session_id, metadata, created_at, started_at, lease_owner, lease_expires_at';
 
 export function insertValues(input: NewOperationRow): unknown[] {
-  const row = newOperationRecord(input);
+  return insertValuesOf(newOperationRecord(input));
+}
+
+/** A record's values for the insert's columns (`INSERT_COLUMNS`), metadata as JSON text. */
+export function insertValuesOf(row: Operation): unknown[] {
   return [
     row.id,
     row.kind,
@@ -174,7 +178,7 @@ export function insertValues(input: NewOperationRow): unknown[] {
     row.attempts,
     row.correlationId,
     row.sessionId,
-    input.metadata === undefined ? null : JSON.stringify(input.metadata),
+    row.metadata === null ? null : JSON.stringify(row.metadata),
     row.createdAt,
     row.startedAt,
     row.leaseOwner,

@@ -1,4 +1,10 @@
-import { INSERT_COLUMNS, type Operation, type TransitionGuard, type TransitionPatch } from './operation.js';
+import {
+  INSERT_COLUMNS,
+  insertValuesOf,
+  type Operation,
+  type TransitionGuard,
+  type TransitionPatch,
+} from './operation.js';
 
 /** Column names of the operations table, shared by the SQL stores. */
 export const PATCH_COLUMNS: Readonly<Record<keyof TransitionPatch, string>> = {
@@ -110,27 +116,16 @@ export const ROW_COLUMNS = `${INSERT_COLUMNS}, error_category, error_code, error
 
 /** A whole row's values, in the order of `ROW_COLUMNS` (JSON columns as text). */
 export function rowValues(row: Operation): unknown[] {
-  const json = (value: unknown): unknown => (value === null || value === undefined ? null : JSON.stringify(value));
-  return [
-    row.id,
-    row.kind,
-    row.idempotencyKey,
-    row.status,
-    row.attempts,
-    row.correlationId,
-    row.sessionId,
-    json(row.metadata),
-    row.createdAt,
-    row.startedAt,
-    row.leaseOwner,
-    row.leaseExpiresAt,
+  const values = insertValuesOf(row);
+  values.push(
     row.errorCategory,
     row.errorCode,
     row.errorMessage,
     row.errorOrigin,
-    json(row.result),
+    row.result === null || row.result === undefined ? null : JSON.stringify(row.result),
     row.finishedAt,
-  ];
+  );
+  return values;
 }
 
 /** Table names are interpolated into SQL: only plain identifiers are accepted. */
