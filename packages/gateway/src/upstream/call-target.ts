@@ -12,6 +12,7 @@ import type { TargetConfig } from '../config/schema.js';
 import { emptyResult, type ChatProtocol, type NativeRequest } from './protocol.js';
 import { unsupported } from './openai-request.js';
 import { passThrough } from './openai.js';
+import { copyWith } from './copy-with.js';
 import { bodyChunks } from './body-chunks.js';
 import { StreamReader, type Chunk } from './stream-reader.js';
 
@@ -55,12 +56,7 @@ function headersFor(target: ResolvedTarget, correlationId: string | undefined): 
     base = { ...target.protocol.headers(target.apiKey), ...target.headers, 'content-type': 'application/json' };
     baseHeaders.set(target, base);
   }
-  if (!correlationId) return base;
-  // Copied key by key rather than spread (see `operationOptions`): this runs for every attempt.
-  const headers: Record<string, string> = {};
-  for (const name in base) headers[name] = base[name]!;
-  headers['x-request-id'] = correlationId;
-  return headers;
+  return correlationId ? copyWith(base, 'x-request-id', correlationId) : base;
 }
 
 const failure = (target: ResolvedTarget, thrown: unknown): BreakwaterError =>

@@ -1,4 +1,5 @@
 import { withTopLevel } from 'breakwater/http';
+import { copyWith } from './copy-with.js';
 import { emptyResult, type ChatProtocol, type NativeRequest, type TranslationTarget } from './protocol.js';
 import { parseChunk } from './stream-reader.js';
 
@@ -32,20 +33,5 @@ export function passThrough(
   bodyText: string | undefined,
 ): NativeRequest {
   const text = bodyText ? withTopLevel(bodyText, { model: target.model }) : undefined;
-  return { path, body: withModel(body, target.model), text };
-}
-
-/**
- * The client's body with `model` set, copied key by key rather than spread (see `operationOptions`):
- * this runs for every request. Every key is defined as the body's own, `__proto__` included, as a
- * spread copies it (an assignment would set the copy's prototype instead).
- */
-function withModel(body: Record<string, unknown>, model: string): Record<string, unknown> {
-  const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(body)) {
-    if (key === '__proto__') Object.defineProperty(copy, key, { value: body[key], enumerable: true, writable: true });
-    else copy[key] = body[key];
-  }
-  copy['model'] = model;
-  return copy;
+  return { path, body: copyWith<unknown>(body, 'model', target.model), text };
 }
