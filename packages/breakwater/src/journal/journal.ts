@@ -230,12 +230,7 @@ export class Journal<Tx = unknown> {
   private applyWithCreate(id: string, to: OperationStatus, patch: () => TransitionPatch): Promise<boolean> | undefined {
     const store = this.store;
     if (!store.applyWithCreate) return undefined;
-    let pending: Promise<boolean> | undefined;
-    try {
-      pending = store.applyWithCreate(id, ownedBy(this.owner), to, patch);
-    } catch (thrown) {
-      pending = Promise.reject(thrown);
-    }
+    const pending = started(() => store.applyWithCreate!(id, ownedBy(this.owner), to, patch));
     return pending && this.settled(pending, false);
   }
 
@@ -482,12 +477,7 @@ export class Journal<Tx = unknown> {
    * error thrown by a joined write is the caller's and passes through as it is.
    */
   private guarded<T>(write: () => Promise<T>, hasJoin = false): Promise<T> {
-    let pending: Promise<T>;
-    try {
-      pending = write();
-    } catch (thrown) {
-      pending = Promise.reject(thrown);
-    }
+    const pending = started(write);
     // Awaited in a frame of its own: a write that waits for a shared commit (up to
     // successCommitDelayMs) does not keep the thunk, and the patch it closes over, alive meanwhile.
     return this.settled(pending, hasJoin);
@@ -513,6 +503,17 @@ export class Journal<Tx = unknown> {
         dependency: `journal:${this.store.name}`,
       });
     }
+  }
+}
+
+/** The store call's promise; a store method that throws instead of rejecting rejects it all the same. */
+function started<T>(write: () => Promise<T>): Promise<T>;
+function started<T>(write: () => Promise<T> | undefined): Promise<T> | undefined;
+function started<T>(write: () => Promise<T> | undefined): Promise<T> | undefined {
+  try {
+    return write();
+  } catch (thrown) {
+    return Promise.reject(thrown);
   }
 }
 

@@ -299,8 +299,7 @@ export class SqliteJournalStore implements JournalStore<Database> {
   }
 
   async findByIdempotencyKey(kind: string, key: string): Promise<Operation | undefined> {
-    const row = this.statement(`SELECT * FROM ${this.table} WHERE kind = ? AND idempotency_key = ?`).get(kind, key) as
-      OperationRow | undefined;
+    const row = this.statement(this.byIdempotencyKeySql).get(kind, key) as OperationRow | undefined;
     return row && fromRow(row);
   }
 
