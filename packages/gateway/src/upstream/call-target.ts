@@ -15,6 +15,7 @@ import { passThrough } from './openai.js';
 import { copyWith } from './copy-with.js';
 import { bodyChunks } from './body-chunks.js';
 import { StreamReader, type Chunk } from './stream-reader.js';
+import { requestWhole } from './whole-answer.js';
 
 export interface ResolvedTarget extends TargetConfig {
   /** The upstream's own protocol (its provider's `kind`). */
@@ -62,23 +63,66 @@ function headersFor(target: ResolvedTarget, correlationId: string | undefined): 
 const failure = (target: ResolvedTarget, thrown: unknown): BreakwaterError =>
   classify(thrown, { dependency: target.key, domain: 'LLM' });
 
-/** Sends the request and throws the classified failure for any non-2xx answer. */
+interface PreparedRequest {
+  url: string;
+  headers: Readonly<Record<string, string>>;
+  body: string;
+}
+
+/**
+ * The request as it goes out: its URL, its headers (signed, where the protocol signs) and its body.
+ * Only a signing protocol (Bedrock) waits here; every other request is ready at once.
+ */
+function prepare(
+  target: ResolvedTarget,
+  native: NativeRequest,
+  correlationId: string | undefined,
+): PreparedRequest | Promise<PreparedRequest> {
+  const url = `${target.baseUrl}${native.path}`;
+  const body = native.text ?? JSON.stringify(native.body);
+  const headers = headersFor(target, correlationId);
+  return target.protocol.sign ? signed(target, { url, headers, body }) : { url, headers, body };
+}
+
+async function signed(target: ResolvedTarget, unsigned: PreparedRequest): Promise<PreparedRequest> {
+  try {
+    const headers = await target.protocol.sign!(unsigned, target.aws, target.region);
+    return { url: unsigned.url, headers, body: unsigned.body };
+  } catch (error) {
+    throw failure(target, error);
+  }
+}
+
+/** A non-2xx answer, classified by its status, headers and (JSON) body. */
+function answerFailure(
+  target: ResolvedTarget,
+  url: string,
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  text: string,
+): BreakwaterError {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return classifyResponse({ status, headers, url, body: parsed }, { dependency: target.key, defaultDomain: 'LLM' })!;
+}
+
+/** Opens a streamed answer and throws the classified failure for any non-2xx one. */
 async function send(
   target: ResolvedTarget,
   native: NativeRequest,
   signal: CancelSource,
   correlationId: string | undefined,
 ) {
-  const url = `${target.baseUrl}${native.path}`;
-  const body = native.text ?? JSON.stringify(native.body);
+  const { url, headers, body } = await prepare(target, native, correlationId);
   let response;
   try {
-    const headers = headersFor(target, correlationId);
     response = await request(url, {
       method: 'POST',
-      headers: target.protocol.sign
-        ? await target.protocol.sign({ url, headers, body }, target.aws, target.region)
-        : headers,
+      headers,
       body,
       // undici takes any abort EventTarget: a Cancellation goes as is, and no AbortSignal is made.
       signal: signal as AbortSignal,
@@ -89,18 +133,29 @@ async function send(
   }
   if (response.statusCode >= 400) {
     const text = await response.body.text().catch(() => '');
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    throw classifyResponse(
-      { status: response.statusCode, headers: response.headers, url, body: parsed },
-      { dependency: target.key, defaultDomain: 'LLM' },
-    )!;
+    throw answerFailure(target, url, response.statusCode, response.headers, text);
   }
   return response;
+}
+
+/** Sends the request, reads its answer whole, and throws the classified failure for any non-2xx one. */
+async function sendForText(
+  target: ResolvedTarget,
+  native: NativeRequest,
+  signal: CancelSource,
+  correlationId: string | undefined,
+): Promise<string> {
+  const ready = prepare(target, native, correlationId);
+  const prepared = ready instanceof Promise ? await ready : ready;
+  let answer;
+  try {
+    answer = await requestWhole(target.dispatcher, prepared, signal);
+  } catch (error) {
+    throw failure(target, error);
+  }
+  if (answer.statusCode >= 400)
+    throw answerFailure(target, prepared.url, answer.statusCode, answer.headers(), answer.text);
+  return answer.text;
 }
 
 export type JsonCall = 'chat' | 'embeddings';
@@ -134,11 +189,9 @@ export async function callJson(
     call === 'chat'
       ? protocol.chatRequest(body, target, false, bodyText)
       : passThrough('/embeddings', body, target, bodyText);
-  const response = await send(target, native, signal, correlationId);
-  let text: string;
+  const text = await sendForText(target, native, signal, correlationId);
   let parsed: Record<string, unknown>;
   try {
-    text = await response.body.text();
     // A body that is not JSON is a SyntaxError: classified as the dependency's malformed response.
     parsed = JSON.parse(text) as Record<string, unknown>;
   } catch (error) {
