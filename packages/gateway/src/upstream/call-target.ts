@@ -1,4 +1,4 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import {
   classify,
   classifyResponse,
@@ -13,9 +13,9 @@ import { emptyResult, type ChatProtocol, type NativeRequest } from './protocol.j
 import { unsupported } from './openai-request.js';
 import { passThrough } from './openai.js';
 import { copyWith } from './copy-with.js';
-import { bodyChunks } from './body-chunks.js';
 import { StreamReader, type Chunk } from './stream-reader.js';
-import { requestWhole } from './whole-answer.js';
+import { headersOf, requestWhole } from './whole-answer.js';
+import { requestStreamed } from './streamed-answer.js';
 
 export interface ResolvedTarget extends TargetConfig {
   /** The upstream's own protocol (its provider's `kind`). */
@@ -110,52 +110,28 @@ function answerFailure(
   return classifyResponse({ status, headers, url, body: parsed }, { dependency: target.key, defaultDomain: 'LLM' })!;
 }
 
-/** Opens a streamed answer and throws the classified failure for any non-2xx one. */
-async function send(
+/**
+ * Sends the request (`open` reads its answer whole, or hands it over at its headers) and throws the
+ * classified failure for any answer of 400 or more.
+ */
+async function send<A extends { statusCode: number; rawHeaders: Buffer[]; text: string | undefined }>(
   target: ResolvedTarget,
   native: NativeRequest,
   signal: CancelSource,
   correlationId: string | undefined,
-) {
-  const { url, headers, body } = await prepare(target, native, correlationId);
-  let response;
-  try {
-    response = await request(url, {
-      method: 'POST',
-      headers,
-      body,
-      // undici takes any abort EventTarget: a Cancellation goes as is, and no AbortSignal is made.
-      signal: signal as AbortSignal,
-      dispatcher: target.dispatcher,
-    });
-  } catch (error) {
-    throw failure(target, error);
-  }
-  if (response.statusCode >= 400) {
-    const text = await response.body.text().catch(() => '');
-    throw answerFailure(target, url, response.statusCode, response.headers, text);
-  }
-  return response;
-}
-
-/** Sends the request, reads its answer whole, and throws the classified failure for any non-2xx one. */
-async function sendForText(
-  target: ResolvedTarget,
-  native: NativeRequest,
-  signal: CancelSource,
-  correlationId: string | undefined,
-): Promise<string> {
+  open: (dispatcher: Dispatcher, request: PreparedRequest, signal: CancelSource) => Promise<A>,
+): Promise<A> {
   const ready = prepare(target, native, correlationId);
   const prepared = ready instanceof Promise ? await ready : ready;
   let answer;
   try {
-    answer = await requestWhole(target.dispatcher, prepared, signal);
+    answer = await open(target.dispatcher, prepared, signal);
   } catch (error) {
     throw failure(target, error);
   }
   if (answer.statusCode >= 400)
-    throw answerFailure(target, prepared.url, answer.statusCode, answer.headers(), answer.text);
-  return answer.text;
+    throw answerFailure(target, prepared.url, answer.statusCode, headersOf(answer.rawHeaders), answer.text ?? '');
+  return answer;
 }
 
 export type JsonCall = 'chat' | 'embeddings';
@@ -189,7 +165,7 @@ export async function callJson(
     call === 'chat'
       ? protocol.chatRequest(body, target, false, bodyText)
       : passThrough('/embeddings', body, target, bodyText);
-  const text = await sendForText(target, native, signal, correlationId);
+  const { text } = await send(target, native, signal, correlationId, requestWhole);
   let parsed: Record<string, unknown>;
   try {
     // A body that is not JSON is a SyntaxError: classified as the dependency's malformed response.
@@ -243,16 +219,16 @@ export async function openStream(
     body['stream'] === true
       ? target.protocol.chatRequest(body, target, true, options.bodyText)
       : target.protocol.chatRequest({ ...body, stream: true }, target, true);
-  const response = await send(target, native, signal, correlationId);
+  const answer = await send(target, native, signal, correlationId, requestStreamed);
   const reader = new StreamReader(
-    bodyChunks(response.body),
+    answer.body,
     options.maxMalformedEvents,
     target.key,
     options.onMalformed,
     target.protocol.streamTranslator(target),
     target.protocol.framing,
   );
-  const abort = (): void => reader.release(() => void response.body.destroy());
+  const abort = (): void => reader.release(() => answer.cut());
   const head: Chunk[] = [];
   try {
     for (;;) {

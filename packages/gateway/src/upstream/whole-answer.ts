@@ -1,18 +1,20 @@
-import { errors, util, type Dispatcher } from 'undici';
+import { util, type Dispatcher } from 'undici';
 import type { CancelSource } from 'breakwater';
+import { abortReason, CancellableHandler, postOptions } from './cancellable-handler.js';
+
+/** What the gateway sends an upstream: a POST of `body` to `url`. */
+export interface UpstreamRequest {
+  url: string;
+  headers: Readonly<Record<string, string>>;
+  body: string;
+}
 
 /** An upstream's answer, read to its end. */
 export interface WholeAnswer {
   statusCode: number;
-  /** Header names lower-cased; a repeated header's values in an array (as undici's `request` gives them). */
-  headers(): Record<string, string | string[]>;
+  /** As they came, name then value; `headersOf` parses them (only a failure's classification reads them). */
+  rawHeaders: Buffer[];
   text: string;
-}
-
-export interface WholeRequest {
-  url: string;
-  headers: Readonly<Record<string, string>>;
-  body: string;
 }
 
 /**
@@ -26,42 +28,29 @@ export interface WholeRequest {
  */
 export function requestWhole(
   dispatcher: Dispatcher,
-  request: WholeRequest,
+  request: UpstreamRequest,
   signal: CancelSource,
 ): Promise<WholeAnswer> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(abortReason(signal));
-    const { origin, path } = splitUrl(request.url);
     const handler = new WholeAnswerHandler(signal, resolve, reject);
-    dispatcher.dispatch({ origin, path, method: 'POST', headers: request.headers, body: request.body }, handler);
+    dispatcher.dispatch(postOptions(request.url, request.headers, request.body), handler);
   });
 }
 
-const abortReason = (signal: CancelSource): unknown => signal.reason ?? new errors.RequestAbortedError();
-
 /** Collects one answer; a class, not closures, so a request costs one object. */
-class WholeAnswerHandler implements Dispatcher.DispatchHandlers {
+class WholeAnswerHandler extends CancellableHandler {
   private statusCode = 0;
   private rawHeaders: Buffer[] = [];
   private readonly chunks: Buffer[] = [];
   private length = 0;
-  private abortDispatch: ((reason: Error) => void) | undefined = undefined;
-  private readonly onAbort = (): void => {
-    // Before the request reached a connection there is nothing to cut yet: onConnect does it.
-    this.abortDispatch?.(abortReason(this.signal) as Error);
-  };
 
   constructor(
-    private readonly signal: CancelSource,
+    signal: CancelSource,
     private readonly resolve: (answer: WholeAnswer) => void,
     private readonly reject: (error: unknown) => void,
   ) {
-    signal.addEventListener('abort', this.onAbort);
-  }
-
-  onConnect(abort: (reason: Error) => void): void {
-    if (this.signal.aborted) return abort(abortReason(this.signal) as Error);
-    this.abortDispatch = abort;
+    super(signal);
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
@@ -79,36 +68,23 @@ class WholeAnswerHandler implements Dispatcher.DispatchHandlers {
   }
 
   onComplete(): void {
-    this.signal.removeEventListener('abort', this.onAbort);
+    this.settled();
+    // Decoded once, whole: a character split between two chunks stays one character.
     const text =
       this.chunks.length === 1
         ? this.chunks[0]!.toString('utf8')
         : Buffer.concat(this.chunks, this.length).toString('utf8');
-    const rawHeaders = this.rawHeaders;
-    this.resolve({
-      statusCode: this.statusCode,
-      text,
-      headers: () => util.parseHeaders(rawHeaders) as Record<string, string | string[]>,
-    });
+    this.resolve({ statusCode: this.statusCode, rawHeaders: this.rawHeaders, text });
   }
 
   onError(error: Error): void {
-    this.signal.removeEventListener('abort', this.onAbort);
-    this.reject(error);
+    this.settled();
+    // A failure's status is what classifies it; a body that broke off leaves it without one.
+    if (this.statusCode >= 400) this.resolve({ statusCode: this.statusCode, rawHeaders: this.rawHeaders, text: '' });
+    else this.reject(error);
   }
 }
 
-// A target's URLs are few (its base URL and a path per call): each is split once, not parsed per request.
-const MAX_REMEMBERED_URLS = 1_000;
-const splitUrls = new Map<string, { origin: string; path: string }>();
-
-function splitUrl(url: string): { origin: string; path: string } {
-  let split = splitUrls.get(url);
-  if (!split) {
-    const parsed = new URL(url);
-    split = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
-    if (splitUrls.size >= MAX_REMEMBERED_URLS) splitUrls.clear();
-    splitUrls.set(url, split);
-  }
-  return split;
-}
+/** Header names lower-cased, a repeated header's values in an array: as undici's `request()` gives them. */
+export const headersOf = (rawHeaders: Buffer[]): Record<string, string | string[]> =>
+  util.parseHeaders(rawHeaders) as Record<string, string | string[]>;

@@ -4,13 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Agent, errors } from 'undici';
 import { Cancellation } from 'breakwater';
-import { requestWhole } from '../../packages/gateway/src/upstream/whole-answer.js';
+import { headersOf, requestWhole } from '../../packages/gateway/src/upstream/whole-answer.js';
+import { requestStreamed } from '../../packages/gateway/src/upstream/streamed-answer.js';
 
-// The gateway's non-streaming upstream call: a dispatch with a handler of its own instead of
-// undici's request(). What a caller relies on is that it answers exactly as request() would —
-// the whole body as text, the headers when asked, the signal's reason when cancelled, and nothing
-// left listening on the signal afterwards.
-describe('requestWhole', { timeout: 10_000 }, () => {
+// The gateway's upstream calls: dispatches with handlers of its own instead of undici's request().
+// What a caller relies on is that they answer exactly as request() would — the body (whole, or
+// chunk by chunk), a failure's status, headers and text, the signal's reason when cancelled, the
+// connection cut when a stream is given up, and nothing left listening on the signal afterwards.
+describe('upstream calls dispatched with our own handlers', { timeout: 10_000 }, () => {
   let base: string;
   const agent = new Agent({ maxResponseSize: 64 * 1024 });
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -34,6 +35,10 @@ describe('requestWhole', { timeout: 10_000 }, () => {
         response.writeHead(200);
         const timer = setInterval(() => response.write('x'.repeat(16 * 1024)), 1);
         response.on('close', () => clearInterval(timer));
+      } else if (request.url === '/stream') {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.write('data: 1\n\n');
+        setTimeout(() => response.end('data: 2\n\n'), 10);
       } else if (request.url === '/hold') {
         response.writeHead(200);
         response.write('{"partial":');
@@ -50,8 +55,23 @@ describe('requestWhole', { timeout: 10_000 }, () => {
     server.close();
     await agent.close();
   });
-  const post = (path: string, signal = new Cancellation(), body = '{"q":1}') =>
-    requestWhole(agent, { url: `${base}${path}`, headers: { 'content-type': 'application/json' }, body }, signal);
+  const request = (path: string, body = '{"q":1}') => ({
+    url: `${base}${path}`,
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  const post = (path: string, signal = new Cancellation(), body?: string) =>
+    requestWhole(agent, request(path, body), signal);
+  const open = (path: string, signal = new Cancellation()) => requestStreamed(agent, request(path), signal);
+  const readAll = async (body: AsyncIterable<Uint8Array>) => {
+    let text = '';
+    for await (const chunk of body) text += Buffer.from(chunk).toString();
+    return text;
+  };
+  const upstreamClosed = () =>
+    new Promise<void>((resolve) =>
+      server.once('request', (_, response: ServerResponse) => response.on('close', resolve)),
+    );
 
   test('the whole body comes back as text, a character split across chunks intact', async () => {
     const answer = await post('/split', new Cancellation(), '{"q":"ü"}');
@@ -63,7 +83,7 @@ describe('requestWhole', { timeout: 10_000 }, () => {
     const answer = await post('/limited');
     assert.equal(answer.statusCode, 429);
     assert.equal(JSON.parse(answer.text).error.message, 'slow down');
-    const headers = answer.headers();
+    const headers = headersOf(answer.rawHeaders);
     assert.equal(headers['retry-after'], '7');
     assert.deepEqual(headers['set-cookie'], ['a=1', 'b=2']);
   });
@@ -90,6 +110,39 @@ describe('requestWhole', { timeout: 10_000 }, () => {
     await assert.rejects(post('/endless'), errors.ResponseExceededMaxSizeError);
   });
 
+  test('a stream is handed over at its headers and read chunk by chunk to its end', async () => {
+    const answer = await open('/stream');
+    assert.equal(answer.statusCode, 200);
+    assert.equal(answer.text, undefined);
+    assert.equal(await readAll(answer.body), 'data: 1\n\ndata: 2\n\n');
+  });
+
+  test("a stream's failure is read whole before it is handed over", async () => {
+    const answer = await open('/limited');
+    assert.equal(answer.statusCode, 429);
+    assert.equal(JSON.parse(answer.text!).error.message, 'slow down');
+    assert.equal(headersOf(answer.rawHeaders)['retry-after'], '7');
+  });
+
+  test('a stream given up mid-way cuts the connection, and a read waiting fails', async () => {
+    const closed = upstreamClosed();
+    const answer = await open('/hold');
+    assert.equal((await answer.body.next()).value?.toString(), '{"partial":');
+    const waiting = answer.body.next();
+    answer.cut();
+    await assert.rejects(waiting, /closed before its end/);
+    await closed;
+  });
+
+  test("a cancelled signal fails a stream's reads with its reason", async () => {
+    const signal = new Cancellation();
+    const answer = await open('/hold', signal);
+    await answer.body.next();
+    const reason = new Error('the client left');
+    signal.abort(reason);
+    await assert.rejects(answer.body.next(), (error) => error === reason);
+  });
+
   test('nothing stays listening on the signal once the answer is in', async () => {
     let listening = 0;
     const signal = {
@@ -100,6 +153,8 @@ describe('requestWhole', { timeout: 10_000 }, () => {
     };
     await post('/split', signal as unknown as Cancellation);
     await post('/limited', signal as unknown as Cancellation);
+    await readAll((await open('/stream', signal as unknown as Cancellation)).body);
+    await open('/limited', signal as unknown as Cancellation);
     assert.equal(listening, 0);
   });
 });

@@ -1,0 +1,63 @@
+import { errors, type Dispatcher } from 'undici';
+import type { CancelSource } from 'breakwater';
+
+/** What a cancelled request fails with: the signal's reason, as undici's `request()` gives it. */
+export const abortReason = (signal: CancelSource): Error =>
+  (signal.reason ?? new errors.RequestAbortedError()) as Error;
+
+/**
+ * The part of an upstream call's dispatch handler that cancels it. The gateway hands its calls to
+ * the connection pool with handlers of its own rather than through undici's `request()`, which wraps
+ * every call in an AsyncResource and every body in a Readable stream (see whole-answer.ts for what
+ * that cost). This is what `request()` did with its `signal`: the signal's abort cuts the request
+ * before it reaches a connection, while it is sent, or while its answer is read, and the call fails
+ * with the signal's reason. A subclass calls `settled()` once its answer has ended either way.
+ */
+export abstract class CancellableHandler implements Dispatcher.DispatchHandlers {
+  private abortDispatch: ((reason: Error) => void) | undefined = undefined;
+  /** A cut asked for before the request reached a connection: made in `onConnect`. */
+  private pendingCut: Error | undefined = undefined;
+  private readonly onAbort = (): void => this.abortRequest(abortReason(this.signal));
+
+  constructor(private readonly signal: CancelSource) {
+    signal.addEventListener('abort', this.onAbort);
+  }
+
+  onConnect(abort: (reason: Error) => void): void {
+    if (this.pendingCut) return abort(this.pendingCut);
+    this.abortDispatch = abort;
+  }
+
+  abstract onError(error: Error): void;
+
+  /** Ends the request now: the call fails with `reason` (through `onError`). */
+  protected abortRequest(reason: Error): void {
+    if (this.abortDispatch) this.abortDispatch(reason);
+    else this.pendingCut ??= reason;
+  }
+
+  /** The answer has ended (or failed): the signal is let go. */
+  protected settled(): void {
+    this.signal.removeEventListener('abort', this.onAbort);
+  }
+}
+
+// A target's URLs are few (its base URL and a path per call): each is split once, not parsed per request.
+const MAX_REMEMBERED_URLS = 1_000;
+const splitUrls = new Map<string, { origin: string; path: string }>();
+
+/** Dispatch options for a POST of `body` to `url`. */
+export function postOptions(
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  body: string,
+): Dispatcher.DispatchOptions {
+  let split = splitUrls.get(url);
+  if (!split) {
+    const parsed = new URL(url);
+    split = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+    if (splitUrls.size >= MAX_REMEMBERED_URLS) splitUrls.clear();
+    splitUrls.set(url, split);
+  }
+  return { origin: split.origin, path: split.path, method: 'POST', headers, body };
+}
