@@ -1,5 +1,6 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { JournalHealth } from 'breakwater';
+import { PreboundCounter, PreboundHistogram, type CounterSeries, type HistogramSeries } from 'breakwater/prometheus';
 import type { RequestOutcome } from './request-outcome.js';
 
 export type RejectionReason =
@@ -55,19 +56,20 @@ export function gatewayMetrics(registry: Registry, sources: GaugeSources): Gatew
     labelNames: ['access'],
     registers: [registry],
   });
-  const tokens = new Counter({
+  // The series every request updates are prebound (breakwater/prometheus: an update is an addition).
+  const tokens = new PreboundCounter({
     name: 'breakwater_gateway_tokens_total',
     help: 'Tokens of the attempts that answered, by route, target and kind (prompt, completion).',
     labelNames: ['route', 'target', 'kind'],
     registers: [registry],
   });
-  const cost = new Counter({
+  const cost = new PreboundCounter({
     name: 'breakwater_gateway_cost_total',
     help: 'Cost of the attempts that answered (with a price table), by route and target.',
     labelNames: ['route', 'target'],
     registers: [registry],
   });
-  const overhead = new Histogram({
+  const overhead = new PreboundHistogram({
     name: 'breakwater_gateway_overhead_seconds',
     help: "The gateway's own time per request: the time to the response (or the first streamed byte) minus the time spent waiting for upstreams.",
     buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1],
@@ -90,13 +92,13 @@ export function gatewayMetrics(registry: Registry, sources: GaugeSources): Gatew
       this.set({ state: 'queued' }, queued);
     },
   });
-  const requests = new Counter({
+  const requests = new PreboundCounter({
     name: 'breakwater_gateway_requests_total',
     help: 'Requests by route, the target that answered (or failed last; "none" when none was tried), outcome (success, failure, cancelled) and error category.',
     labelNames: ['route', 'target', 'outcome', 'category'],
     registers: [registry],
   });
-  const firstToken = new Histogram({
+  const firstToken = new PreboundHistogram({
     name: 'breakwater_gateway_time_to_first_token_seconds',
     help: 'Streams: time from the request to the first byte sent to the client (retries and fallbacks included), by route and target.',
     labelNames: ['route', 'target'],
@@ -151,11 +153,12 @@ export function gatewayMetrics(registry: Registry, sources: GaugeSources): Gatew
       }
     },
   });
-  // Labelled children resolved once per label set: no label hashing on each request.
-  const requestSeries = new Map<string, { inc(): void }>();
-  const firstTokenSeries = new Map<string, { observe(value: number): void }>();
-  // Routes and targets come from the configuration: these maps are as small as it is.
-  const usageSeries = new Map<string, Record<'prompt' | 'completion' | 'cost', { inc(value: number): void }>>();
+  // Each request's series found by one string key (routes and targets come from the configuration:
+  // these maps are as small as it is).
+  const requestSeries = new Map<string, CounterSeries>();
+  const firstTokenSeries = new Map<string, HistogramSeries>();
+  const usageSeries = new Map<string, Record<'prompt' | 'completion' | 'cost', CounterSeries>>();
+  const overheadSeries = overhead.labels();
   return {
     request: (done) => {
       const target = done.target ?? 'none';
@@ -177,7 +180,7 @@ export function gatewayMetrics(registry: Registry, sources: GaugeSources): Gatew
     rejected: (reason) => rejections.inc({ reason }),
     authFailed: (access) => authFailures.inc({ access }),
     malformedEvent: (target) => malformed.inc({ target }),
-    overhead: (ms) => overhead.observe(ms / 1000),
+    overhead: (ms) => overheadSeries.observe(ms / 1000),
     usage: (route, target, usage, price) => {
       const key = `${route}\u0000${target}`;
       let series = usageSeries.get(key);

@@ -1,5 +1,6 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { PreboundHistogram } from 'breakwater/prometheus';
 import type { ProviderKind } from '../upstream/protocol.js';
 import type { RequestObserver, RequestOutcome } from './request-outcome.js';
 
@@ -30,28 +31,28 @@ function attributes(done: RequestOutcome): Record<string, string> {
  */
 export function genAITelemetry(registry: Registry): RequestObserver {
   const labelNames = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model'];
-  const tokens = new Histogram({
+  const tokens = new PreboundHistogram({
     name: 'gen_ai_client_token_usage',
     help: 'Tokens used per request (gen_ai.client.token.usage), by gen_ai_token_type (input, output).',
     labelNames: [...labelNames, 'gen_ai_token_type'],
     buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304],
     registers: [registry],
   });
-  const duration = new Histogram({
+  const duration = new PreboundHistogram({
     name: 'gen_ai_client_operation_duration_seconds',
     help: 'Duration of GenAI operations through the gateway (gen_ai.client.operation.duration), with error_type on failures.',
     labelNames: [...labelNames, 'error_type'],
     buckets: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
     registers: [registry],
   });
-  const firstToken = new Histogram({
+  const firstToken = new PreboundHistogram({
     name: 'gen_ai_server_time_to_first_token_seconds',
     help: 'Time to the first token of a streamed answer (gen_ai.server.time_to_first_token).',
     labelNames,
     buckets: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10],
     registers: [registry],
   });
-  const perToken = new Histogram({
+  const perToken = new PreboundHistogram({
     name: 'gen_ai_server_time_per_output_token_seconds',
     help: 'Time per output token after the first, for streamed answers (gen_ai.server.time_per_output_token).',
     labelNames,

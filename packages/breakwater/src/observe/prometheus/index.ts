@@ -1,7 +1,10 @@
 // breakwater/prometheus: metrics from breakwater's events (peer: prom-client).
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { redact } from '../../redact/redactor.js';
 import type { TelemetrySink } from '../telemetry.js';
+import { PreboundCounter, PreboundHistogram, type CounterSeries, type HistogramSeries } from './prebound.js';
+
+export { PreboundCounter, PreboundHistogram, CounterSeries, HistogramSeries, type PreboundConfig } from './prebound.js';
 
 export interface PrometheusOptions {
   registry?: Registry;
@@ -19,9 +22,9 @@ export interface PrometheusOptions {
 const BREAKER_STATE = { closed: 0, half_open: 1, open: 2, isolated: 3 } as const;
 
 interface CallSeries {
-  calls: { inc(value?: number): void };
-  attempts: { inc(value?: number): void };
-  duration: { observe(value: number): void };
+  calls: CounterSeries;
+  attempts: CounterSeries;
+  duration: HistogramSeries;
 }
 // Label values are user-controlled (keys, dependency names): redacted and bounded in length.
 // Remembered per value — a handful of keys recur on every call, and the redactor's scan of each
@@ -53,13 +56,14 @@ export function prometheusTelemetry(
     labelNames: ['category', 'code', 'dependency'],
     registers: [registry],
   });
-  const calls = new Counter({
+  // Updated on every call: prebound (see prebound.ts); the rest count rarer events.
+  const calls = new PreboundCounter({
     name: `${p}calls_total`,
     help: 'Finished calls by key and outcome.',
     labelNames: ['key', 'outcome'],
     registers: [registry],
   });
-  const attempts = new Counter({
+  const attempts = new PreboundCounter({
     name: `${p}attempts_total`,
     help: 'Attempts made (first calls and retries) by key.',
     labelNames: ['key'],
@@ -109,7 +113,7 @@ export function prometheusTelemetry(
     labelNames: ['key'],
     registers: [registry],
   });
-  const duration = new Histogram({
+  const duration = new PreboundHistogram({
     name: `${p}call_duration_seconds`,
     help: 'Call duration including retries, by key and outcome.',
     labelNames: ['key', 'outcome'],
@@ -117,8 +121,8 @@ export function prometheusTelemetry(
     registers: [registry],
   });
 
-  // The series one call updates, by key and outcome, resolved once: prom-client checks and builds
-  // a labels object for every update given one (two calls per gateway request, three updates each).
+  // The series one call updates, by key and outcome, resolved together in one lookup (two calls per
+  // gateway request, three updates each).
   const callSeries = new Map<string, CallSeries>();
   const seriesFor = (key: string, outcome: string): CallSeries => {
     const id = `${key}\u0000${outcome}`;
