@@ -170,7 +170,17 @@ test('json(): a JSON copy redacted like value(), with no depth bound; null for w
 
 test('json(): the same output whether or not anything needed redacting (the check never lets a secret through)', () => {
   const redactor = createRedactor({ literals: ['literal-secret-123'] });
-  const key = fc.constantFrom('authorization', 'Api_Key', 'prompt_tokens', 'content', 'model', 'token', 'name', '0');
+  const key = fc.constantFrom(
+    'authorization',
+    'Api_Key',
+    'prompt_tokens',
+    'content',
+    'model',
+    'token',
+    'name',
+    '0',
+    '__proto__',
+  );
   const text = fc.oneof(
     textArb,
     secretArb,
@@ -181,11 +191,16 @@ test('json(): the same output whether or not anything needed redacting (the chec
       { depthSize: 'small', withCrossShrink: true },
       text,
       fc.integer(),
+      // -0, NaN and the infinities: JSON writes them 0 and null.
+      fc.double(),
       fc.boolean(),
       fc.constant(null),
       fc.constant(undefined),
+      // What JSON leaves out of an object and writes as null in an array, or writes its own way.
+      fc.constantFrom(() => 1, Symbol('s'), new Number(2), new String('boxed'), new Date(Number.NaN), -0),
       fc.date({ noInvalidDate: true }),
       fc.array(tie('tree'), { maxLength: 4 }),
+      fc.sparseArray(tie('tree'), { maxLength: 4 }),
       fc.dictionary(key, tie('tree'), { maxKeys: 4 }),
     ),
   }));

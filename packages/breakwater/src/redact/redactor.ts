@@ -74,6 +74,13 @@ export interface Redactor {
 const MAX_DEPTH = 8;
 /** How deep json() checks before it takes the replacer path anyway (which has no depth bound). */
 const CLEAN_CHECK_DEPTH = 32;
+/** What `cleanCopy` answers when only the careful path (a replacer) gives the right copy. */
+const UNCLEAN = Symbol('unclean');
+/** A value JSON leaves out of an object (and writes as null in an array). */
+const omittedByJson = (value: unknown): boolean =>
+  value === undefined || typeof value === 'function' || typeof value === 'symbol';
+const isBoxedPrimitive = (value: object): boolean =>
+  value instanceof Number || value instanceof String || value instanceof Boolean;
 const MIN_LITERAL_LENGTH = 6;
 const KEY_CACHE_SIZE = 1_024;
 
@@ -156,30 +163,58 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     return val;
   };
   /**
-   * True when redacting would change nothing in `value`'s JSON: no masked key, no string the
-   * patterns touch, nothing whose JSON only a replacer sees (toJSON other than a Date's, an Error).
-   * Reads without copying; false (the careful path) past a depth where a cycle is likelier than data.
+   * The JSON copy of `input` — what `JSON.parse(JSON.stringify(input))` gives — made in one walk,
+   * when redacting would change nothing in it: no masked key, no string the patterns touch. UNCLEAN
+   * (the careful path) for anything else: a secret, what only a replacer sees or JSON writes its own
+   * way (an Error, a toJSON other than a Date's, a boxed primitive, a bigint), and past a depth where a
+   * cycle is likelier than data. Most results hold no secret, and for them this is one pass and one
+   * copy instead of a check, a stringify and a parse (their text written only to be read back).
    */
-  const cleanForJson = (input: unknown, depth: number): boolean => {
-    if (typeof input === 'string') return string(input) === input;
-    if (input === null || typeof input !== 'object') return true;
-    if (depth >= CLEAN_CHECK_DEPTH || input instanceof Error) return false;
-    if (typeof (input as { toJSON?: unknown }).toJSON === 'function') return input instanceof Date;
-    if (Array.isArray(input)) {
-      for (const item of input) if (!cleanForJson(item, depth + 1)) return false;
-      return true;
+  const cleanCopy = (input: unknown, depth: number): unknown => {
+    switch (typeof input) {
+      case 'string':
+        return string(input) === input ? input : UNCLEAN;
+      case 'number':
+        // JSON writes -0 as 0 and what is not finite as null.
+        return Number.isFinite(input) ? input + 0 : null;
+      case 'boolean':
+        return input;
+      case 'object':
+        return input === null ? null : cleanObjectCopy(input, depth);
+      default:
+        return UNCLEAN;
     }
+  };
+  const cleanObjectCopy = (input: object, depth: number): unknown => {
+    if (depth >= CLEAN_CHECK_DEPTH || input instanceof Error || isBoxedPrimitive(input)) return UNCLEAN;
+    if (typeof (input as { toJSON?: unknown }).toJSON === 'function')
+      return input instanceof Date ? cleanCopy(input.toJSON(), depth) : UNCLEAN;
+    if (Array.isArray(input)) {
+      const out: unknown[] = new Array(input.length);
+      for (let i = 0; i < input.length; i++) {
+        const item: unknown = input[i];
+        const copy = omittedByJson(item) ? null : cleanCopy(item, depth + 1);
+        if (copy === UNCLEAN) return UNCLEAN;
+        out[i] = copy;
+      }
+      return out;
+    }
+    const out: Record<string, unknown> = {};
     for (const key of Object.keys(input)) {
       const val = (input as Record<string, unknown>)[key];
-      if (masked(key, val) || !cleanForJson(val, depth + 1)) return false;
+      if (masked(key, val)) return UNCLEAN;
+      if (omittedByJson(val)) continue;
+      const copy = cleanCopy(val, depth + 1);
+      if (copy === UNCLEAN) return UNCLEAN;
+      setOwn(out, key, copy);
     }
-    return true;
+    return out;
   };
   const json = (value: unknown): unknown => {
     try {
-      // Most results hold no secret: then a native stringify with no replacer (a replacer calls
-      // back into JS for every key and value, several times slower) gives the same text.
-      const text = cleanForJson(value, 0) ? JSON.stringify(value) : JSON.stringify(value, redactJson);
+      const copy = cleanCopy(value, 0);
+      if (copy !== UNCLEAN) return copy;
+      const text = JSON.stringify(value, redactJson);
       return text === undefined ? null : (JSON.parse(text) as unknown);
     } catch {
       return null;
