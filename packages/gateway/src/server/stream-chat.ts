@@ -24,8 +24,10 @@ import {
   streamFailure,
   type OpenedStream,
   type ResolvedTarget,
+  type StreamOptions,
 } from '../upstream/call-target.js';
 import type { Chunk } from '../upstream/stream-reader.js';
+import { copyWith } from '../upstream/copy-with.js';
 import { writeToClient, type ClientBounds } from './client-writer.js';
 import type { OpenAIErrorRenderer } from './openai-errors.js';
 import { asUsage, failureRecord, operationOptions, successRecord, type RecordPolicy } from './operation-record.js';
@@ -72,7 +74,11 @@ export async function streamChat(args: StreamArgs): Promise<void> {
     (args.body['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage === true;
   const body = clientAsksUsage
     ? args.body
-    : { ...args.body, stream_options: { ...(args.body['stream_options'] as object), include_usage: true } };
+    : copyWith<unknown>(
+        args.body,
+        'stream_options',
+        copyWith<unknown>((args.body['stream_options'] ?? {}) as Record<string, unknown>, 'include_usage', true),
+      );
   const trail = new CallTrail();
   let firstByteMs: number | undefined;
   const opened: { current?: OpenedStream } = {};
@@ -83,12 +89,14 @@ export async function streamChat(args: StreamArgs): Promise<void> {
   const bodyText = clientAsksUsage
     ? request.jsonText
     : withTopLevel(request.jsonText, { stream_options: body['stream_options'] });
-  const open = (target: ResolvedTarget, requestBody: Record<string, unknown>, s: CancelSource) =>
-    openStream(target, requestBody, s, request.correlationId, {
+  const open = (target: ResolvedTarget, requestBody: Record<string, unknown>, s: CancelSource) => {
+    const options: StreamOptions = {
       maxMalformedEvents: route.config.stream.maxMalformedEvents,
       onMalformed: () => args.onMalformedEvent(target.key),
-      ...(requestBody === body && bodyText ? { bodyText } : {}),
-    });
+    };
+    if (requestBody === body && bodyText) options.bodyText = bodyText;
+    return openStream(target, requestBody, s, request.correlationId, options);
+  };
   try {
     await runOperation(
       journal,
@@ -112,13 +120,12 @@ export async function streamChat(args: StreamArgs): Promise<void> {
         }
         const overhead = overheadMs(trail, reply.elapsedTime);
         reply.hijack();
-        reply.raw.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache',
-          connection: 'keep-alive',
-          'x-request-id': request.correlationId,
-          ...trailHeaders(trail, overhead),
-        });
+        const headers = trailHeaders(trail, overhead);
+        headers['content-type'] = 'text/event-stream; charset=utf-8';
+        headers['cache-control'] = 'no-cache';
+        headers['connection'] = 'keep-alive';
+        headers['x-request-id'] = request.correlationId;
+        reply.raw.writeHead(200, headers);
         policy.metrics.overhead(overhead);
         firstByteMs = reply.elapsedTime;
         const relayed: Relayed = { content: '', usage: null, malformed: 0 };
@@ -182,11 +189,11 @@ export async function streamChat(args: StreamArgs): Promise<void> {
             timeToFirstTokenMs: firstByteMs,
           }),
         );
-        return {
-          ...successRecord(policy, route.alias, trail, usage),
-          streamedChars: relayed.content.length,
-          malformedEvents: relayed.malformed,
-        };
+        // Added to the record successRecord made, not spread into another (see operationOptions).
+        const record = successRecord(policy, route.alias, trail, usage);
+        record['streamedChars'] = relayed.content.length;
+        record['malformedEvents'] = relayed.malformed;
+        return record;
       },
       operationOptions(policy, args.body, true, request.correlationId, cancellation),
     );
