@@ -12,14 +12,14 @@ const POOL_BYTES = 16 * 256;
 const pool = Buffer.allocUnsafe(POOL_BYTES);
 let poolOffset = POOL_BYTES;
 
-/** 16 fresh random bytes, a view into the pool that no other id will see. */
-function random16(): Buffer {
+/** Where 16 fresh random bytes start in the pool: bytes no other id will see. */
+function random16(): number {
   if (poolOffset === POOL_BYTES) {
     randomFillSync(pool);
     poolOffset = 0;
   }
   poolOffset += 16;
-  return pool.subarray(poolOffset - 16, poolOffset);
+  return poolOffset - 16;
 }
 
 export function uuidv7(now: number = Date.now()): string {
@@ -31,11 +31,28 @@ export function uuidv7(now: number = Date.now()): string {
     lastMs = now;
     sequence = 0;
   }
-  const bytes = random16();
-  bytes.writeUIntBE(now, 0, 6);
-  bytes[6] = 0x70 | (sequence >> 8);
-  bytes[7] = sequence & 0xff;
-  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const at = random16();
+  pool.writeUIntBE(now, at, 6);
+  pool[at + 6] = 0x70 | (sequence >> 8);
+  pool[at + 7] = sequence & 0xff;
+  pool[at + 8] = 0x80 | (pool[at + 8]! & 0x3f);
+  return format(at);
+}
+
+// The text is written into one scratch buffer and read out as one string: a hex string cut into
+// five slices and joined made seven strings per id (two ids per gateway request); ~900 -> ~200 ns.
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+const text = Buffer.alloc(36, '-'.charCodeAt(0));
+/** Where each byte's two digits go in `8-4-4-4-12`. */
+const DIGIT_AT = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+
+/** The 16 bytes of the pool at `at` as UUID text. */
+function format(at: number): string {
+  for (let i = 0; i < 16; i++) {
+    const byte = pool[at + i]!;
+    const digit = DIGIT_AT[i]!;
+    text[digit] = HEX_DIGITS[byte >> 4]!;
+    text[digit + 1] = HEX_DIGITS[byte & 0x0f]!;
+  }
+  return text.toString('latin1');
 }
