@@ -32,9 +32,11 @@ export function isNonJsonBody(
   contentType: string | undefined,
   contentLength: string | undefined,
 ): boolean {
-  if (!BODY_METHODS.has(method.toUpperCase())) return false;
+  if (!BODY_METHODS.has(method) && !BODY_METHODS.has(method.toUpperCase())) return false;
   if (contentLength === '0') return false;
   if (contentType === undefined) return contentLength !== undefined;
+  // What nearly every client sends, decided with no string made (this runs on every request).
+  if (contentType === 'application/json' || contentType === 'application/json; charset=utf-8') return false;
   const type = contentType.split(';', 1)[0]!.trim().toLowerCase();
   return type !== 'application/json' && !type.endsWith('+json');
 }
