@@ -1,8 +1,7 @@
 import { errors, type Dispatcher } from 'undici';
 import type { CancelSource } from 'breakwater';
-import { abortReason, CancellableHandler, postOptions } from './cancellable-handler.js';
+import { CancellableHandler, dispatchPost, type UpstreamRequest } from './upstream-dispatch.js';
 import { ChunkQueue } from './chunk-queue.js';
-import type { UpstreamRequest } from './whole-answer.js';
 
 /** A streamed answer, once its headers are in. */
 export interface StreamedAnswer {
@@ -19,7 +18,7 @@ export interface StreamedAnswer {
 
 /**
  * A POST whose answer is handed over at its headers and read chunk by chunk, through the gateway's
- * own dispatch handler rather than undici's `request()` (see cancellable-handler.ts): no
+ * own dispatch handler rather than undici's `request()` (see upstream-dispatch.ts): no
  * AsyncResource per call, no Readable per body, each chunk passed from the connection's parser to
  * the reader's queue as it is. A reader that falls behind pauses the connection (ChunkQueue).
  */
@@ -28,11 +27,12 @@ export function requestStreamed(
   request: UpstreamRequest,
   signal: CancelSource,
 ): Promise<StreamedAnswer> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortReason(signal));
-    const handler = new StreamedAnswerHandler(signal, resolve, reject);
-    dispatcher.dispatch(postOptions(request.url, request.headers, request.body), handler);
-  });
+  return dispatchPost(
+    dispatcher,
+    request,
+    signal,
+    (resolve, reject) => new StreamedAnswerHandler(signal, resolve, reject),
+  );
 }
 
 class StreamedAnswerHandler extends CancellableHandler implements StreamedAnswer {

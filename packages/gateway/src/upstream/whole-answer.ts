@@ -1,13 +1,6 @@
 import { util, type Dispatcher } from 'undici';
 import type { CancelSource } from 'breakwater';
-import { abortReason, CancellableHandler, postOptions } from './cancellable-handler.js';
-
-/** What the gateway sends an upstream: a POST of `body` to `url`. */
-export interface UpstreamRequest {
-  url: string;
-  headers: Readonly<Record<string, string>>;
-  body: string;
-}
+import { CancellableHandler, dispatchPost, type UpstreamRequest } from './upstream-dispatch.js';
 
 /** An upstream's answer, read to its end. */
 export interface WholeAnswer {
@@ -31,11 +24,12 @@ export function requestWhole(
   request: UpstreamRequest,
   signal: CancelSource,
 ): Promise<WholeAnswer> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortReason(signal));
-    const handler = new WholeAnswerHandler(signal, resolve, reject);
-    dispatcher.dispatch(postOptions(request.url, request.headers, request.body), handler);
-  });
+  return dispatchPost(
+    dispatcher,
+    request,
+    signal,
+    (resolve, reject) => new WholeAnswerHandler(signal, resolve, reject),
+  );
 }
 
 /** Collects one answer; a class, not closures, so a request costs one object. */

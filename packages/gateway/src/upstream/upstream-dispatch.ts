@@ -1,9 +1,10 @@
+// A POST to an upstream, handed to undici's pool with a handler of the gateway's own
+// (whole-answer.ts, streamed-answer.ts), cancelled as undici's `request()` cancels one.
 import { errors, type Dispatcher } from 'undici';
 import type { CancelSource } from 'breakwater';
 
 /** What a cancelled request fails with: the signal's reason, as undici's `request()` gives it. */
-export const abortReason = (signal: CancelSource): Error =>
-  (signal.reason ?? new errors.RequestAbortedError()) as Error;
+const abortReason = (signal: CancelSource): Error => (signal.reason ?? new errors.RequestAbortedError()) as Error;
 
 /**
  * The part of an upstream call's dispatch handler that cancels it. The gateway hands its calls to
@@ -42,16 +43,34 @@ export abstract class CancellableHandler implements Dispatcher.DispatchHandlers 
   }
 }
 
+/** What the gateway sends an upstream: a POST of `body` to `url`. */
+export interface UpstreamRequest {
+  url: string;
+  headers: Readonly<Record<string, string>>;
+  body: string;
+}
+
+/**
+ * Sends `request` through `dispatcher` with the handler `handlerFor` makes, which settles the
+ * promise; a signal cancelled already rejects at once with its reason, and nothing is sent.
+ */
+export function dispatchPost<A>(
+  dispatcher: Dispatcher,
+  request: UpstreamRequest,
+  signal: CancelSource,
+  handlerFor: (resolve: (answer: A) => void, reject: (error: unknown) => void) => Dispatcher.DispatchHandlers,
+): Promise<A> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortReason(signal));
+    dispatcher.dispatch(postOptions(request), handlerFor(resolve, reject));
+  });
+}
+
 // A target's URLs are few (its base URL and a path per call): each is split once, not parsed per request.
 const MAX_REMEMBERED_URLS = 1_000;
 const splitUrls = new Map<string, { origin: string; path: string }>();
 
-/** Dispatch options for a POST of `body` to `url`. */
-export function postOptions(
-  url: string,
-  headers: Readonly<Record<string, string>>,
-  body: string,
-): Dispatcher.DispatchOptions {
+function postOptions({ url, headers, body }: UpstreamRequest): Dispatcher.DispatchOptions {
   let split = splitUrls.get(url);
   if (!split) {
     const parsed = new URL(url);
