@@ -16,6 +16,7 @@ import { copyWith } from './copy-with.js';
 import { StreamReader, type Chunk } from './stream-reader.js';
 import { headersOf, requestWhole } from './whole-answer.js';
 import { requestStreamed } from './streamed-answer.js';
+import type { UpstreamRequest } from './upstream-dispatch.js';
 
 export interface ResolvedTarget extends TargetConfig {
   /** The upstream's own protocol (its provider's `kind`). */
@@ -63,12 +64,6 @@ function headersFor(target: ResolvedTarget, correlationId: string | undefined): 
 const failure = (target: ResolvedTarget, thrown: unknown): BreakwaterError =>
   classify(thrown, { dependency: target.key, domain: 'LLM' });
 
-interface PreparedRequest {
-  url: string;
-  headers: Readonly<Record<string, string>>;
-  body: string;
-}
-
 /**
  * The request as it goes out: its URL, its headers (signed, where the protocol signs) and its body.
  * Only a signing protocol (Bedrock) waits here; every other request is ready at once.
@@ -77,14 +72,14 @@ function prepare(
   target: ResolvedTarget,
   native: NativeRequest,
   correlationId: string | undefined,
-): PreparedRequest | Promise<PreparedRequest> {
+): UpstreamRequest | Promise<UpstreamRequest> {
   const url = `${target.baseUrl}${native.path}`;
   const body = native.text ?? JSON.stringify(native.body);
   const headers = headersFor(target, correlationId);
   return target.protocol.sign ? signed(target, { url, headers, body }) : { url, headers, body };
 }
 
-async function signed(target: ResolvedTarget, unsigned: PreparedRequest): Promise<PreparedRequest> {
+async function signed(target: ResolvedTarget, unsigned: UpstreamRequest): Promise<UpstreamRequest> {
   try {
     const headers = await target.protocol.sign!(unsigned, target.aws, target.region);
     return { url: unsigned.url, headers, body: unsigned.body };
@@ -119,7 +114,7 @@ async function send<A extends { statusCode: number; rawHeaders: Buffer[]; text: 
   native: NativeRequest,
   signal: CancelSource,
   correlationId: string | undefined,
-  open: (dispatcher: Dispatcher, request: PreparedRequest, signal: CancelSource) => Promise<A>,
+  open: (dispatcher: Dispatcher, request: UpstreamRequest, signal: CancelSource) => Promise<A>,
 ): Promise<A> {
   const ready = prepare(target, native, correlationId);
   const prepared = ready instanceof Promise ? await ready : ready;
