@@ -9,7 +9,7 @@ export function copyWith<V>(source: Readonly<Record<string, V>>, key: string, va
   const copy: Record<string, V> = {};
   for (const name of Object.keys(source)) {
     if (name === '__proto__')
-      Object.defineProperty(copy, name, { value: source[name], enumerable: true, writable: true });
+      Object.defineProperty(copy, name, { value: source[name], enumerable: true, writable: true, configurable: true });
     else copy[name] = source[name]!;
   }
   copy[key] = value;
