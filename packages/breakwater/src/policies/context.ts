@@ -47,6 +47,9 @@ export interface Degradation {
 
 const NEVER: AbortSignal = new AbortController().signal;
 const noop = (): void => {};
+/** The default options and scope, shared: a call without options allocates no empty object for them. */
+const NO_OPTIONS: CallOptions = Object.freeze({});
+const PLAIN_SCOPE: { key?: string; onExpire?: () => void } = Object.freeze({});
 
 /**
  * What a policy and the callee know about one call: key, attempt, deadlines, correlation id and a
@@ -90,10 +93,10 @@ export class CallContext implements CallView {
 
   constructor(
     readonly clock: Clock,
-    options: CallOptions = {},
+    options: CallOptions = NO_OPTIONS,
     parent?: CallContext,
     deadline = Infinity,
-    scope: { key?: string; onExpire?: () => void } = {},
+    scope: { key?: string; onExpire?: () => void } = PLAIN_SCOPE,
   ) {
     this.parent = parent;
     this.key = scope.key ?? (parent ? parent.key : (options.key ?? 'default'));
@@ -222,7 +225,7 @@ export class CallContext implements CallView {
 
   /** A child scope with a tighter deadline; `onExpire` runs if that deadline fires. */
   withDeadline(at: number, onExpire?: () => void): CallContext {
-    return new CallContext(this.clock, undefined, this, at, onExpire ? { onExpire } : {});
+    return new CallContext(this.clock, undefined, this, at, onExpire ? { onExpire } : PLAIN_SCOPE);
   }
 
   /** A child scope about another key (a branch of `alternatives`: its breaker, its limiter). */

@@ -24,23 +24,33 @@ type AnyListener = (name: string, event: unknown) => void;
 export class Emitter<Events extends Record<string, unknown>> {
   private listeners: { [K in keyof Events]?: Array<(event: Events[K]) => void> } = {};
   private anyListeners: AnyListener[] = [];
+  /** Listeners of any kind: while 0, `hasListeners` reads no table (a keyed lookup per event). */
+  private listening = 0;
 
   /** `source` names the emitter's kind on the channel (`retry`, `breaker`, `pipeline`…). */
   constructor(readonly source: string) {}
 
   on<K extends keyof Events>(name: K, listener: (event: Events[K]) => void): () => void {
     (this.listeners[name] ??= []).push(listener);
-    return () => remove(this.listeners[name], listener);
+    this.listening++;
+    return () => this.forget(this.listeners[name], listener);
   }
 
   /** Every event of this emitter, whatever its name (for generic sinks). */
   onAny(listener: AnyListener): () => void {
     this.anyListeners.push(listener);
-    return () => remove(this.anyListeners, listener);
+    this.listening++;
+    return () => this.forget(this.anyListeners, listener);
   }
 
   hasListeners(name: keyof Events): boolean {
+    if (this.listening === 0) return bus.hasSubscribers;
     return (this.listeners[name]?.length ?? 0) > 0 || this.anyListeners.length > 0 || bus.hasSubscribers;
+  }
+
+  /** Unsubscribes one listener (a second call does nothing). */
+  private forget<T>(list: T[] | undefined, listener: T): void {
+    if (remove(list, listener)) this.listening--;
   }
 
   emit<K extends keyof Events>(name: K, event: Events[K]): void {
@@ -51,9 +61,10 @@ export class Emitter<Events extends Record<string, unknown>> {
   }
 }
 
-function remove<T>(list: T[] | undefined, item: T): void {
+function remove<T>(list: T[] | undefined, item: T): boolean {
   const index = list?.indexOf(item) ?? -1;
   if (list && index >= 0) list.splice(index, 1);
+  return index >= 0;
 }
 
 function guarded(fn: () => void): void {

@@ -100,7 +100,19 @@ export class CircuitBreakerPolicy implements Policy {
     this.unwatch = this.store?.watchCircuits(this.space, (key, record) => this.adopt(key, record)) ?? (() => {});
   }
 
-  async run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
+  run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
+    try {
+      return this.enter(ctx, next);
+    } catch (thrown) {
+      return Promise.reject(thrown);
+    }
+  }
+
+  /**
+   * Admits the call or rejects it. No async frame on the happy path: an admitted call costs one
+   * promise reaction (its outcome is counted when it settles).
+   */
+  private enter<T>(ctx: CallContext, next: Next<T>): Promise<T> {
     const key = this.keyOf(ctx);
     const circuit = this.circuit(key);
     circuit.lastUsed = ++this.sequence;
@@ -109,33 +121,68 @@ export class CircuitBreakerPolicy implements Policy {
     const before = circuit.state;
     const admission = circuit.admit(now);
     if (circuit.state !== before) this.changed(key, before, circuit.state);
-    if (admission === 'reject') throw this.rejected(key, circuit, now, ctx);
+    if (admission === 'reject') return Promise.reject(this.rejected(key, circuit, now, ctx));
     const probe = admission === 'probe';
-    if (probe && this.store && !(await this.claimProbe(key))) {
+    if (probe && this.store) return this.probeForFleet(ctx, next, key, circuit, now);
+    return this.runAdmitted(ctx, next, key, circuit, now, probe);
+  }
+
+  /** A half-open circuit shared by a fleet: only the replica that claims the probe makes the call. */
+  private async probeForFleet<T>(
+    ctx: CallContext,
+    next: Next<T>,
+    key: string,
+    circuit: Circuit,
+    now: number,
+  ): Promise<T> {
+    if (!(await this.claimProbe(key))) {
       circuit.released(true);
       throw this.rejected(key, circuit, now, ctx);
     }
+    return this.runAdmitted(ctx, next, key, circuit, now, true);
+  }
+
+  private runAdmitted<T>(
+    ctx: CallContext,
+    next: Next<T>,
+    key: string,
+    circuit: Circuit,
+    now: number,
+    probe: boolean,
+  ): Promise<T> {
     if (ctx.trail) ctx.trail.pendingBreakerState = circuit.state;
+    let work: Promise<T>;
     try {
-      const value = await next(ctx);
-      if (this.fleetThreshold !== undefined) this.forgetFleetFaults(key, circuit, probe);
-      if (circuit.succeeded(now, probe)) this.changed(key, 'half_open', 'closed');
-      return value;
+      work = next(ctx);
     } catch (thrown) {
-      const error = classifyFor(thrown, ctx);
-      const from = circuit.state;
-      if (this.isFault(error)) {
-        if (circuit.failed(this.clock.now(), probe, error.category)) this.changed(key, from, 'open');
-        else if (this.fleetThreshold !== undefined && !probe) this.countFleetFault(key, circuit);
-      } else if (error.category === 'cancelled' || error.category === 'circuit_open') {
-        circuit.released(probe);
-      } else {
-        // The dependency answered (a 400, a 404): it is up, whatever the caller did wrong.
-        if (this.fleetThreshold !== undefined) this.forgetFleetFaults(key, circuit, probe);
-        if (circuit.succeeded(this.clock.now(), probe)) this.changed(key, 'half_open', 'closed');
-      }
-      throw error;
+      work = Promise.reject(thrown);
     }
+    return work.then(
+      (value) => {
+        if (this.fleetThreshold !== undefined) this.forgetFleetFaults(key, circuit, probe);
+        if (circuit.succeeded(now, probe)) this.changed(key, 'half_open', 'closed');
+        return value;
+      },
+      (thrown: unknown) => {
+        throw this.counted(classifyFor(thrown, ctx), key, circuit, probe);
+      },
+    );
+  }
+
+  /** Counts a failed call on its circuit (a fault, a release, or proof the dependency is up). */
+  private counted(error: BreakwaterError, key: string, circuit: Circuit, probe: boolean): BreakwaterError {
+    const from = circuit.state;
+    if (this.isFault(error)) {
+      if (circuit.failed(this.clock.now(), probe, error.category)) this.changed(key, from, 'open');
+      else if (this.fleetThreshold !== undefined && !probe) this.countFleetFault(key, circuit);
+    } else if (error.category === 'cancelled' || error.category === 'circuit_open') {
+      circuit.released(probe);
+    } else {
+      // The dependency answered (a 400, a 404): it is up, whatever the caller did wrong.
+      if (this.fleetThreshold !== undefined) this.forgetFleetFaults(key, circuit, probe);
+      if (circuit.succeeded(this.clock.now(), probe)) this.changed(key, 'half_open', 'closed');
+    }
+    return error;
   }
 
   /** A fault on a closed circuit also counts for the fleet; enough of them open it everywhere. */
