@@ -23,7 +23,7 @@ import {
   bulkhead,
   rateLimiter,
 } from 'breakwater';
-import { measureInterleaved, round, table } from './harness.js';
+import { measureInOwnProcesses, measureInterleaved, round, table } from './harness.js';
 
 const fn = async (): Promise<number> => 1;
 
@@ -52,6 +52,17 @@ const opossumNoTimeout = new CircuitBreaker(fn, { timeout: false, resetTimeout: 
 // *_signal_ns) as any cancellable I/O does — which is when a timeout has to make one.
 const fnSignal = (signal: AbortSignal): Promise<number> => Promise.resolve(signal.aborted ? 0 : 1);
 
+// First, and each in a process of its own (see measureInOwnProcesses): the rows whose callee reads
+// a signal. A child process measuring one of them exits inside this call.
+const withSignal = await measureInOwnProcesses(
+  {
+    // The floor: the same callee, handed a fresh signal with no policy around it.
+    abort_controller_ns: () => fnSignal(new AbortController().signal),
+    breakwater_signal_ns: () => bwTrio.execute((ctx) => fnSignal(ctx.signal)),
+    cockatiel_signal_ns: () => cbTrio.execute(({ signal }) => fnSignal(signal)),
+  },
+  200_000,
+);
 const fast = await measureInterleaved({
   bare_ns: fn,
   breakwater_retry_ns: () => bwRetry.execute(fn),
@@ -59,15 +70,6 @@ const fast = await measureInterleaved({
   breakwater_ns: () => bwTrio.execute(fn),
   breakwater_full_ns: () => bwFull.execute(fn),
 });
-const withSignal = await measureInterleaved(
-  {
-    // The floor: the same callee, handed a fresh signal with no policy around it.
-    abort_controller_ns: () => fnSignal(new AbortController().signal),
-    breakwater_signal_ns: () => bwTrio.execute((ctx) => fnSignal(ctx.signal)),
-    cockatiel_signal_ns: () => cbTrio.execute(({ signal }) => fnSignal(signal)),
-  },
-  50_000,
-);
 const peers = await measureInterleaved(
   {
     cockatiel_retry_ns: () => cbRetryOnly.execute(fn),
