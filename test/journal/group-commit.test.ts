@@ -189,3 +189,119 @@ describe('GroupCommit: deferrable writes share the next commit', () => {
     return write;
   }
 });
+
+// With `durable`, a commit is followed by an fsync off the event loop (the SQLite store's WAL sync);
+// a write's promise settles only once the fsync covering its commit has returned.
+describe('GroupCommit: durable — writes settle after the sync that covers their commit', () => {
+  let db: Database;
+  const insert = (value: string) => () => db.prepare('INSERT INTO t (v) VALUES (?)').run(value);
+  const committed = () => (db.prepare('SELECT v FROM t ORDER BY v').all() as Array<{ v: string }>).map((r) => r.v);
+  const states = (promises: Array<Promise<unknown>>) =>
+    promises.map((promise) => {
+      const state = { status: 'pending' as 'pending' | 'fulfilled' | 'rejected', reason: undefined as unknown };
+      promise.then(
+        () => (state.status = 'fulfilled'),
+        (reason: unknown) => Object.assign(state, { status: 'rejected', reason }),
+      );
+      return state;
+    });
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  /** A disk whose syncs finish when the test says so. */
+  const disk = () => {
+    const calls: Array<(error: Error | null) => void> = [];
+    return { calls, durable: (done: (error: Error | null) => void) => void calls.push(done) };
+  };
+
+  beforeEach(() => {
+    db = new BetterSqlite3(':memory:');
+    db.exec('CREATE TABLE t (v TEXT NOT NULL)');
+  });
+  afterEach(() => db.close());
+
+  test('a committed write stays pending until its sync returns; batches committed meanwhile share the next sync, in order', async () => {
+    const { calls, durable } = disk();
+    const commit = new GroupCommit(db, { durable });
+    const [a] = states([commit.run(insert('a'), ONE)]);
+    await turn();
+    assert.deepEqual(committed(), ['a'], 'committed in its turn');
+    assert.equal(calls.length, 1, 'one sync started');
+    assert.equal(a!.status, 'pending', 'nobody is told it is durable before the sync returns');
+
+    const [b, c] = states([commit.run(insert('b'), ONE), commit.run(insert('c'), ONE)]);
+    await turn();
+    const [d] = states([commit.run(insert('d'), ONE)]);
+    await turn();
+    assert.equal(commit.batches, 3);
+    assert.equal(calls.length, 1, 'one sync at a time: the two later batches wait for the next');
+
+    calls[0]!(null);
+    await turn();
+    assert.equal(a!.status, 'fulfilled');
+    assert.deepEqual([b!.status, c!.status, d!.status], ['pending', 'pending', 'pending']);
+    assert.equal(calls.length, 2, 'the next sync covers both batches committed meanwhile');
+    calls[1]!(null);
+    await turn();
+    assert.deepEqual([b!.status, c!.status, d!.status], ['fulfilled', 'fulfilled', 'fulfilled']);
+    await commit.idle();
+  });
+
+  test('a sync that fails rejects every write it covers, even those that committed; a write that failed keeps its own error', async () => {
+    const { calls, durable } = disk();
+    const commit = new GroupCommit(db, { durable });
+    db.exec("CREATE TABLE u (v TEXT CHECK (v <> 'bad'))");
+    const [ok, bad] = states([
+      commit.run(insert('a'), ONE),
+      commit.run(() => db.prepare('INSERT INTO u (v) VALUES (?)').run('bad'), ONE),
+    ]);
+    await turn();
+    calls[0]!(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    await turn();
+    assert.equal(ok!.status, 'rejected');
+    assert.match(String(ok!.reason), /EIO/, 'its commit is not known to be on disk');
+    assert.equal(bad!.status, 'rejected');
+    assert.match(String(bad!.reason), /EIO|CHECK/);
+  });
+
+  test('a disk that stops answering fails the waiting writes after durableTimeoutMs; a sync that progresses never does', async () => {
+    mock.timers.enable({ apis: ['setTimeout', 'setImmediate'] });
+    try {
+      const { calls, durable } = disk();
+      const commit = new GroupCommit(db, { durable, durableTimeoutMs: 1_000 });
+      // Steady traffic with a disk that answers: a batch every 400 ms, committed while the sync
+      // before it still runs — something always waits, for four seconds, yet no wait is long.
+      const steady = states([commit.run(insert('s0'), ONE)]);
+      mock.timers.tick(0);
+      for (let i = 1; i <= 10; i++) {
+        steady.push(...states([commit.run(insert(`s${i}`), ONE)]));
+        mock.timers.tick(0);
+        mock.timers.tick(300);
+        calls.at(-1)!(null);
+        mock.timers.tick(100);
+      }
+      calls.at(-1)!(null);
+      await Promise.resolve();
+      assert.ok(
+        steady.every((s) => s.status === 'fulfilled'),
+        'four seconds of syncs, none stuck: nothing timed out',
+      );
+
+      const [stuck] = states([commit.run(insert('stuck'), ONE)]);
+      mock.timers.tick(0);
+      const [later] = states([commit.run(insert('later'), ONE)]);
+      mock.timers.tick(0);
+      mock.timers.tick(999);
+      await Promise.resolve();
+      assert.equal(stuck!.status, 'pending');
+      mock.timers.tick(1);
+      await Promise.resolve();
+      assert.equal(stuck!.status, 'rejected');
+      assert.match(String(stuck!.reason), /did not finish within 1000 ms/);
+      assert.equal(later!.status, 'rejected', 'the batch waiting behind the stuck sync fails with it');
+      await commit.idle();
+      calls.at(-1)!(null); // the disk answers at last: nothing is settled twice
+      assert.throws(() => new GroupCommit(db, { durableTimeoutMs: 0 }), /durableTimeoutMs/);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+});

@@ -5,6 +5,12 @@ interface Outcome {
   value: unknown;
 }
 
+/** A committed batch and how each of its writes went, waiting to be made durable. */
+interface Committed {
+  batch: Pending[];
+  outcomes: Outcome[];
+}
+
 interface Pending {
   write: () => unknown;
   /** One statement, atomic by itself: needs no savepoint. */
@@ -22,6 +28,17 @@ export interface GroupCommitOptions {
    * deferrable writes are treated like any other.
    */
   deferMs?: number;
+  /**
+   * Makes what was committed durable (an fsync off the event loop), calling `done` once it is. A
+   * batch's promises settle only after that. One call at a time, in commit order: batches committed
+   * while one runs share the next call, so a slow disk costs fewer syncs, not a longer queue of them.
+   */
+  durable?: (done: (error: Error | null) => void) => void;
+  /**
+   * How long a committed batch may wait for `durable` (ms). Past it, its writes reject — a disk that
+   * stopped answering fails the journal's writes instead of leaving them pending. Default 5,000.
+   */
+  durableTimeoutMs?: number;
 }
 
 export interface QueuedWrite {
@@ -55,10 +72,24 @@ export class GroupCommit {
   private readonly inSavepoint: (write: () => unknown) => unknown;
   private readonly maxBatch: number;
   private readonly deferMs: number;
+  private readonly durable: GroupCommitOptions['durable'];
+  /** Committed batches the running `durable` call does not cover; the next call will. */
+  private committed: Committed[] = [];
+  /** The batches the running `durable` call covers (emptied if they time out first). */
+  private inSync: Committed[] = [];
+  private syncing = false;
+  private readonly durableTimeoutMs: number;
+  /** Armed while a committed batch waits to be made durable. */
+  private watchdog: ReturnType<typeof setTimeout> | undefined;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(db: Database, options: GroupCommitOptions = {}) {
     this.maxBatch = options.maxBatch ?? 2_000;
     this.deferMs = options.deferMs ?? 0;
+    this.durable = options.durable;
+    this.durableTimeoutMs = options.durableTimeoutMs ?? 5_000;
+    if (!(this.durableTimeoutMs > 0))
+      throw new TypeError(`Expected \`durableTimeoutMs\` to be a number > 0, got ${options.durableTimeoutMs}.`);
     if (!Number.isFinite(this.deferMs) || this.deferMs < 0)
       throw new TypeError(`Expected \`deferMs\` to be a number ≥ 0, got ${options.deferMs}.`);
     // Called inside the batch transaction, a better-sqlite3 transaction function runs as a savepoint.
@@ -116,10 +147,72 @@ export class GroupCommit {
       for (const item of batch) item.reject(error);
       return;
     }
-    batch.forEach((item, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) item.resolve(outcome.value);
-      else item.reject(outcome.value);
+    if (!this.durable) return settle({ batch, outcomes }, null);
+    this.committed.push({ batch, outcomes });
+    if (!this.watchdog) this.armWatchdog();
+    if (!this.syncing) this.sync();
+  }
+
+  /** Resolves once no committed batch waits to be made durable. */
+  idle(): Promise<void> {
+    if (this.unsettled() === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private unsettled(): number {
+    return this.inSync.length + this.committed.length;
+  }
+
+  private sync(): void {
+    this.inSync = this.committed;
+    this.committed = [];
+    this.syncing = true;
+    this.durable!((error) => {
+      const covered = this.inSync;
+      this.inSync = [];
+      this.syncing = false;
+      for (const committed of covered) settle(committed, error);
+      if (this.committed.length === 0) return this.quiet();
+      // What waits now was committed during the sync that just ended: its wait starts afresh.
+      this.armWatchdog();
+      this.sync();
     });
   }
+
+  private armWatchdog(): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(() => this.timedOut(), this.durableTimeoutMs);
+    this.watchdog.unref();
+  }
+
+  /** The disk has not answered in time: every batch waiting on it fails (the sync may still end). */
+  private timedOut(): void {
+    this.watchdog = undefined;
+    const stuck = [...this.inSync, ...this.committed];
+    this.inSync = [];
+    this.committed = [];
+    const error = new Error(`The journal's fsync did not finish within ${this.durableTimeoutMs} ms.`);
+    for (const committed of stuck) settle(committed, error);
+    this.quiet();
+  }
+
+  /** Nothing waits any more: no watchdog, and `idle()` resolves. */
+  private quiet(): void {
+    if (this.unsettled() > 0) return;
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+/** Settles each write of a committed batch as it went, or all with `error` when it is not durable. */
+function settle({ batch, outcomes }: Committed, error: Error | null): void {
+  batch.forEach((item, i) => {
+    const outcome = outcomes[i]!;
+    if (error) item.reject(error);
+    else if (outcome.ok) item.resolve(outcome.value);
+    else item.reject(outcome.value);
+  });
 }

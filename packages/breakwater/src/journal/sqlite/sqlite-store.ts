@@ -28,6 +28,7 @@ import {
   type OperationRow,
 } from '../sql-rows.js';
 import { GroupCommit, type QueuedWrite } from './group-commit.js';
+import { WalSync } from './wal-sync.js';
 
 /**
  * A create waiting in the group commit's queue. Outcomes written meanwhile (`applyWithCreate`) are
@@ -45,7 +46,12 @@ interface QueuedCreate {
 export interface SqliteJournalOptions {
   /** Table name. Default `breakwater_operations`. */
   table?: string;
-  /** `FULL` (default) makes every commit durable; group commit keeps that fast. */
+  /**
+   * `FULL` (default): a write's promise settles once its commit is on disk; group commit keeps that
+   * fast. With group commit on a WAL file the fsync runs off the event loop: SQLite itself runs
+   * `synchronous=NORMAL` and the store fsyncs the WAL on the thread pool before settling the batch
+   * (see docs/journal.md). `NORMAL`: no fsync per commit; a power cut can lose the last commits.
+   */
   synchronous?: 'FULL' | 'NORMAL';
   /** Batch concurrent writes into one transaction. Default true. */
   groupCommit?: boolean;
@@ -54,8 +60,8 @@ export interface SqliteJournalOptions {
    * the write that records an operation's success (without a joined write), and the create of an
    * operation whose work did not wait for it (`runOperation`'s `durableStart: false`). Under steady
    * traffic the writes of many operations then share one commit (one fsync) instead of paying one
-   * each. Every such promise still settles only once its write is durable; until then readers do
-   * not see the write, and a crash of the process loses it (an operation whose success was lost is
+   * each. Every such promise still settles only once its write is durable; until it commits
+   * readers do not see the write, and a crash of the process loses it (an operation whose success was lost is
    * recorded abandoned once its lease expires; one whose create was lost leaves no row). Failures
    * are not deferred: a caller usually answers with them. Default 0: every write commits in the
    * turn it was made.
@@ -90,6 +96,8 @@ export class SqliteJournalStore implements JournalStore<Database> {
   private readonly byIdempotencyKeySql: string;
   /** One transaction per write, when group commit is off. */
   private readonly single: { immediate(work: () => unknown): unknown };
+  /** The fsync of the WAL off the event loop, when commits must be durable and can be made so. */
+  private readonly walSync: WalSync | undefined;
 
   constructor(
     readonly db: Database,
@@ -102,14 +110,19 @@ export class SqliteJournalStore implements JournalStore<Database> {
       .join(', ')}) ON CONFLICT DO NOTHING`;
     this.byIdempotencyKeySql = `SELECT * FROM ${this.table} WHERE kind = ? AND idempotency_key = ?`;
     db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+    const walPath = walToSync(db, options);
+    this.walSync = walPath === undefined ? undefined : new WalSync(walPath);
+    // FULL's fsync, when the store does not make it itself off the event loop.
+    db.pragma(`synchronous = ${options.synchronous === 'NORMAL' || this.walSync ? 'NORMAL' : 'FULL'}`);
     const busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
     if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0)
       throw new TypeError(`Expected \`busyTimeoutMs\` to be an integer ≥ 0, got ${options.busyTimeoutMs}.`);
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     this.migrate();
     this.writer =
-      options.groupCommit === false ? undefined : new GroupCommit(db, { deferMs: options.successCommitDelayMs ?? 0 });
+      options.groupCommit === false
+        ? undefined
+        : new GroupCommit(db, { deferMs: options.successCommitDelayMs ?? 0, durable: this.walSync?.sync });
     this.single = db.transaction((work: () => unknown) => work());
   }
 
@@ -339,6 +352,8 @@ export class SqliteJournalStore implements JournalStore<Database> {
 
   async close(): Promise<void> {
     this.writer?.flush();
+    await this.writer?.idle();
+    this.walSync?.close();
     this.db.close();
   }
 }
@@ -360,4 +375,15 @@ export async function openSqliteJournalStore(
 ): Promise<SqliteJournalStore> {
   const { default: BetterSqlite3 } = await import('better-sqlite3');
   return new SqliteJournalStore(new BetterSqlite3(path), options);
+}
+
+/**
+ * The WAL file whose fsync the store makes itself, off the event loop: when commits must be durable
+ * (`FULL`), writes go through group commit, and the database is a file in WAL mode (not `:memory:`).
+ */
+function walToSync(db: Database, options: SqliteJournalOptions): string | undefined {
+  if (options.synchronous === 'NORMAL' || options.groupCommit === false) return undefined;
+  if (db.pragma('journal_mode', { simple: true }) !== 'wal') return undefined;
+  const main = (db.pragma('database_list') as Array<{ name: string; file: string }>).find((d) => d.name === 'main');
+  return main?.file ? `${main.file}-wal` : undefined;
 }
