@@ -28,6 +28,7 @@ import {
   type OperationRow,
 } from '../sql-rows.js';
 import { GroupCommit, type QueuedWrite } from './group-commit.js';
+import { Checkpointer } from './checkpointer.js';
 import { WalSync } from './wal-sync.js';
 
 /**
@@ -73,6 +74,11 @@ export interface SqliteJournalOptions {
    * journal's degrade mode or outbox take over. Default 5,000.
    */
   busyTimeoutMs?: number;
+  /**
+   * When the store fsyncs the WAL itself (`FULL`, group commit, a file), a worker thread runs the
+   * WAL checkpoints, at most this often (ms), so the event loop never waits for one. Default 1,000.
+   */
+  checkpointIntervalMs?: number;
 }
 
 /**
@@ -98,6 +104,8 @@ export class SqliteJournalStore implements JournalStore<Database> {
   private readonly single: { immediate(work: () => unknown): unknown };
   /** The fsync of the WAL off the event loop, when commits must be durable and can be made so. */
   private readonly walSync: WalSync | undefined;
+  /** Checkpoints on a worker thread, when the store fsyncs the WAL itself. */
+  private readonly checkpointer: Checkpointer | undefined;
 
   constructor(
     readonly db: Database,
@@ -110,8 +118,9 @@ export class SqliteJournalStore implements JournalStore<Database> {
       .join(', ')}) ON CONFLICT DO NOTHING`;
     this.byIdempotencyKeySql = `SELECT * FROM ${this.table} WHERE kind = ? AND idempotency_key = ?`;
     db.pragma('journal_mode = WAL');
-    const walPath = walToSync(db, options);
-    this.walSync = walPath === undefined ? undefined : new WalSync(walPath);
+    const file = fileToSync(db, options);
+    this.walSync = file === undefined ? undefined : new WalSync(`${file}-wal`);
+    this.checkpointer = file === undefined ? undefined : this.checkpointOffTheLoop(file, options.checkpointIntervalMs);
     // FULL's fsync, when the store does not make it itself off the event loop.
     db.pragma(`synchronous = ${options.synchronous === 'NORMAL' || this.walSync ? 'NORMAL' : 'FULL'}`);
     const busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
@@ -122,8 +131,32 @@ export class SqliteJournalStore implements JournalStore<Database> {
     this.writer =
       options.groupCommit === false
         ? undefined
-        : new GroupCommit(db, { deferMs: options.successCommitDelayMs ?? 0, durable: this.walSync?.sync });
+        : new GroupCommit(db, { deferMs: options.successCommitDelayMs ?? 0, durable: this.durable() });
     this.single = db.transaction((work: () => unknown) => work());
+  }
+
+  /** GroupCommit's `durable`: the WAL's fsync, and then perhaps a checkpoint (both off the event loop). */
+  private durable(): ((done: (error: Error | null) => void) => void) | undefined {
+    const walSync = this.walSync;
+    if (!walSync) return undefined;
+    return (done) =>
+      walSync.sync((error) => {
+        done(error);
+        if (!error) this.checkpointer?.afterCommit();
+      });
+  }
+
+  /** The store's connection stops checkpointing inside its commits; a worker does it instead. */
+  private checkpointOffTheLoop(file: string, intervalMs: number | undefined): Checkpointer {
+    this.db.pragma('wal_autocheckpoint = 0');
+    return new Checkpointer({
+      file,
+      intervalMs,
+      // SQLite's default back: the WAL must not grow without bound.
+      onFailure: () => {
+        if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+      },
+    });
   }
 
   get batches(): number {
@@ -353,6 +386,7 @@ export class SqliteJournalStore implements JournalStore<Database> {
   async close(): Promise<void> {
     this.writer?.flush();
     await this.writer?.idle();
+    await this.checkpointer?.close();
     this.walSync?.close();
     this.db.close();
   }
@@ -378,12 +412,13 @@ export async function openSqliteJournalStore(
 }
 
 /**
- * The WAL file whose fsync the store makes itself, off the event loop: when commits must be durable
- * (`FULL`), writes go through group commit, and the database is a file in WAL mode (not `:memory:`).
+ * The database file whose WAL the store syncs (and checkpoints) itself, off the event loop: when
+ * commits must be durable (`FULL`), writes go through group commit, and the database is a file in WAL
+ * mode (not `:memory:`).
  */
-function walToSync(db: Database, options: SqliteJournalOptions): string | undefined {
+function fileToSync(db: Database, options: SqliteJournalOptions): string | undefined {
   if (options.synchronous === 'NORMAL' || options.groupCommit === false) return undefined;
   if (db.pragma('journal_mode', { simple: true }) !== 'wal') return undefined;
   const main = (db.pragma('database_list') as Array<{ name: string; file: string }>).find((d) => d.name === 'main');
-  return main?.file ? `${main.file}-wal` : undefined;
+  return main?.file || undefined;
 }

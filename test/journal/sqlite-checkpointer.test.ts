@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { Journal } from 'breakwater';
+import { Checkpointer, SqliteJournalStore } from 'breakwater/journal-sqlite';
+
+// A WAL checkpoint copies the WAL's pages into the database file and fsyncs it. SQLite runs one inside
+// whichever commit crosses 1,000 WAL pages — on the event loop, as better-sqlite3 is synchronous. The
+// store turns that off and has a worker thread with its own connection do it.
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'bw-checkpoint-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 1_000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.ok(condition(), 'the condition never came true');
+}
+
+test("the store's connection never checkpoints in a commit; the worker copies the WAL into the database file", async () => {
+  const file = join(dir, 'journal.db');
+  const db = new BetterSqlite3(file);
+  const store = new SqliteJournalStore(db, { checkpointIntervalMs: 0 });
+  assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0, 'no checkpoint inside a commit');
+  const journal = new Journal({ store, owner: 'me' });
+  const sizeBefore = statSync(file).size;
+  const ids: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const id = journal.newId();
+    ids.push(id);
+    await journal.createClaimed({ kind: 'chat', metadata: { padding: 'x'.repeat(2_000) } }, id);
+  }
+  // Forty rows of 2 KB are ~25 pages: far below SQLite's own threshold of 1,000, so only the worker
+  // can have grown the database file while the store's connection is open.
+  await until(() => statSync(file).size > sizeBefore);
+  await store.close();
+  const reopened = new BetterSqlite3(file, { readonly: true });
+  const count = reopened.prepare('SELECT count(*) AS n FROM breakwater_operations').get() as { n: number };
+  reopened.close();
+  assert.equal(count.n, ids.length);
+});
+
+test('a checkpointer whose worker cannot work hands checkpoints back (onFailure), once', async () => {
+  const failures: Error[] = [];
+  let now = 0;
+  const checkpointer = new Checkpointer({
+    file: join(dir, 'missing.db'),
+    onFailure: (error) => failures.push(error),
+    now: () => now,
+  });
+  checkpointer.afterCommit();
+  assert.equal(failures.length, 0, 'not before a second has passed since the last checkpoint started');
+  now = 1_000;
+  checkpointer.afterCommit();
+  await until(() => failures.length > 0);
+  now = 5_000;
+  checkpointer.afterCommit();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(failures.length, 1, 'reported once; no new worker is started after a failure');
+  assert.match(failures[0]!.message, /unable to open|does not exist|exited|SQLITE_CANTOPEN/i);
+  await checkpointer.close();
+  assert.throws(() => new Checkpointer({ file: 'x', onFailure: () => {}, intervalMs: -1 }), /intervalMs/);
+});
