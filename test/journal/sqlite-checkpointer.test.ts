@@ -6,6 +6,7 @@ import { afterEach, beforeEach, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { Journal } from 'breakwater';
 import { Checkpointer, SqliteJournalStore } from 'breakwater/journal-sqlite';
+import { waitFor } from '../support/wait-for.js';
 
 // A WAL checkpoint copies the WAL's pages into the database file and fsyncs it. SQLite runs one inside
 // whichever commit crosses 1,000 WAL pages — on the event loop, as better-sqlite3 is synchronous. The
@@ -15,11 +16,6 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'bw-checkpoint-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 1_000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  assert.ok(condition(), 'the condition never came true');
-}
 
 test("the store's connection never checkpoints in a commit; the worker copies the WAL into the database file", async () => {
   const file = join(dir, 'journal.db');
@@ -36,7 +32,7 @@ test("the store's connection never checkpoints in a commit; the worker copies th
   }
   // Forty rows of 2 KB are ~25 pages: far below SQLite's own threshold of 1,000, so only the worker
   // can have grown the database file while the store's connection is open.
-  await until(() => statSync(file).size > sizeBefore);
+  await waitFor(() => statSync(file).size > sizeBefore, 'the worker to grow the database file');
   await store.close();
   const reopened = new BetterSqlite3(file, { readonly: true });
   const count = reopened.prepare('SELECT count(*) AS n FROM breakwater_operations').get() as { n: number };
@@ -56,7 +52,7 @@ test('a checkpointer whose worker cannot work hands checkpoints back (onFailure)
   assert.equal(failures.length, 0, 'not before a second has passed since the last checkpoint started');
   now = 1_000;
   checkpointer.afterCommit();
-  await until(() => failures.length > 0);
+  await waitFor(() => failures.length > 0, 'the failure to be reported');
   now = 5_000;
   checkpointer.afterCommit();
   await new Promise((resolve) => setTimeout(resolve, 50));

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, mock, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { Journal } from 'breakwater';
 import { SqliteJournalStore } from 'breakwater/journal-sqlite';
+import { waitFor } from '../support/wait-for.js';
 
 // SQLite's synchronous=FULL fsyncs the WAL inside every commit, on the event loop. The store runs
 // SQLite with NORMAL and makes the same fsync itself on the thread pool: a write still settles only
@@ -32,11 +33,6 @@ function holdFsyncs() {
   return held;
 }
 
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 2));
-  assert.ok(condition(), 'the condition never came true');
-}
-
 test("a write settles only after the store's fsync of the WAL file returns; SQLite itself does not sync", async () => {
   const held = holdFsyncs();
   const file = join(dir, 'journal.db');
@@ -48,7 +44,7 @@ test("a write settles only after the store's fsync of the WAL file returns; SQLi
   let settled = false;
   const id = journal.newId();
   const creating = journal.createClaimed({ kind: 'chat' }, id).then((result) => ((settled = true), result));
-  await until(() => held.length === 1);
+  await waitFor(() => held.length === 1, 'the fsync to be asked for');
   assert.equal(fstatSync(held[0]!.fd).ino, statSync(`${file}-wal`).ino, 'the file synced is the WAL');
   await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(settled, false, 'committed, but nobody is told before the fsync returns');
@@ -65,7 +61,7 @@ test('close waits for the fsync in flight, then closes the WAL file and the data
   const store = new SqliteJournalStore(db);
   const journal = new Journal({ store, owner: 'me' });
   const creating = journal.createClaimed({ kind: 'chat' }, journal.newId());
-  await until(() => held.length === 1);
+  await waitFor(() => held.length === 1, 'the fsync to be asked for');
   let closed = false;
   const closing = store.close().then(() => (closed = true));
   await new Promise((resolve) => setTimeout(resolve, 20));
