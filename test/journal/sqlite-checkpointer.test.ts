@@ -61,3 +61,38 @@ test('a checkpointer whose worker cannot work hands checkpoints back (onFailure)
   await checkpointer.close();
   assert.throws(() => new Checkpointer({ file: 'x', onFailure: () => {}, intervalMs: -1 }), /intervalMs/);
 });
+
+test('writes that never pause keep the WAL bounded: past maxWalFrames the writer checkpoints once, between commits', async () => {
+  const file = join(dir, 'busy.db');
+  const db = new BetterSqlite3(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('wal_autocheckpoint = 0');
+  db.exec('CREATE TABLE t (v TEXT)');
+  let backlogs = 0;
+  const checkpointer = new Checkpointer({
+    file,
+    intervalMs: 0,
+    maxWalFrames: 500,
+    onFailure: (error) => assert.fail(error),
+    onBacklog: () => {
+      backlogs++;
+      db.pragma('wal_checkpoint(PASSIVE)');
+    },
+  });
+  const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+  const commit = db.transaction(() => {
+    for (let i = 0; i < 20; i++) insert.run('x'.repeat(500));
+  });
+  // Each commit appends ~4 frames; 1,500 commits with no pause long enough for a checkpoint racing
+  // them to finish would leave ~6,000 frames in the WAL.
+  for (let i = 0; i < 1_500; i++) {
+    commit();
+    checkpointer.afterCommit();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await checkpointer.close();
+  const frames = (db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number }>)[0]!.log;
+  db.close();
+  assert.ok(backlogs > 0, 'the backlog was reported');
+  assert.ok(frames < 3_000, `the WAL was restarted along the way (${frames} frames at the end)`);
+});

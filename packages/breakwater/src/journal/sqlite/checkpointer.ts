@@ -39,6 +39,14 @@ export interface CheckpointerOptions {
   intervalMs?: number;
   /** The checkpointer failed: the store's own connection must checkpoint again (autocheckpoint). */
   onFailure: (error: Error) => void;
+  /**
+   * The WAL still held more than `maxWalFrames` frames after a checkpoint. A checkpoint racing
+   * writes that never pause cannot finish, and only a finished one lets the next write restart the
+   * WAL: the writer's own connection must checkpoint once, between its commits, to bound the file.
+   */
+  onBacklog?: (walFrames: number) => void;
+  /** Default 10,000 (~40 MB of 4 KB pages; SQLite's own checkpoints start at 1,000). */
+  maxWalFrames?: number;
   now?: () => number;
 }
 
@@ -94,9 +102,11 @@ export class Checkpointer {
   private start(): Worker {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.options.file, driver } });
-    worker.on('message', (reply: { ok: boolean; message?: string }) => {
+    worker.on('message', (reply: { ok: boolean; message?: string; result?: { log: number } }) => {
       this.running = false;
-      if (!reply.ok) this.fail(new Error(`WAL checkpoint failed: ${reply.message}`));
+      if (!reply.ok) return this.fail(new Error(`WAL checkpoint failed: ${reply.message}`));
+      const frames = reply.result?.log ?? 0;
+      if (frames > (this.options.maxWalFrames ?? 10_000) && !this.closed) this.options.onBacklog?.(frames);
     });
     // What a worker throws arrives structured-cloned: a driver's own error class may lose its message.
     worker.on('error', (error: unknown) =>

@@ -156,6 +156,10 @@ export class SqliteJournalStore implements JournalStore<Database> {
       onFailure: () => {
         if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
       },
+      // Writes that never paused: one checkpoint here, between commits, lets the WAL restart.
+      onBacklog: () => {
+        if (this.db.open && !this.db.inTransaction) this.db.pragma('wal_checkpoint(PASSIVE)');
+      },
     });
   }
 
