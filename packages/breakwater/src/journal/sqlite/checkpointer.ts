@@ -47,6 +47,7 @@ export interface CheckpointerOptions {
   onBacklog?: (walFrames: number) => void;
   /** Default 10,000 (~40 MB of 4 KB pages; SQLite's own checkpoints start at 1,000). */
   maxWalFrames?: number;
+  /** The clock `intervalMs` is measured on (ms); injected by tests. */
   now?: () => number;
 }
 
@@ -55,9 +56,9 @@ export interface CheckpointerOptions {
  * copies the WAL's pages into the database file and fsyncs it; SQLite runs one inside whichever
  * commit crosses 1,000 WAL pages, and better-sqlite3 is synchronous, so the event loop waited for
  * it. The store's connection runs with `wal_autocheckpoint=0` instead and asks for a PASSIVE
- * checkpoint after commits, at most once a second (`intervalMs`) and one at a time; PASSIVE never blocks the
- * store's writes. The worker starts at the first checkpoint. If it fails, `onFailure` hands
- * checkpoints back to the store's connection.
+ * checkpoint after commits, at most once a second (`intervalMs`) and one at a time; PASSIVE never
+ * blocks the store's writes. The worker starts at the first checkpoint. If it fails, `onFailure`
+ * hands checkpoints back to the store's connection.
  */
 export class Checkpointer {
   private worker: Worker | undefined;
