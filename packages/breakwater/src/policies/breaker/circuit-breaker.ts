@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../clock.js';
 import type { CallContext } from '../context.js';
 import { Emitter } from '../events.js';
 import { classifyFor } from '../classify-for.js';
+import { invoke } from '../invoke.js';
 import type { Next, Policy } from '../policy.js';
 import { Circuit, type CircuitSettings, type CircuitState } from './circuit.js';
 import { consecutiveFailures } from './consecutive-failures.js';
@@ -151,13 +152,7 @@ export class CircuitBreakerPolicy implements Policy {
     probe: boolean,
   ): Promise<T> {
     if (ctx.trail) ctx.trail.pendingBreakerState = circuit.state;
-    let work: Promise<T>;
-    try {
-      work = next(ctx);
-    } catch (thrown) {
-      work = Promise.reject(thrown);
-    }
-    return work.then(
+    return invoke(next, ctx).then(
       (value) => {
         if (this.fleetThreshold !== undefined) this.forgetFleetFaults(key, circuit, probe);
         if (circuit.succeeded(now, probe)) this.changed(key, 'half_open', 'closed');

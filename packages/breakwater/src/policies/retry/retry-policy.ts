@@ -3,6 +3,7 @@ import { sleep } from '../clock.js';
 import type { CallContext } from '../context.js';
 import { Emitter } from '../events.js';
 import { classifyFor } from '../classify-for.js';
+import { invoke } from '../invoke.js';
 import type { Next, Policy } from '../policy.js';
 import type { Backoff } from './backoff/backoff.js';
 import { fullJitter } from './backoff/full-jitter.js';
@@ -79,11 +80,7 @@ export class RetryPolicy implements Policy {
     ctx.beginAttempt(attempt);
     if (this.events.hasListeners('attempt'))
       this.events.emit('attempt', { key: ctx.key, correlationId: ctx.correlationId, attempt });
-    try {
-      return next(ctx);
-    } catch (thrown) {
-      return Promise.reject(thrown);
-    }
+    return invoke(next, ctx);
   }
 
   /** After the first attempt failed: wait and try again while the error, budget and deadline allow. */
