@@ -69,12 +69,14 @@ export class Checkpointer {
   private lastStarted: number;
   private readonly now: () => number;
   private readonly intervalMs: number;
+  private readonly maxWalFrames: number;
 
   constructor(private readonly options: CheckpointerOptions) {
     this.now = options.now ?? (() => performance.now());
     this.intervalMs = options.intervalMs ?? 1_000;
     if (!(this.intervalMs >= 0))
       throw new TypeError(`Expected \`intervalMs\` to be a number ≥ 0, got ${options.intervalMs}.`);
+    this.maxWalFrames = options.maxWalFrames ?? 10_000;
     this.lastStarted = this.now();
   }
 
@@ -107,7 +109,7 @@ export class Checkpointer {
       this.running = false;
       if (!reply.ok) return this.fail(new Error(`WAL checkpoint failed: ${reply.message}`));
       const frames = reply.result?.log ?? 0;
-      if (frames > (this.options.maxWalFrames ?? 10_000) && !this.closed) this.options.onBacklog?.(frames);
+      if (frames > this.maxWalFrames && !this.closed) this.options.onBacklog?.(frames);
     });
     // What a worker throws arrives structured-cloned: a driver's own error class may lose its message.
     worker.on('error', (error: unknown) =>

@@ -62,8 +62,8 @@ export interface SqliteJournalOptions {
    * operation whose work did not wait for it (`runOperation`'s `durableStart: false`). Under steady
    * traffic the writes of many operations then share one commit (one fsync) instead of paying one
    * each. Every such promise still settles only once its write is durable; until it commits
-   * readers do not see the write, and a crash of the process loses it (an operation whose success was lost is
-   * recorded abandoned once its lease expires; one whose create was lost leaves no row). Failures
+   * readers do not see the write, and a crash of the process loses it (an operation whose success
+   * was lost is recorded abandoned once its lease expires; one whose create was lost leaves no row). Failures
    * are not deferred: a caller usually answers with them. Default 0: every write commits in the
    * turn it was made.
    */
