@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { Journal } from 'breakwater';
@@ -96,3 +97,24 @@ test('writes that never pause keep the WAL bounded: past maxWalFrames the writer
   assert.ok(backlogs > 0, 'the backlog was reported');
   assert.ok(frames < 3_000, `the WAL was restarted along the way (${frames} frames at the end)`);
 });
+
+test(
+  'close returns after closeTimeoutMs when a checkpoint in flight never finishes (a hung disk)',
+  { timeout: 20_000 },
+  async () => {
+    const file = join(dir, 'journal.db');
+    const failures: Error[] = [];
+    const checkpointer = new Checkpointer({
+      file,
+      intervalMs: 0,
+      closeTimeoutMs: 100,
+      driver: fileURLToPath(new URL('../support/hanging-sqlite-driver.cjs', import.meta.url)),
+      onFailure: (error) => failures.push(error),
+    });
+    checkpointer.afterCommit();
+    await waitFor(() => existsSync(`${file}.stuck`), 'the checkpoint to be in flight');
+    // Without the deadline this waits for the checkpoint, a minute: the test's timeout would fail it.
+    await checkpointer.close();
+    assert.deepEqual(failures, [], 'closing is not a failure to report');
+  },
+);

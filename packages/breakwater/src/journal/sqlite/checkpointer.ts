@@ -49,6 +49,14 @@ export interface CheckpointerOptions {
   maxWalFrames?: number;
   /** The clock `intervalMs` is measured on (ms); injected by tests. */
   now?: () => number;
+  /**
+   * How long `close` waits for a checkpoint in flight (ms). Default 5,000. A checkpoint stuck in an
+   * fsync of a hung disk must not hold the journal's close, and with it a gateway's shutdown: past
+   * this, the worker is terminated (as soon as it can be) and `close` returns.
+   */
+  closeTimeoutMs?: number;
+  /** The better-sqlite3 module the worker loads (a path for `require`). Default: the one this package resolves. */
+  driver?: string;
 }
 
 /**
@@ -70,6 +78,7 @@ export class Checkpointer {
   private readonly now: () => number;
   private readonly intervalMs: number;
   private readonly maxWalFrames: number;
+  private readonly closeTimeoutMs: number;
 
   constructor(private readonly options: CheckpointerOptions) {
     this.now = options.now ?? (() => performance.now());
@@ -77,6 +86,9 @@ export class Checkpointer {
     if (!(this.intervalMs >= 0))
       throw new TypeError(`Expected \`intervalMs\` to be a number ≥ 0, got ${options.intervalMs}.`);
     this.maxWalFrames = options.maxWalFrames ?? 10_000;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? 5_000;
+    if (!(this.closeTimeoutMs >= 0))
+      throw new TypeError(`Expected \`closeTimeoutMs\` to be a number ≥ 0, got ${options.closeTimeoutMs}.`);
     this.lastStarted = this.now();
   }
 
@@ -90,20 +102,31 @@ export class Checkpointer {
     (this.worker ??= this.start()).postMessage('checkpoint');
   }
 
-  /** Lets a checkpoint in flight finish, then closes the worker's connection. */
+  /**
+   * Lets a checkpoint in flight finish, then closes the worker's connection; past `closeTimeoutMs`,
+   * terminates the worker instead and returns.
+   */
   async close(): Promise<void> {
     this.closed = true;
     const worker = this.worker;
     if (!worker || this.exited) return;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    let deadline: NodeJS.Timeout | undefined;
+    const exited = new Promise<boolean>((resolve) => worker.once('exit', () => resolve(true)));
+    const timedOut = new Promise<boolean>((resolve) => (deadline = setTimeout(resolve, this.closeTimeoutMs, false)));
     // Held by the close: an unref'd worker alone would let the process end before it exits.
     worker.ref();
     worker.postMessage('close');
-    await exited;
+    const closedInTime = await Promise.race([exited, timedOut]);
+    clearTimeout(deadline);
+    if (closedInTime) return;
+    // Native code (an fsync) cannot be interrupted: the thread stops when it returns to JavaScript,
+    // and until then it must not keep the process alive.
+    worker.unref();
+    void worker.terminate();
   }
 
   private start(): Worker {
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    const driver = this.options.driver ?? createRequire(import.meta.url).resolve('better-sqlite3');
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file: this.options.file, driver } });
     worker.on('message', (reply: { ok: boolean; message?: string; result?: { log: number } }) => {
       this.running = false;
