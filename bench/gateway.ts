@@ -10,8 +10,9 @@
 // relay's own cost), and rounds at 500 req/s with a 32-message (~32 KB) prompt. Two reference
 // rows run at the fixed rates too: the same gateway on the memory journal (what the durable
 // journal costs) and bench/bare-proxy.ts, fastify + undici and nothing else (the floor of this
-// stack on this machine; it streams too, piping the upstream's body through unread). The last line
-// is one JSON object.
+// stack on this machine; it streams too, piping the upstream's body through unread); and at the
+// fixed rates the same proxy on Node's own http server, no framework (what fastify costs). The last
+// line is one JSON object.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,6 +90,17 @@ await waitForHttp(`http://127.0.0.1:${barePort}/`);
 const bareLongPort = await freePort();
 const bareLongProxy = start(['--import', 'tsx', join(ROOT, 'bench/bare-proxy.ts'), String(bareLongPort), longUrl]);
 await waitForHttp(`http://127.0.0.1:${bareLongPort}/`);
+// The floor without a framework: the same proxy on node:http (fixed rates and the long prompt only).
+const nodeHttpPort = await freePort();
+const nodeHttpProxy = start([
+  '--import',
+  'tsx',
+  join(ROOT, 'bench/bare-proxy.ts'),
+  String(nodeHttpPort),
+  simulatorUrl,
+  'node-http',
+]);
+await waitForHttp(`http://127.0.0.1:${nodeHttpPort}/`);
 const portkey = await startPortkey();
 
 // The fixed rates send a one-word prompt; one run sends a conversation of 32 messages (~32 KB), as
@@ -136,6 +148,12 @@ const targets: Target[] = [
     headers: {},
     pid: bareProxy.pid,
     long: { url: `http://127.0.0.1:${bareLongPort}/v1/chat/completions`, pid: bareLongProxy.pid },
+  },
+  {
+    name: 'node-http-proxy',
+    url: `http://127.0.0.1:${nodeHttpPort}/v1/chat/completions`,
+    headers: {},
+    pid: nodeHttpProxy.pid,
   },
   ...(portkey
     ? [
@@ -261,7 +279,8 @@ async function inRounds(among: Target[], options: Parameters<typeof load>[1], ke
 for (const rate of RATES) await inRounds(targets, { rate }, String(rate), `${rate}/s`);
 // Throughput: the contenders only (the reference rows answer the CPU question). Streaming: the
 // contenders and the bare proxy, the floor of a relay.
-const contenders = targets.filter((t) => t.name !== 'breakwater-memory' && t.name !== 'bare-proxy');
+const REFERENCES = ['breakwater-memory', 'bare-proxy', 'node-http-proxy'];
+const contenders = targets.filter((t) => !REFERENCES.includes(t.name));
 for (const target of contenders) {
   const r = await load(target, {});
   results[`${target.name}@max`] = r;
@@ -274,7 +293,7 @@ for (const target of contenders) {
 }
 const CHUNKS = 12; // the simulator's reply: a role chunk, 10 words, a finish chunk (+ usage)
 // The bare proxy's row is the floor of a relay: it pipes the stream through without reading it.
-for (const target of targets.filter((t) => t.name !== 'direct' && t.name !== 'breakwater-memory')) {
+for (const target of targets.filter((t) => !['direct', 'breakwater-memory', 'node-http-proxy'].includes(t.name))) {
   const r = await load(target, { rate: 200, stream: true });
   results[`${target.name}@stream`] = r;
   rows.push({
@@ -315,6 +334,7 @@ const summary = {
   simulator_cpu_us_per_req: round(valid(`direct@${at}`)?.cpuPerRequest ?? NaN, 0),
   breakwater_memory_journal_cpu_us_per_req: round(valid(`breakwater-memory@${at}`)?.cpuPerRequest ?? NaN, 0),
   bare_proxy_cpu_us_per_req: round(valid(`bare-proxy@${at}`)?.cpuPerRequest ?? NaN, 0),
+  node_http_proxy_cpu_us_per_req: round(valid(`node-http-proxy@${at}`)?.cpuPerRequest ?? NaN, 0),
   breakwater_vs_bare_proxy: round(
     (valid(`breakwater@${at}`)?.cpuPerRequest ?? NaN) / (valid(`bare-proxy@${at}`)?.cpuPerRequest ?? NaN),
     2,
@@ -368,7 +388,16 @@ const summary = {
   seconds: SECONDS,
   rounds: ROUNDS,
 };
-for (const child of [gateway, memoryGateway?.child, bareProxy, bareLongProxy, simulator, longSimulator, portkey?.child])
+for (const child of [
+  gateway,
+  memoryGateway?.child,
+  bareProxy,
+  bareLongProxy,
+  nodeHttpProxy,
+  simulator,
+  longSimulator,
+  portkey?.child,
+])
   child?.kill('SIGKILL');
 rmSync(dir, { recursive: true, force: true });
 console.log(JSON.stringify(summary));
