@@ -292,8 +292,9 @@ for (const target of contenders) {
   });
 }
 const CHUNKS = 12; // the simulator's reply: a role chunk, 10 words, a finish chunk (+ usage)
-// The bare proxy's row is the floor of a relay: it pipes the stream through without reading it.
-for (const target of targets.filter((t) => !['direct', 'breakwater-memory', 'node-http-proxy'].includes(t.name))) {
+// The servers with a long-answer twin: a stream row compares the two. The bare proxy's row is the
+// floor of a relay: it pipes the stream through without reading it.
+for (const target of targets.filter((t) => t.long !== undefined)) {
   const r = await load(target, { rate: 200, stream: true });
   results[`${target.name}@stream`] = r;
   rows.push({
