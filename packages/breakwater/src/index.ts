@@ -61,6 +61,7 @@ export type { CallContext, CallOptions, CallView, Degradation } from './policies
 export { CallTrail, type BranchRecord } from './policies/call-trail.js';
 export { pipeline, type Pipeline, type PipelineOptions, type PipelineEvents } from './policies/pipeline.js';
 export type { Policy, Callee, Next } from './policies/policy.js';
+export { runSettling, type SettlingPolicy } from './policies/settling.js';
 export { timeout, TimeoutPolicy, type TimeoutOptions, type TimeoutEvents } from './policies/timeout.js';
 export {
   retry,

@@ -2,7 +2,8 @@ import { Errors } from '../errors/codes.js';
 import type { CallContext } from './context.js';
 import { Emitter } from './events.js';
 import { classifyFor } from './classify-for.js';
-import type { Next, Policy } from './policy.js';
+import type { Next } from './policy.js';
+import { runSettling, type SettlingPolicy } from './settling.js';
 
 export interface BulkheadOptions {
   /** Calls running at once. */
@@ -27,7 +28,7 @@ interface Waiter {
  * Caps concurrency. Waiters that give up (their caller aborts, or the queue wait times out) leave
  * the queue at once, so aborted callers can never starve live ones (cockatiel #114).
  */
-export class BulkheadPolicy implements Policy {
+export class BulkheadPolicy implements SettlingPolicy<true> {
   readonly events = new Emitter<BulkheadEvents>('bulkhead');
   private active = 0;
   private readonly queue = new Set<Waiter>();
@@ -56,9 +57,26 @@ export class BulkheadPolicy implements Policy {
     return this.queue.size;
   }
 
-  async run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
-    if (this.active >= this.maxConcurrent) await this.wait(ctx);
-    else this.active++;
+  run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
+    return runSettling(this, ctx, next);
+  }
+
+  /** Takes a free slot (no promise of its own), or waits in the queue and runs the rest itself. */
+  enter(ctx: CallContext, next: Next<unknown>): true | Promise<unknown> {
+    if (this.active >= this.maxConcurrent) return this.runQueued(ctx, next);
+    this.active++;
+    return true;
+  }
+
+  /** The slot is given back (or handed to the next waiter) however the call ended. */
+  settle(_slot: true, _ctx: CallContext, _next: Next<unknown>, failed: boolean, outcome: unknown): unknown {
+    this.releaseSlot();
+    if (failed) throw outcome;
+    return outcome;
+  }
+
+  private async runQueued(ctx: CallContext, next: Next<unknown>): Promise<unknown> {
+    await this.wait(ctx);
     try {
       return await next(ctx);
     } finally {

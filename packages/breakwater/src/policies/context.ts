@@ -88,6 +88,7 @@ export class CallContext implements CallView {
   private own: Cancellation | undefined = undefined;
   private release: (() => void) | undefined = undefined;
   private work: Promise<unknown> | undefined = undefined;
+  private finished = false;
   private cancellable = false;
   private cancelReason: unknown = undefined;
 
@@ -255,6 +256,12 @@ export class CallContext implements CallView {
     this.own?.abort(this.cancelReason);
   }
 
+  /** The scope's work has settled (a settling policy's hook): its signal's timer and listener go. */
+  finish(): void {
+    this.finished = true;
+    this.release?.();
+  }
+
   /** Releases the signal's timer and listener once the scope's work settles. */
   track<T>(work: Promise<T>): Promise<T> {
     this.work = work;
@@ -287,6 +294,7 @@ export class CallContext implements CallView {
           };
     // Read after the work was tracked (the callee awaited before reading): release on settle too.
     if (this.work) releaseWhenSettled(this.work, this.release);
+    else if (this.finished) this.release();
     return own;
   }
 

@@ -7,6 +7,7 @@ import { CallContext, type CallOptions } from './context.js';
 import type { Callee, Next, Policy } from './policy.js';
 import type { Degradation } from './context.js';
 import { Emitter } from './events.js';
+import { fuse, isSettling, type SettlingPolicy } from './settling.js';
 
 export interface PipelineOptions {
   clock?: Clock;
@@ -143,13 +144,24 @@ function logAttempt(ctx: CallContext, trail: CallTrail, work: Promise<unknown>):
   );
 }
 
-/** `policies[0]` around `policies[1]` … around `innermost`, built once. */
+/**
+ * `policies[0]` around `policies[1]` … around `innermost`, built once. Each run of settling policies
+ * (retry, breaker, timeout, bulkhead…) becomes one fused step: one promise reaction per call for
+ * the run, not one per policy (see settling.ts).
+ */
 function compose(policies: readonly Policy[], innermost: Next<unknown>): Next<unknown> {
   let chain = innermost;
-  for (let i = policies.length - 1; i >= 0; i--) {
-    const policy = policies[i]!;
-    const inner = chain;
-    chain = (ctx) => policy.run(ctx, inner);
+  for (let end = policies.length; end > 0;) {
+    let start = end;
+    while (start > 0 && isSettling(policies[start - 1]!)) start--;
+    if (start < end) {
+      chain = fuse(policies.slice(start, end) as SettlingPolicy[], chain);
+    } else {
+      const policy = policies[--start]!;
+      const inner = chain;
+      chain = (ctx) => policy.run(ctx, inner);
+    }
+    end = start;
   }
   return chain;
 }

@@ -9,7 +9,9 @@ export type Next<T> = (ctx: CallContext) => Promise<T>;
 /**
  * Every policy is this one method: run the rest of the pipeline under its rule. Policies compose
  * with `pipeline(a, b, c)`: `a` is outermost, so `pipeline(retry, breaker, timeout)` retries calls
- * that each pass the breaker and each get their own timeout.
+ * that each pass the breaker and each get their own timeout. A policy whose work before and after
+ * the call is synchronous can also have `enter`/`settle` hooks (settling.ts): the pipeline then
+ * runs it and its settling neighbours in one promise reaction.
  */
 export interface Policy {
   run<T>(ctx: CallContext, next: Next<T>): Promise<T>;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { BreakwaterError } from '../errors/breakwater-error.js';
 import { FakeClock, settle } from '../testing/fake-clock.js';
+import type { CallView } from './context.js';
 import { schedulerFor } from './deadline-scheduler.js';
 import { pipeline } from './pipeline.js';
 import { retry } from './retry/retry-policy.js';
@@ -45,6 +46,17 @@ describe('timeout', () => {
     await run.execute(async (ctx) => ctx.signal.aborted);
     await settle();
     assert.equal(schedulerFor(clock).size, 0, 'a deadline registered for a read signal is released when the call ends');
+  });
+
+  test('a signal first read after the call ended holds no deadline', async () => {
+    const clock = new FakeClock();
+    let kept: CallView | undefined;
+    await pipeline(retry(), timeout(100), { clock }).execute((ctx) => {
+      kept = ctx;
+      return 1;
+    });
+    assert.equal(kept!.signal.aborted, false);
+    assert.equal(schedulerFor(clock).size, 0);
   });
 
   test('nested: a tighter inner deadline makes one signal, which still aborts for the caller and at its deadline', async () => {

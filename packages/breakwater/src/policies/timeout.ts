@@ -2,7 +2,8 @@ import { Errors } from '../errors/codes.js';
 import type { CallContext } from './context.js';
 import { Emitter } from './events.js';
 import { schedulerFor } from './deadline-scheduler.js';
-import type { Next, Policy } from './policy.js';
+import type { Next } from './policy.js';
+import { runSettling, type SettlingPolicy } from './settling.js';
 
 export interface TimeoutOptions {
   /**
@@ -21,7 +22,7 @@ export interface TimeoutEvents extends Record<string, unknown> {
  * A deadline for everything inside it: put it inside a retry for a per-attempt timeout, outside
  * for an overall one. Deadlines nest: an inner timeout can only tighten an outer one.
  */
-export class TimeoutPolicy implements Policy {
+export class TimeoutPolicy implements SettlingPolicy<CallContext> {
   readonly events = new Emitter<TimeoutEvents>('timeout');
   private readonly aggressive: boolean;
 
@@ -34,7 +35,14 @@ export class TimeoutPolicy implements Policy {
     this.aggressive = options.mode === 'aggressive';
   }
 
+  readonly scopes = true;
+
   run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
+    return runSettling(this, ctx, next);
+  }
+
+  /** The deadline scope the rest runs in; in aggressive mode, the race against it. */
+  enter(ctx: CallContext, next: Next<unknown>): CallContext | Promise<unknown> {
     const scope = ctx.withDeadline(
       ctx.now() + this.ms,
       this.events.hasListeners('timeout')
@@ -47,8 +55,14 @@ export class TimeoutPolicy implements Policy {
             })
         : undefined,
     );
-    if (this.aggressive) return this.race(scope, next);
-    return scope.track(next(scope));
+    return this.aggressive ? this.race(scope, next) : scope;
+  }
+
+  /** The work settled: the scope's timer and listener, if its signal was made, go. */
+  settle(scope: CallContext, _ctx: CallContext, _next: Next<unknown>, failed: boolean, outcome: unknown): unknown {
+    scope.finish();
+    if (failed) throw outcome;
+    return outcome;
   }
 
   /** Rejects at the deadline whatever the callee does; its signal, if it read one, aborts too. */

@@ -5,7 +5,8 @@ import type { CallContext } from '../context.js';
 import { Emitter } from '../events.js';
 import { classifyFor } from '../classify-for.js';
 import { invoke } from '../invoke.js';
-import type { Next, Policy } from '../policy.js';
+import type { Next } from '../policy.js';
+import { runSettling, type SettlingPolicy } from '../settling.js';
 import { Circuit, type CircuitSettings, type CircuitState } from './circuit.js';
 import { consecutiveFailures } from './consecutive-failures.js';
 import type { BreakerStrategy } from './failure-counter.js';
@@ -60,8 +61,16 @@ export interface BreakerEvents extends Record<string, unknown> {
   rejected: { key: string; state: CircuitState; retryAfterMs: number };
 }
 
+/** An admitted call, as `settle` counts it: its circuit, when it was admitted, whether it probes. */
+interface Admitted {
+  readonly key: string;
+  readonly circuit: Circuit;
+  readonly now: number;
+  readonly probe: boolean;
+}
+
 /** Circuit breakers per key, with bounded memory and no timers. */
-export class CircuitBreakerPolicy implements Policy {
+export class CircuitBreakerPolicy implements SettlingPolicy<Admitted> {
   readonly classifies = true;
   readonly events = new Emitter<BreakerEvents>('breaker');
   private readonly circuits = new Map<string, Circuit>();
@@ -102,18 +111,14 @@ export class CircuitBreakerPolicy implements Policy {
   }
 
   run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
-    try {
-      return this.enter(ctx, next);
-    } catch (thrown) {
-      return Promise.reject(thrown);
-    }
+    return runSettling(this, ctx, next);
   }
 
   /**
-   * Admits the call or rejects it. No async frame on the happy path: an admitted call costs one
-   * promise reaction (its outcome is counted when it settles).
+   * Admits the call (its state: the circuit and whether it is a probe) or throws the rejection. No
+   * async frame and no promise of its own on the happy path; the outcome is counted in `settle`.
    */
-  private enter<T>(ctx: CallContext, next: Next<T>): Promise<T> {
+  enter(ctx: CallContext, next: Next<unknown>): Admitted | Promise<unknown> {
     const key = this.keyOf(ctx);
     const circuit = this.circuit(key);
     circuit.lastUsed = ++this.sequence;
@@ -122,46 +127,43 @@ export class CircuitBreakerPolicy implements Policy {
     const before = circuit.state;
     const admission = circuit.admit(now);
     if (circuit.state !== before) this.changed(key, before, circuit.state);
-    if (admission === 'reject') return Promise.reject(this.rejected(key, circuit, now, ctx));
+    if (admission === 'reject') throw this.rejected(key, circuit, now, ctx);
     const probe = admission === 'probe';
     if (probe && this.store) return this.probeForFleet(ctx, next, key, circuit, now);
-    return this.runAdmitted(ctx, next, key, circuit, now, probe);
+    return this.admitted(ctx, key, circuit, now, probe);
+  }
+
+  /** Counts the outcome on the circuit: a success, or a failure classified and passed on. */
+  settle(admitted: Admitted, ctx: CallContext, _next: Next<unknown>, failed: boolean, outcome: unknown): unknown {
+    const { key, circuit, now, probe } = admitted;
+    if (failed) throw this.counted(classifyFor(outcome, ctx), key, circuit, probe);
+    if (this.fleetThreshold !== undefined) this.forgetFleetFaults(key, circuit, probe);
+    if (circuit.succeeded(now, probe)) this.changed(key, 'half_open', 'closed');
+    return outcome;
   }
 
   /** A half-open circuit shared by a fleet: only the replica that claims the probe makes the call. */
-  private async probeForFleet<T>(
+  private async probeForFleet(
     ctx: CallContext,
-    next: Next<T>,
+    next: Next<unknown>,
     key: string,
     circuit: Circuit,
     now: number,
-  ): Promise<T> {
+  ): Promise<unknown> {
     if (!(await this.claimProbe(key))) {
       circuit.released(true);
       throw this.rejected(key, circuit, now, ctx);
     }
-    return this.runAdmitted(ctx, next, key, circuit, now, true);
+    const admitted = this.admitted(ctx, key, circuit, now, true);
+    return invoke(next, ctx).then(
+      (value) => this.settle(admitted, ctx, next, false, value),
+      (error: unknown) => this.settle(admitted, ctx, next, true, error),
+    );
   }
 
-  private runAdmitted<T>(
-    ctx: CallContext,
-    next: Next<T>,
-    key: string,
-    circuit: Circuit,
-    now: number,
-    probe: boolean,
-  ): Promise<T> {
+  private admitted(ctx: CallContext, key: string, circuit: Circuit, now: number, probe: boolean): Admitted {
     if (ctx.trail) ctx.trail.pendingBreakerState = circuit.state;
-    return invoke(next, ctx).then(
-      (value) => {
-        if (this.fleetThreshold !== undefined) this.forgetFleetFaults(key, circuit, probe);
-        if (circuit.succeeded(now, probe)) this.changed(key, 'half_open', 'closed');
-        return value;
-      },
-      (thrown: unknown) => {
-        throw this.counted(classifyFor(thrown, ctx), key, circuit, probe);
-      },
-    );
+    return { key, circuit, now, probe };
   }
 
   /** Counts a failed call on its circuit (a fault, a release, or proof the dependency is up). */

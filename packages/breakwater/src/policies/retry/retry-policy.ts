@@ -4,7 +4,8 @@ import type { CallContext } from '../context.js';
 import { Emitter } from '../events.js';
 import { classifyFor } from '../classify-for.js';
 import { invoke } from '../invoke.js';
-import type { Next, Policy } from '../policy.js';
+import type { Next } from '../policy.js';
+import { runSettling, type SettlingPolicy } from '../settling.js';
 import type { Backoff } from './backoff/backoff.js';
 import { fullJitter } from './backoff/full-jitter.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -43,7 +44,7 @@ export interface RetryEvents extends Record<string, unknown> {
  * than the server's Retry-After; when that delay would cross the deadline the call fails at once,
  * carrying the server's delay, instead of waiting for a retry that cannot happen.
  */
-export class RetryPolicy implements Policy {
+export class RetryPolicy implements SettlingPolicy<number> {
   readonly classifies = true;
   readonly events = new Emitter<RetryEvents>('retry');
   readonly maxAttempts: number;
@@ -66,21 +67,30 @@ export class RetryPolicy implements Policy {
   }
 
   run<T>(ctx: CallContext, next: Next<T>): Promise<T> {
-    this.budget?.recordCall();
-    const startedAt = this.maxElapsedMs === Infinity ? 0 : ctx.now();
-    // The first attempt runs without an async frame: on the happy path, which is nearly every call,
-    // the retry costs one promise reaction instead of an async function's promise and resumption.
-    return this.attempt(ctx, next, 1).then(undefined, (thrown: unknown) =>
-      this.retryAfter(ctx, next, thrown, startedAt),
-    );
+    return runSettling(this, ctx, next);
   }
 
-  /** One attempt: its number on the context, its event, and a synchronous throw as a rejection. */
-  private attempt<T>(ctx: CallContext, next: Next<T>, attempt: number): Promise<T> {
+  /**
+   * The first attempt. It runs without an async frame: on the happy path, which is nearly every
+   * call, the retry costs no promise of its own. The state is when the call started (for `maxElapsedMs`).
+   */
+  enter(ctx: CallContext): number {
+    this.budget?.recordCall();
+    const startedAt = this.maxElapsedMs === Infinity ? 0 : ctx.now();
+    this.beginAttempt(ctx, 1);
+    return startedAt;
+  }
+
+  /** A success passes; a failure goes on to the retries (a promise: they wait). */
+  settle(startedAt: number, ctx: CallContext, next: Next<unknown>, failed: boolean, outcome: unknown): unknown {
+    return failed ? this.retryAfter(ctx, next, outcome, startedAt) : outcome;
+  }
+
+  /** One attempt begins: its number on the context, and its event. */
+  private beginAttempt(ctx: CallContext, attempt: number): void {
     ctx.beginAttempt(attempt);
     if (this.events.hasListeners('attempt'))
       this.events.emit('attempt', { key: ctx.key, correlationId: ctx.correlationId, attempt });
-    return invoke(next, ctx);
   }
 
   /** After the first attempt failed: wait and try again while the error, budget and deadline allow. */
@@ -97,7 +107,8 @@ export class RetryPolicy implements Policy {
         throw classifyFor(ctx.rootSignal?.reason, ctx);
       });
       try {
-        return await this.attempt(ctx, next, attempt + 1);
+        this.beginAttempt(ctx, attempt + 1);
+        return await invoke(next, ctx);
       } catch (failure) {
         thrown = failure;
       }
