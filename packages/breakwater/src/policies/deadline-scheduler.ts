@@ -70,12 +70,17 @@ export class DeadlineScheduler {
     this.arm();
   }
 
+  /**
+   * Drops the cancelled entries. The timer stays armed: removing entries never makes the earliest
+   * deadline earlier, and when it fires early it re-arms for what is left. Re-arming here instead
+   * cost a clearTimeout and a setTimeout per compaction — on a steady flow of calls that each
+   * settle before their deadline, once every ~65 calls.
+   */
   private compact(): void {
     const live = this.heap.filter((e) => e.fire !== undefined);
     this.heap.length = 0;
     this.cancelled = 0;
     for (const entry of live) this.push(entry);
-    this.arm();
   }
 
   private push(entry: Entry): void {
