@@ -3,7 +3,7 @@ import type { CallContext } from './context.js';
 import { Emitter } from './events.js';
 import { classifyFor } from './classify-for.js';
 import type { Next } from './policy.js';
-import { runSettling, type SettlingPolicy } from './settling.js';
+import { runSettling, settleAfter, type SettlingPolicy } from './settling.js';
 
 export interface BulkheadOptions {
   /** Calls running at once. */
@@ -75,13 +75,10 @@ export class BulkheadPolicy implements SettlingPolicy<true> {
     return outcome;
   }
 
+  /** Waits for a slot (handed over by `releaseSlot`), then runs the rest and settles as usual. */
   private async runQueued(ctx: CallContext, next: Next<unknown>): Promise<unknown> {
     await this.wait(ctx);
-    try {
-      return await next(ctx);
-    } finally {
-      this.releaseSlot();
-    }
+    return settleAfter(this, true, ctx, next);
   }
 
   private releaseSlot(): void {

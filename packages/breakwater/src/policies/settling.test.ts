@@ -2,10 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import type { CallContext } from './context.js';
+import { circuitBreaker } from './breaker/circuit-breaker.js';
+import { bulkhead } from './bulkhead.js';
 import { invoke } from './invoke.js';
 import { pipeline } from './pipeline.js';
 import type { Callee, Next, Policy } from './policy.js';
+import { retry } from './retry/retry-policy.js';
 import { isSettling, runSettling, type SettlingPolicy } from './settling.js';
+import { timeout } from './timeout.js';
 
 /** How a stand-in policy behaves, as fast-check draws it. */
 interface Behaviour {
@@ -127,11 +131,7 @@ test('fused policies enter, call and settle exactly as the same policies nested 
   );
 });
 
-test('retry, bulkhead, breaker and timeout are settling policies; a user policy with only `run` is not', async () => {
-  const { retry } = await import('./retry/retry-policy.js');
-  const { bulkhead } = await import('./bulkhead.js');
-  const { circuitBreaker } = await import('./breaker/circuit-breaker.js');
-  const { timeout } = await import('./timeout.js');
+test('retry, bulkhead, breaker and timeout are settling policies; a user policy with only `run` is not', () => {
   for (const policy of [retry(), bulkhead({ maxConcurrent: 1 }), circuitBreaker(), timeout(1_000)])
     assert.equal(isSettling(policy), true, policy.constructor.name);
   assert.equal(isSettling({ run: (ctx, next) => next(ctx) }), false);

@@ -44,11 +44,18 @@ export function runSettling<S, T>(policy: SettlingPolicy<S>, ctx: CallContext, n
     return Promise.reject(error);
   }
   if (state instanceof Promise) return state as Promise<T>;
-  const entered = state;
-  const inner = policy.scopes ? (entered as unknown as CallContext) : ctx;
+  return settleAfter(policy, state, ctx, next);
+}
+
+/**
+ * Runs the rest for a policy that has entered with `state`, and settles the policy on it. Also the
+ * way back for a policy whose `enter` had to wait first (a queued bulkhead, a claimed fleet probe).
+ */
+export function settleAfter<S, T>(policy: SettlingPolicy<S>, state: S, ctx: CallContext, next: Next<T>): Promise<T> {
+  const inner = policy.scopes ? (state as unknown as CallContext) : ctx;
   return invoke(next, inner).then(
-    (value) => policy.settle(entered, ctx, next, false, value) as T,
-    (error: unknown) => policy.settle(entered, ctx, next, true, error) as T,
+    (value) => policy.settle(state, ctx, next, false, value) as T,
+    (error: unknown) => policy.settle(state, ctx, next, true, error) as T,
   );
 }
 

@@ -4,9 +4,8 @@ import { systemClock, type Clock } from '../clock.js';
 import type { CallContext } from '../context.js';
 import { Emitter } from '../events.js';
 import { classifyFor } from '../classify-for.js';
-import { invoke } from '../invoke.js';
 import type { Next } from '../policy.js';
-import { runSettling, type SettlingPolicy } from '../settling.js';
+import { runSettling, settleAfter, type SettlingPolicy } from '../settling.js';
 import { Circuit, type CircuitSettings, type CircuitState } from './circuit.js';
 import { consecutiveFailures } from './consecutive-failures.js';
 import type { BreakerStrategy } from './failure-counter.js';
@@ -154,11 +153,7 @@ export class CircuitBreakerPolicy implements SettlingPolicy<Admitted> {
       circuit.released(true);
       throw this.rejected(key, circuit, now, ctx);
     }
-    const admitted = this.admitted(ctx, key, circuit, now, true);
-    return invoke(next, ctx).then(
-      (value) => this.settle(admitted, ctx, next, false, value),
-      (error: unknown) => this.settle(admitted, ctx, next, true, error),
-    );
+    return settleAfter(this, this.admitted(ctx, key, circuit, now, true), ctx, next);
   }
 
   private admitted(ctx: CallContext, key: string, circuit: Circuit, now: number, probe: boolean): Admitted {
